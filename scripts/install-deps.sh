@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything fleetmcp needs to build, test and run its demo on Debian 12.
+# Idempotent: packages already present are skipped, so both README commands can
+# call it every time. Needs root (or passwordless sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.74-dev libpq-dev libpg-query-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libbenchmark-dev
+  postgresql-15 postgresql-contrib
+  nodejs npm
+  wrk pgbouncer
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A machine may already have its own node/npm (not from Debian); keep it.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts a default cluster and pgbouncer on install; fleetmcp runs its own.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    $sudo systemctl disable --now postgresql pgbouncer >/dev/null 2>&1 || true
+  fi
+fi

@@ -1,0 +1,77 @@
+#include "app/app.hpp"
+
+namespace fleetmcp::app {
+
+#ifndef FLEETMCP_VERSION
+#define FLEETMCP_VERSION "0.0.0-dev"
+#endif
+
+const char* version() { return FLEETMCP_VERSION; }
+
+namespace {
+
+pg::PoolSettings pool_settings(const config::Config& c) {
+  pg::PoolSettings s;
+  s.conninfo = c.database_url;
+  s.max_connections = c.pool_max;
+  s.connect_timeout = std::chrono::milliseconds(c.connect_timeout_ms);
+  s.idle_timeout = std::chrono::seconds(c.pool_idle_timeout_s);
+  s.max_lifetime = std::chrono::seconds(c.pool_max_lifetime_s);
+  return s;
+}
+
+pg::DatabaseSettings database_settings(const config::Config& c) {
+  pg::DatabaseSettings s;
+  s.queue_timeout = std::chrono::milliseconds(c.queue_timeout_ms);
+  s.statement_timeout_ms = c.statement_timeout_ms;
+  return s;
+}
+
+}  // namespace
+
+App::App(config::Config config, std::FILE* audit_out)
+    : config_(std::move(config)),
+      io_(std::make_unique<boost::asio::io_context>(config_.threads)),
+      pool_(*io_, pool_settings(config_)),
+      db_(pool_, database_settings(config_)),
+      audit_(audit_out, config_.audit_sql_max),
+      tokens_(config_.auth_tokens),
+      dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}),
+      http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_)) {}
+
+App::~App() {
+  stop();
+  // Order matters: I/O objects must die before their io_context, and the
+  // io_context (which destroys suspended coroutines, returning their leases to
+  // the pool) before the pool.
+  http_.reset();
+  pool_.release_io_objects();
+  io_.reset();
+}
+
+void App::start_loop() {
+  if (!threads_.empty()) return;
+  work_ = std::make_unique<decltype(work_)::element_type>(io_->get_executor());
+  pool_.start();
+  for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { io_->run(); });
+}
+
+core::Result<unsigned short> App::start_http() {
+  auto port = http_->listen();
+  if (!port) return port;
+  http_->start();
+  start_loop();
+  return port;
+}
+
+void App::stop() {
+  if (threads_.empty()) return;
+  http_->stop();
+  pool_.stop();
+  work_.reset();
+  io_->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace fleetmcp::app

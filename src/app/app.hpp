@@ -1,0 +1,55 @@
+// A running fleetmcp: the event loop, pool, dispatcher and listener wired from
+// one Config. main() and the integration tests both build servers through it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "audit/audit.hpp"
+#include "auth/tokens.hpp"
+#include "config/config.hpp"
+#include "http/server.hpp"
+#include "mcp/dispatcher.hpp"
+#include "pg/database.hpp"
+
+namespace fleetmcp::app {
+
+const char* version();
+
+class App {
+ public:
+  // audit_out: stdout for serve, stderr for stdio (stdout is the protocol there).
+  App(config::Config config, std::FILE* audit_out);
+  ~App();
+
+  // Starts the HTTP listener and N loop threads; returns the bound port.
+  core::Result<unsigned short> start_http();
+  // Runs the loop threads without a listener (stdio).
+  void start_loop();
+  // Stops accepting, closes the pool and joins the loop threads.
+  void stop();
+
+  boost::asio::io_context& io() { return *io_; }
+  mcp::Dispatcher& dispatcher() { return dispatcher_; }
+  pg::Pool& pool() { return pool_; }
+  const config::Config& config() const { return config_; }
+
+ private:
+  config::Config config_;
+  // Destroyed first, in ~App, while everything its pending handlers (coroutine
+  // frames holding leases and sockets) refer to is still alive.
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  pg::Pool pool_;
+  pg::Database db_;
+  audit::Sink audit_;
+  auth::TokenStore tokens_;
+  mcp::Dispatcher dispatcher_;
+  std::unique_ptr<http::Server> http_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace fleetmcp::app

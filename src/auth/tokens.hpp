@@ -1,0 +1,35 @@
+// Bearer tokens: who is calling. Compared in constant time so response timing
+// tells an attacker nothing about how close a guess was, or which analyst it hit.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace fleetmcp::auth {
+
+class TokenStore {
+ public:
+  explicit TokenStore(const std::vector<config::Token>& tokens);
+
+  // The analyst's name for a valid token, else nothing. Examines every entry.
+  std::optional<std::string> identify(std::string_view token) const;
+
+  // Parses "Bearer <token>" (scheme case-insensitive) and identifies it.
+  std::optional<std::string> identify_header(std::string_view authorization) const;
+
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    std::string name;
+    std::array<unsigned char, 32> digest;  // SHA-256 of the token: fixed length to compare
+  };
+  std::vector<Entry> entries_;
+};
+
+}  // namespace fleetmcp::auth

@@ -1,0 +1,200 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <thread>
+
+namespace fleetmcp::config {
+namespace {
+
+using core::ErrorKind;
+using core::make_error;
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = trim(text.substr(start, comma - start));
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+core::Error bad(const std::string& name, const std::string& reason) {
+  return make_error(ErrorKind::BadRequest, name + ": " + reason);
+}
+
+core::Result<long long> parse_int(const std::string& name, const std::string& value,
+                                  long long lo, long long hi) {
+  long long n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size())
+    return bad(name, "expected a whole number, got '" + value + "'");
+  if (n < lo || n > hi)
+    return bad(name, value + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  return n;
+}
+
+core::Result<bool> parse_bool(const std::string& name, const std::string& value) {
+  static const std::set<std::string> yes = {"1", "true", "yes", "on", "TRUE", "True"};
+  static const std::set<std::string> no = {"0", "false", "no", "off", "FALSE", "False", ""};
+  if (yes.count(value)) return true;
+  if (no.count(value)) return false;
+  return bad(name, "expected true or false, got '" + value + "'");
+}
+
+bool valid_identifier(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return !std::isdigit(static_cast<unsigned char>(s[0]));
+}
+
+// Applies one setting; each case validates its own value.
+core::Status apply(Config& c, const std::string& name, const std::string& value) {
+  auto int_into = [&](auto& field, long long lo, long long hi) -> core::Status {
+    auto n = parse_int(name, value, lo, hi);
+    if (!n) return n.error();
+    field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+    return core::ok_status();
+  };
+  if (name == "MCP_HOST") {
+    if (value.empty()) return bad(name, "must not be empty");
+    c.host = value;
+  } else if (name == "MCP_PORT") {
+    return int_into(c.port, 0, 65535);
+  } else if (name == "MCP_THREADS") {
+    return int_into(c.threads, 0, 256);
+  } else if (name == "MCP_MAX_BODY_BYTES") {
+    return int_into(c.max_body_bytes, 1024, 64LL << 20);
+  } else if (name == "DATABASE_URL") {
+    c.database_url = value;
+  } else if (name == "MCP_POOL_MAX") {
+    return int_into(c.pool_max, 1, 1000);
+  } else if (name == "MCP_QUEUE_TIMEOUT_MS") {
+    return int_into(c.queue_timeout_ms, 1, 3600000);
+  } else if (name == "MCP_CONNECT_TIMEOUT_MS") {
+    return int_into(c.connect_timeout_ms, 100, 600000);
+  } else if (name == "MCP_STATEMENT_TIMEOUT_MS") {
+    return int_into(c.statement_timeout_ms, 1, 86400000);
+  } else if (name == "MCP_POOL_IDLE_TIMEOUT") {
+    return int_into(c.pool_idle_timeout_s, 1, 86400);
+  } else if (name == "MCP_POOL_MAX_LIFETIME") {
+    return int_into(c.pool_max_lifetime_s, 1, 7 * 86400);
+  } else if (name == "MCP_MAX_ROWS") {
+    return int_into(c.max_rows, 1, 1000000);
+  } else if (name == "MCP_READABLE_SCHEMAS") {
+    auto list = split_list(value);
+    if (list.empty()) return bad(name, "must name at least one schema");
+    for (const auto& s : list)
+      if (!valid_identifier(s)) return bad(name, "'" + s + "' is not a plain schema name");
+    c.readable_schemas = list;
+  } else if (name == "MCP_AUDIT_SQL_MAX") {
+    return int_into(c.audit_sql_max, 0, 1 << 20);
+  } else if (name == "MCP_AUTH_TOKENS") {
+    auto tokens = parse_tokens(value);
+    if (!tokens) return tokens.error();
+    c.auth_tokens = std::move(*tokens);
+  } else if (name == "MCP_READONLY") {
+    auto b = parse_bool(name, value);
+    if (!b) return b.error();
+    if (!*b) return bad(name, "false is refused: fleetmcp is read-only by design");
+    c.readonly = true;
+  } else {
+    return bad(name, "unknown setting");
+  }
+  return core::ok_status();
+}
+
+}  // namespace
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> all = {
+      {"DATABASE_URL", "(none)", "libpq connection string or URI of the read-only role"},
+      {"MCP_AUTH_TOKENS", "(none)", "per-analyst bearer tokens: name:token,name:token"},
+      {"MCP_HOST", "127.0.0.1", "address to listen on"},
+      {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
+      {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
+      {"MCP_MAX_BODY_BYTES", "1048576", "largest request body; larger gets 413"},
+      {"MCP_POOL_MAX", "8", "most database connections held at once"},
+      {"MCP_QUEUE_TIMEOUT_MS", "15000", "longest wait for a free connection before 'server busy'"},
+      {"MCP_CONNECT_TIMEOUT_MS", "5000", "longest wait to open a database connection"},
+      {"MCP_STATEMENT_TIMEOUT_MS", "30000", "statement_timeout of every tool call"},
+      {"MCP_POOL_IDLE_TIMEOUT", "60", "seconds an idle connection is kept before it is closed"},
+      {"MCP_POOL_MAX_LIFETIME", "1800", "seconds after which a connection is replaced"},
+      {"MCP_MAX_ROWS", "10000", "hard ceiling on rows one query returns"},
+      {"MCP_READABLE_SCHEMAS", "reporting,tracksolid,tickets,fuel",
+       "schemas the introspection tools expose"},
+      {"MCP_AUDIT_SQL_MAX", "2000", "longest SQL text written into one audit line"},
+      {"MCP_READONLY", "true", "must be true: writes do not exist in fleetmcp"},
+  };
+  return all;
+}
+
+core::Result<std::vector<Token>> parse_tokens(const std::string& text) {
+  std::vector<Token> out;
+  std::set<std::string> names, secrets;
+  for (const auto& item : split_list(text)) {
+    auto colon = item.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size())
+      return bad("MCP_AUTH_TOKENS", "each entry must be name:token");
+    Token t{trim(item.substr(0, colon)), trim(item.substr(colon + 1))};
+    if (t.token.size() < 8)
+      return bad("MCP_AUTH_TOKENS", "token of '" + t.name + "' is shorter than 8 characters");
+    if (!names.insert(t.name).second)
+      return bad("MCP_AUTH_TOKENS", "name '" + t.name + "' appears twice");
+    if (!secrets.insert(t.token).second)
+      return bad("MCP_AUTH_TOKENS", "two names share one token");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+core::Result<std::map<std::string, std::string>> read_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorKind::BadRequest, "config file " + path + ": cannot be read");
+  std::map<std::string, std::string> values;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      return make_error(ErrorKind::BadRequest, "config file " + path + ":" +
+                                                   std::to_string(lineno) + ": expected KEY=VALUE");
+    std::string key = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    values[key] = value;
+  }
+  return values;
+}
+
+core::Result<Config> load(const std::map<std::string, std::string>& file_values,
+                          const Lookup& environment) {
+  Config c;
+  for (const auto& [name, value] : file_values)
+    if (auto st = apply(c, name, value); !st) return st.error();
+  for (const auto& s : settings())
+    if (auto value = environment(s.name))
+      if (auto st = apply(c, s.name, *value); !st) return st.error();
+  if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  return c;
+}
+
+}  // namespace fleetmcp::config

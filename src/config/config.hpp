@@ -1,0 +1,72 @@
+// The one Config struct: defaults <- optional config file <- environment, checked
+// once at start. No other component reads the environment.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace fleetmcp::config {
+
+struct Token {
+  std::string name;   // the analyst, as written in audit lines
+  std::string token;  // the secret
+};
+
+struct Config {
+  // Listener
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8892;
+  int threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 1 << 20;
+  bool insecure_no_auth = false;  // only from the command line, never the environment
+
+  // Database
+  std::string database_url;
+  int pool_max = 8;
+  int queue_timeout_ms = 15000;
+  int connect_timeout_ms = 5000;
+  int statement_timeout_ms = 30000;
+  int pool_idle_timeout_s = 60;
+  int pool_max_lifetime_s = 1800;
+
+  // Tools
+  int max_rows = 10000;
+  std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
+  std::size_t audit_sql_max = 2000;
+
+  // Auth
+  std::vector<Token> auth_tokens;
+
+  // Record API of seed 004 (served by a later transport); read-only is not optional.
+  bool readonly = true;
+};
+
+// One documented setting: the same names in the environment and the config file.
+struct Setting {
+  const char* name;
+  const char* default_text;
+  const char* help;
+};
+const std::vector<Setting>& settings();
+
+using Lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Reads KEY=VALUE lines ('#' comments, blank lines, optional quotes).
+core::Result<std::map<std::string, std::string>> read_config_file(const std::string& path);
+
+// Applies file values, then environment values, onto the defaults and validates.
+// The error message is one line naming the variable and the reason.
+core::Result<Config> load(const std::map<std::string, std::string>& file_values,
+                          const Lookup& environment);
+
+// Parses MCP_AUTH_TOKENS: "alice:tok1,bob:tok2".
+core::Result<std::vector<Token>> parse_tokens(const std::string& text);
+
+}  // namespace fleetmcp::config

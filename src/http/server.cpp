@@ -1,0 +1,219 @@
+#include "http/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "json/writer.hpp"
+
+namespace fleetmcp::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+namespace {
+
+// How long a keep-alive connection may sit idle, and how long a client may take
+// to send one request or to accept one response, before we drop it (slowloris).
+constexpr auto kReadTimeout = std::chrono::seconds(60);
+constexpr auto kWriteTimeout = std::chrono::seconds(60);
+// Header block limit: MCP requests carry a handful of short headers.
+constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+
+Response make_response(const Request& req, bhttp::status status, std::string body,
+                       const char* content_type = "application/json") {
+  Response res{status, req.version()};
+  res.set(bhttp::field::server, "fleetmcp");
+  res.set(bhttp::field::cache_control, "no-store");
+  if (!body.empty()) res.set(bhttp::field::content_type, content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::optional<std::string> header(const Request& req, std::string_view name) {
+  auto it = req.find(beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
+       const auth::TokenStore& tokens, pg::Database& db)
+      : io(io), config(config), dispatcher(dispatcher), tokens(tokens), db(db),
+        acceptor(asio::make_strand(io)) {}
+
+  asio::io_context& io;
+  const config::Config& config;
+  mcp::Dispatcher& dispatcher;
+  const auth::TokenStore& tokens;
+  pg::Database& db;
+  tcp::acceptor acceptor;
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(io),
+                                                          asio::redirect_error(use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+      socket.set_option(tcp::no_delay(true), ec);
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, session(std::move(socket)), asio::detached);
+    }
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(config.max_body_bytes);
+      parser.header_limit(kMaxHeaderBytes);
+      stream.expires_after(kReadTimeout);
+      boost::system::error_code ec;
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::body_limit) {
+        Request head = parser.get();
+        head.keep_alive(false);
+        co_await send(stream, make_response(head, bhttp::status::payload_too_large,
+                                            "{\"error\":\"request body larger than " +
+                                                std::to_string(config.max_body_bytes) + " bytes\"}"));
+        break;
+      }
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::connection_reset || ec == asio::error::eof)
+        break;
+      if (ec) {
+        Request head;
+        head.version(11);
+        head.keep_alive(false);
+        co_await send(stream, make_response(head, bhttp::status::bad_request,
+                                            "{\"error\":\"malformed HTTP request\"}"));
+        break;
+      }
+      Request req = parser.release();
+      stream.expires_never();  // a tool call may run as long as its statement timeout
+      Response res = co_await route(req);
+      if (!co_await send(stream, std::move(res)) || !req.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<bool> send(beast::tcp_stream& stream, Response res) {
+    stream.expires_after(kWriteTimeout);
+    boost::system::error_code ec;
+    co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+  awaitable<Response> route(const Request& req) {
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz") {
+      if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+        co_return method_not_allowed(req, "GET");
+      co_return make_response(req, bhttp::status::ok, "{\"ok\":true}");
+    }
+    if (path == "/readyz") co_return co_await readiness(req);
+    if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(req);
+    co_return make_response(req, bhttp::status::not_found, "{\"error\":\"not found\"}");
+  }
+
+  Response method_not_allowed(const Request& req, const char* allow) {
+    Response res = make_response(req, bhttp::status::method_not_allowed,
+                                 std::string("{\"error\":\"method not allowed; use ") + allow + "\"}");
+    res.set(bhttp::field::allow, allow);
+    return res;
+  }
+
+  awaitable<Response> readiness(const Request& req) {
+    pg::Plan plan;
+    plan.statements.push_back({"SELECT 1", {}});
+    auto ran = co_await db.run(std::move(plan));
+    if (ran) co_return make_response(req, bhttp::status::ok, "{\"ready\":true}");
+    std::string body = "{\"ready\":false,\"reason\":";
+    fleetmcp::json::append_string(body, ran.error().message);
+    body += "}";
+    co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
+  }
+
+  awaitable<Response> mcp_endpoint(const Request& req) {
+    if (req.method() != bhttp::verb::post) co_return method_not_allowed(req, "POST");
+    std::string caller = "anonymous";
+    if (!config.insecure_no_auth) {
+      auto who = tokens.identify_header(header(req, "Authorization").value_or(""));
+      if (!who) {
+        Response res = make_response(req, bhttp::status::unauthorized,
+                                     "{\"error\":\"unauthorized: send Authorization: Bearer <token>\"}");
+        res.set(bhttp::field::www_authenticate, "Bearer realm=\"fleetmcp\"");
+        co_return res;
+      }
+      caller = *who;
+    }
+    mcp::Headers headers;
+    headers.http = true;
+    headers.protocol_version = header(req, "MCP-Protocol-Version");
+    headers.method = header(req, "Mcp-Method");
+    headers.name = header(req, "Mcp-Name");
+    mcp::Reply reply = co_await dispatcher.handle(req.body(), headers, caller);
+    if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
+    co_return make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
+  }
+};
+
+Server::Server(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
+               const auth::TokenStore& tokens, pg::Database& db)
+    : impl_(std::make_shared<Impl>(io, config, dispatcher, tokens, db)) {}
+
+core::Result<unsigned short> Server::listen() {
+  auto& acceptor = impl_->acceptor;
+  const auto& config = impl_->config;
+  boost::system::error_code ec;
+  tcp::resolver resolver(impl_->io);
+  auto endpoints = resolver.resolve(config.host, std::to_string(config.port),
+                                    tcp::resolver::passive, ec);
+  if (ec || endpoints.empty())
+    return core::make_error(core::ErrorKind::BadRequest,
+                            "MCP_HOST: cannot resolve '" + config.host + "': " + ec.message());
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return core::make_error(core::ErrorKind::BadRequest, "MCP_PORT: cannot listen on " + config.host +
+                                                             ":" + std::to_string(config.port) + ": " +
+                                                             ec.message());
+  return acceptor.local_endpoint().port();
+}
+
+void Server::start() {
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
+}
+
+void Server::stop() {
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+}
+
+}  // namespace fleetmcp::http

@@ -1,0 +1,32 @@
+// The HTTP listener (Boost.Beast): one coroutine per connection on its own
+// strand, HTTP/1.1 keep-alive, a body limit and a timeout before every read.
+// Routes: POST /mcp (and /) to the MCP dispatcher after bearer auth;
+// GET /healthz (liveness, no auth, leaks nothing); GET /readyz (database reachable).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "auth/tokens.hpp"
+#include "config/config.hpp"
+#include "mcp/dispatcher.hpp"
+
+namespace fleetmcp::http {
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
+         const auth::TokenStore& tokens, pg::Database& db);
+
+  // Binds and listens; returns the bound port (MCP_PORT=0 picks a free one).
+  core::Result<unsigned short> listen();
+  void start();  // accepts until stop()
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace fleetmcp::http

@@ -1,0 +1,126 @@
+// fleetmcp: wiring only. Parses the command line, loads the configuration and
+// runs the chosen subcommand.
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app/app.hpp"
+#include "mcp/stdio.hpp"
+
+namespace {
+
+using fleetmcp::config::Config;
+
+void print_help() {
+  std::printf(
+      "fleetmcp %s — a read-only PostgreSQL gateway for MCP clients\n\n"
+      "Usage:\n"
+      "  fleetmcp serve [--config FILE] [--insecure-no-auth]\n"
+      "                      serve MCP over Streamable HTTP on MCP_HOST:MCP_PORT\n"
+      "                      (POST /mcp; GET /healthz, GET /readyz)\n"
+      "  fleetmcp stdio [--config FILE]\n"
+      "                      serve MCP over stdin/stdout (newline-delimited JSON-RPC)\n"
+      "  fleetmcp version    print the version\n"
+      "  fleetmcp --help     this text\n\n"
+      "Options:\n"
+      "  --config FILE       KEY=VALUE lines with the settings below; the environment wins\n"
+      "  --insecure-no-auth  serve without bearer tokens (loopback only; for local trials)\n\n"
+      "Settings (environment variables):\n",
+      fleetmcp::app::version());
+  for (const auto& s : fleetmcp::config::settings())
+    std::printf("  %-26s %s (default: %s)\n", s.name, s.help, s.default_text);
+  std::printf(
+      "\nEvery tool call runs as BEGIN READ ONLY ... ROLLBACK; the SQL guard accepts one SELECT.\n"
+      "Audit: one JSON line per tool call on stdout (serve) or stderr (stdio).\n");
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "fleetmcp: %s\n", message.c_str());
+  return 2;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help();
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  if (command == "version" || command == "--version") {
+    std::printf("fleetmcp %s\n", fleetmcp::app::version());
+    return 0;
+  }
+  if (command != "serve" && command != "stdio")
+    return fail("unknown command '" + command + "'; see fleetmcp --help");
+
+  std::string config_path;
+  bool insecure_no_auth = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else if (args[i] == "--insecure-no-auth") {
+      insecure_no_auth = true;
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      print_help();
+      return 0;
+    } else {
+      return fail("unknown option '" + args[i] + "'; see fleetmcp --help");
+    }
+  }
+
+  std::map<std::string, std::string> file_values;
+  if (!config_path.empty()) {
+    auto read = fleetmcp::config::read_config_file(config_path);
+    if (!read) return fail(read.error().message);
+    file_values = std::move(*read);
+  }
+  auto loaded = fleetmcp::config::load(file_values, [](const std::string& name) {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  });
+  if (!loaded) return fail(loaded.error().message);
+  Config config = std::move(*loaded);
+  if (config.database_url.empty()) return fail("DATABASE_URL: must be set (the read-only role's connection string)");
+
+  if (command == "stdio") {
+    // The local process owner is the caller; no tokens on stdio.
+    fleetmcp::app::App app(config, stderr);
+    app.start_loop();
+    fleetmcp::mcp::serve_stdio(app.io(), app.dispatcher(), stdin, stdout, config.max_body_bytes);
+    app.stop();
+    return 0;
+  }
+
+  if (config.auth_tokens.empty() && !insecure_no_auth)
+    return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs, or pass "
+                "--insecure-no-auth for a loopback-only trial");
+  if (insecure_no_auth) {
+    if (!is_loopback(config.host))
+      return fail("--insecure-no-auth: refused with MCP_HOST=" + config.host + "; it binds loopback only");
+    config.insecure_no_auth = true;
+  }
+
+  fleetmcp::app::App app(config, stdout);
+  auto port = app.start_http();
+  if (!port) return fail(port.error().message);
+  std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)\n",
+               fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads);
+
+  // Block the main thread until SIGINT/SIGTERM.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
+  signals_io.run();
+  std::fprintf(stderr, "fleetmcp: shutting down\n");
+  app.stop();
+  return 0;
+}

@@ -1,0 +1,71 @@
+// JSON-RPC 2.0 dispatch for both eras of MCP on one endpoint, for both
+// transports (Streamable HTTP and stdio).
+//
+// Era is chosen per request, as the 2026-07-28 versioning rules say: a request
+// whose params._meta carries io.modelcontextprotocol/protocolVersion is modern
+// (stateless, no handshake); anything else is legacy (initialize selects
+// 2025-11-25 or 2025-06-18). No session id is ever issued, so replicas behind a
+// load balancer need no affinity.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.hpp"
+#include "config/config.hpp"
+#include "pg/database.hpp"
+#include "tools/tool.hpp"
+
+namespace fleetmcp::mcp {
+
+inline constexpr const char* kModernVersion = "2026-07-28";
+inline constexpr const char* kLegacyVersions[] = {"2025-11-25", "2025-06-18"};
+
+// The MCP headers of an HTTP request; all absent on stdio.
+struct Headers {
+  bool http = false;
+  std::optional<std::string> protocol_version;  // MCP-Protocol-Version
+  std::optional<std::string> method;            // Mcp-Method
+  std::optional<std::string> name;              // Mcp-Name
+};
+
+// What to send back. An empty body means "accepted, nothing to say" (HTTP 202;
+// nothing at all on stdio).
+struct Reply {
+  int status = 200;
+  std::string body;
+};
+
+struct ServerInfo {
+  std::string name = "fleetmcp";
+  std::string version;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit, ServerInfo info);
+
+  boost::asio::awaitable<Reply> handle(std::string_view body, const Headers& headers,
+                                       const std::string& caller);
+
+  const std::vector<tools::Tool>& tools() const { return tools_; }
+
+ private:
+  struct Request;
+  boost::asio::awaitable<Reply> dispatch_modern(Request& req, const Headers& headers);
+  boost::asio::awaitable<Reply> dispatch_legacy(Request& req);
+  boost::asio::awaitable<Reply> call_tool(Request& req, bool modern);
+  std::string tools_list_result(const nlohmann::json& id, bool modern) const;
+  std::string instructions() const;
+
+  const config::Config& config_;
+  pg::Database& db_;
+  audit::Sink& audit_;
+  ServerInfo info_;
+  std::vector<tools::Tool> tools_;
+};
+
+}  // namespace fleetmcp::mcp

@@ -1,0 +1,57 @@
+#include "mcp/errors.hpp"
+
+#include "sql/guard.hpp"
+
+namespace fleetmcp::mcp {
+
+std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
+                      const nlohmann::json& data) {
+  nlohmann::json error = {{"code", code}, {"message", message}};
+  if (!data.is_null()) error["data"] = data;
+  return nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"error", error}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string tool_error_text(const core::Error& e, std::string_view sql) {
+  using core::ErrorKind;
+  std::string text;
+  switch (e.kind) {
+    case ErrorKind::Denied:
+      text = "Rejected by the SQL guard (rule " + e.rule + "): " + e.message;
+      break;
+    case ErrorKind::DbError:
+      text = "PostgreSQL error " + e.sqlstate + ": " + e.message;
+      break;
+    case ErrorKind::Timeout:
+      text = "Timed out: " + e.message + ". Narrow the query (filters, time range, LIMIT) and retry.";
+      break;
+    case ErrorKind::Unavailable:
+      text = "Database unavailable: the server could not reach PostgreSQL (" + e.message +
+             "). Retry in a moment.";
+      break;
+    case ErrorKind::ConnectionLost:
+      text = e.message;
+      break;
+    case ErrorKind::Busy:
+      text = e.message;
+      break;
+    case ErrorKind::BadRequest:
+      text = "Invalid arguments: " + e.message;
+      break;
+    case ErrorKind::Cancelled:
+      text = "Cancelled: " + e.message;
+      break;
+    case ErrorKind::Internal:
+      text = "Internal error: " + e.message;
+      break;
+  }
+  if (!e.sqlstate.empty() && e.kind != ErrorKind::DbError) text += " (SQLSTATE " + e.sqlstate + ")";
+  if (!e.detail.empty()) text += "\n" + e.detail;
+  if (e.position > 0 && !sql.empty()) {
+    text += "\nat position " + std::to_string(e.position) + ":\n";
+    text += sql::caret_excerpt(sql, e.position);
+  }
+  return text;
+}
+
+}  // namespace fleetmcp::mcp

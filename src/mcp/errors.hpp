@@ -1,0 +1,30 @@
+// How errors leave the server, decided in one place: JSON-RPC error objects for
+// protocol errors, and isError tool results (with PostgreSQL's message,
+// SQLSTATE and position) for everything that went wrong inside a tool.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace fleetmcp::mcp {
+
+enum RpcCode {
+  kParseError = -32700,
+  kInvalidRequest = -32600,
+  kMethodNotFound = -32601,
+  kInvalidParams = -32602,
+  kInternalError = -32603,
+  kHeaderMismatch = -32020,
+  kUnsupportedVersion = -32022,
+};
+
+// {"jsonrpc":"2.0","id":...,"error":{...}}; id null when it could not be read.
+std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
+                      const nlohmann::json& data = nullptr);
+
+// The text an analyst (or model) reads for a failed tool call.
+std::string tool_error_text(const core::Error& error, std::string_view sql);
+
+}  // namespace fleetmcp::mcp

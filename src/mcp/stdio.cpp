@@ -1,0 +1,64 @@
+#include "mcp/stdio.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+#include "mcp/errors.hpp"
+
+namespace fleetmcp::mcp {
+
+namespace asio = boost::asio;
+
+void serve_stdio(asio::io_context& io, Dispatcher& dispatcher, std::FILE* in, std::FILE* out,
+                 std::size_t max_message_bytes) {
+  std::mutex mu;
+  std::condition_variable idle;
+  int in_flight = 0;
+
+  auto write_line = [&](const std::string& body) {
+    std::lock_guard lock(mu);
+    std::fwrite(body.data(), 1, body.size(), out);
+    std::fputc('\n', out);
+    std::fflush(out);
+  };
+
+  std::string line;
+  bool too_long = false;
+  for (int c; (c = std::fgetc(in)) != EOF;) {
+    if (c != '\n') {
+      if (line.size() < max_message_bytes) line.push_back(static_cast<char>(c));
+      else too_long = true;
+      continue;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (too_long) {
+      write_line(rpc_error(nullptr, kInvalidRequest,
+                           "message larger than " + std::to_string(max_message_bytes) + " bytes"));
+    } else if (line.find_first_not_of(" \t") != std::string::npos) {
+      {
+        std::lock_guard lock(mu);
+        ++in_flight;
+      }
+      asio::co_spawn(
+          asio::make_strand(io),
+          [&, message = std::move(line)]() -> asio::awaitable<void> {
+            Headers headers;  // stdio carries no HTTP headers
+            Reply reply = co_await dispatcher.handle(message, headers, "stdio");
+            if (!reply.body.empty()) write_line(reply.body);
+            std::lock_guard lock(mu);
+            if (--in_flight == 0) idle.notify_all();
+          },
+          asio::detached);
+    }
+    line.clear();
+    too_long = false;
+  }
+  std::unique_lock lock(mu);
+  idle.wait(lock, [&] { return in_flight == 0; });
+}
+
+}  // namespace fleetmcp::mcp

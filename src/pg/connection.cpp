@@ -1,0 +1,287 @@
+#include "pg/connection.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "pg/sqlstate.hpp"
+
+namespace fleetmcp::pg {
+namespace {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using core::ErrorKind;
+using core::make_error;
+using WaitType = asio::posix::descriptor_base::wait_type;
+
+std::string trimmed_message(const char* text) {
+  std::string s = text ? text : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+RunFailure dead_failure(PGconn* conn, bool nothing_ran) {
+  RunFailure f;
+  f.connection_dead = true;
+  f.nothing_ran = nothing_ran;
+  f.error = make_error(ErrorKind::ConnectionLost,
+                       "database connection lost: " + trimmed_message(PQerrorMessage(conn)));
+  return f;
+}
+
+// Adds default_transaction_read_only=on to whatever `options` the URL carries, so
+// the connection itself refuses writes even outside our BEGIN READ ONLY.
+std::string read_only_options(const std::string& conninfo) {
+  std::string options;
+  char* err = nullptr;
+  if (PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &err)) {
+    for (auto* o = parsed; o->keyword; ++o)
+      if (std::string_view(o->keyword) == "options" && o->val) options = o->val;
+    PQconninfoFree(parsed);
+  }
+  if (err) PQfreemem(err);
+  if (!options.empty()) options += ' ';
+  return options + "-c default_transaction_read_only=on";
+}
+
+}  // namespace
+
+core::Error error_from_result(const PGresult* result) {
+  auto field = [&](int code) {
+    const char* v = PQresultErrorField(result, code);
+    return std::string(v ? v : "");
+  };
+  core::Error e;
+  e.sqlstate = field(PG_DIAG_SQLSTATE);
+  e.message = field(PG_DIAG_MESSAGE_PRIMARY);
+  if (e.message.empty()) e.message = trimmed_message(PQresultErrorMessage(result));
+  std::string detail = field(PG_DIAG_MESSAGE_DETAIL), hint = field(PG_DIAG_MESSAGE_HINT);
+  e.detail = detail.empty() ? hint : (hint.empty() ? detail : detail + " " + hint);
+  std::string pos = field(PG_DIAG_STATEMENT_POSITION);
+  e.position = pos.empty() ? 0 : std::atoi(pos.c_str());
+  if (is_disconnect_sqlstate(e.sqlstate))
+    e.kind = ErrorKind::ConnectionLost;
+  else
+    e.kind = ErrorKind::DbError;
+  return e;
+}
+
+Connection::Connection(asio::any_io_executor executor, PGconn* conn)
+    : conn_(conn), socket_(executor) {}
+
+Connection::~Connection() {
+  // The descriptor must let go of the fd before libpq closes it.
+  if (socket_.is_open()) socket_.release();
+  if (conn_) PQfinish(conn_);
+}
+
+void Connection::watch_socket() {
+  if (socket_.is_open()) socket_.release();
+  const int fd = PQsocket(conn_);
+  if (fd >= 0) {
+    boost::system::error_code ec;
+    socket_.assign(fd, ec);
+  }
+}
+
+// Waits until the socket is ready or the deadline passes (returns timed_out). The
+// timer handler runs on the coroutine's executor (a strand), so it never races
+// the coroutine; `state` tells it whether the wait is still pending.
+awaitable<boost::system::error_code> Connection::wait(WaitType type, Clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  struct State {
+    bool pending = true;
+    bool fired = false;
+  };
+  auto state = std::make_shared<State>();
+  asio::steady_timer timer(executor, deadline);
+  timer.async_wait(asio::bind_executor(
+      executor, [state, this](boost::system::error_code ec) {
+        if (ec || !state->pending) return;
+        state->fired = true;
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);
+      }));
+  boost::system::error_code ec;
+  co_await socket_.async_wait(type, asio::redirect_error(use_awaitable, ec));
+  state->pending = false;
+  timer.cancel();
+  if (state->fired) co_return make_error_code(boost::system::errc::timed_out);
+  co_return ec;
+}
+
+awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
+    asio::any_io_executor executor, const std::string& conninfo, Clock::time_point deadline) {
+  const std::string options = read_only_options(conninfo);
+  // Later keywords override what the URL says: UTF-8 and ISO dates are what the
+  // JSON encoder expects, whatever the server's defaults.
+  const char* keywords[] = {"dbname", "options", "client_encoding", "fallback_application_name",
+                            nullptr};
+  const char* values[] = {conninfo.c_str(), options.c_str(), "UTF8", "fleetmcp", nullptr};
+  PGconn* raw = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
+  if (!raw) co_return make_error(ErrorKind::Unavailable, "database unavailable: out of memory");
+  std::unique_ptr<Connection> c(new Connection(executor, raw));
+  if (PQstatus(raw) == CONNECTION_BAD)
+    co_return make_error(ErrorKind::Unavailable,
+                         "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+
+  PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  while (status != PGRES_POLLING_OK) {
+    if (status == PGRES_POLLING_FAILED)
+      co_return make_error(ErrorKind::Unavailable,
+                           "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+    // libpq may switch sockets while it tries hosts or SSL modes: re-wrap each time.
+    c->watch_socket();
+    auto ec = co_await c->wait(status == PGRES_POLLING_READING ? WaitType::wait_read
+                                                               : WaitType::wait_write,
+                               deadline);
+    if (ec == boost::system::errc::timed_out)
+      co_return make_error(ErrorKind::Unavailable,
+                           "database unavailable: no connection within the connect timeout");
+    status = PQconnectPoll(raw);
+  }
+  c->watch_socket();
+  if (PQsetnonblocking(raw, 1) != 0)
+    co_return make_error(ErrorKind::Unavailable, "database unavailable: cannot use non-blocking mode");
+  c->canceller_ = std::shared_ptr<PGcancel>(PQgetCancel(raw), [](PGcancel* p) {
+    if (p) PQfreeCancel(p);
+  });
+  co_return c;
+}
+
+void Connection::cancel(asio::thread_pool& blocking) {
+  if (!canceller_ || dead_) return;
+  cancel_requested_ = true;
+  asio::post(blocking, [canceller = canceller_] {
+    char err[256];
+    PQcancel(canceller.get(), err, sizeof err);
+  });
+}
+
+awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline) {
+  for (;;) {
+    const int r = PQflush(conn_);
+    if (r == 0) co_return std::nullopt;
+    if (r < 0) co_return dead_failure(conn_, true);
+    // libpq reads pending input itself while a send would block, so the server
+    // can never stall us by filling our receive buffer.
+    auto ec = co_await wait(WaitType::wait_write, deadline);
+    if (ec) {
+      RunFailure f = dead_failure(conn_, true);
+      if (ec == boost::system::errc::timed_out)
+        f.error = make_error(ErrorKind::Timeout, "the database did not accept the request in time");
+      co_return f;
+    }
+  }
+}
+
+awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
+                                                               Clock::time_point deadline) {
+  last_used_ = Clock::now();
+  cancel_requested_ = false;
+  if (PQstatus(conn_) != CONNECTION_OK || PQenterPipelineMode(conn_) != 1) {
+    dead_ = true;
+    co_return dead_failure(conn_, true);
+  }
+
+  auto send = [&](const std::string& sql, const std::vector<std::string>& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p.c_str());
+    return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0) == 1;
+  };
+  // Item layout of the reply: [BEGIN, SET, statements..., SYNC, ROLLBACK, SYNC].
+  const std::size_t first = 2, sync1 = first + plan.statements.size(), rollback = sync1 + 1,
+                    sync2 = sync1 + 2;
+  bool sent = send("BEGIN READ ONLY", {}) &&
+              send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {});
+  for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
+  sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {}) && PQpipelineSync(conn_) == 1;
+  if (!sent) {
+    dead_ = true;
+    co_return dead_failure(conn_, true);
+  }
+  if (auto failure = co_await flush(deadline)) {
+    dead_ = true;
+    co_return *failure;
+  }
+
+  RunOutput out;
+  out.results.resize(plan.statements.size());
+  std::optional<core::Error> first_error;
+  bool began = false;
+  std::size_t item = 0;
+  while (item <= sync2) {
+    while (item <= sync2 && !PQisBusy(conn_)) {
+      PGresult* raw = PQgetResult(conn_);
+      if (raw == nullptr) {
+        if (item == sync1 || item == sync2) {
+          if (PQstatus(conn_) == CONNECTION_BAD) {
+            dead_ = true;
+            co_return dead_failure(conn_, !began);
+          }
+          break;  // the sync has not arrived yet: wait for input
+        }
+        ++item;  // end of the current statement's results
+        continue;
+      }
+      ResultPtr r(raw);
+      const ExecStatusType status = PQresultStatus(raw);
+      if (status == PGRES_PIPELINE_SYNC) {
+        item = (item <= sync1) ? sync1 + 1 : sync2 + 1;
+        continue;
+      }
+      if (status == PGRES_FATAL_ERROR) {
+        core::Error e = error_from_result(raw);
+        if (PQstatus(conn_) == CONNECTION_BAD || e.kind == ErrorKind::ConnectionLost) {
+          dead_ = true;
+          RunFailure f = dead_failure(conn_, !began);
+          if (!e.sqlstate.empty()) f.error.message = "database connection lost: " + e.message;
+          co_return f;
+        }
+        if (!first_error && item != rollback) first_error = std::move(e);
+      } else if (item == 0 && status == PGRES_COMMAND_OK) {
+        began = true;
+      } else if (item >= first && item < sync1 && status != PGRES_PIPELINE_ABORTED) {
+        out.results[item - first] = std::move(r);
+      }
+    }
+    if (item > sync2) break;
+    auto ec = co_await wait(WaitType::wait_read, deadline);
+    if (ec) {
+      dead_ = true;  // the protocol state is unknown now: never reuse this connection
+      RunFailure f = dead_failure(conn_, !began);
+      if (ec == boost::system::errc::timed_out)
+        f.error = make_error(ErrorKind::Timeout,
+                             "the database did not answer within the request deadline");
+      co_return f;
+    }
+    if (PQconsumeInput(conn_) != 1) {
+      dead_ = true;
+      co_return dead_failure(conn_, !began);
+    }
+  }
+  if (PQexitPipelineMode(conn_) != 1 || PQtransactionStatus(conn_) != PQTRANS_IDLE) dead_ = true;
+  last_used_ = Clock::now();
+
+  if (first_error) {
+    RunFailure f;
+    f.error = std::move(*first_error);
+    f.nothing_ran = !began;
+    if (f.error.sqlstate == kQueryCanceled) {
+      f.error.kind = cancel_requested_ ? ErrorKind::Cancelled : ErrorKind::Timeout;
+      if (!cancel_requested_)
+        f.error.message = "the statement ran longer than the statement timeout (" +
+                          std::to_string(plan.statement_timeout_ms) + " ms) and was cancelled";
+    }
+    co_return f;
+  }
+  co_return out;
+}
+
+}  // namespace fleetmcp::pg

@@ -1,0 +1,98 @@
+// One PostgreSQL connection driven by non-blocking libpq on the event loop. Its
+// socket is watched through a non-owning stream_descriptor; libpq owns the fd.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace fleetmcp::pg {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// One statement sent with the extended protocol: PostgreSQL itself refuses a
+// second statement smuggled into `sql`.
+struct Statement {
+  std::string sql;
+  std::vector<std::string> params;  // text-format parameters $1..$n
+};
+
+// What one request runs, always inside BEGIN READ ONLY ... ROLLBACK.
+struct Plan {
+  int statement_timeout_ms = 30000;
+  std::vector<Statement> statements;
+};
+
+// A failed run: the error, plus what the pool and retry logic need to know.
+struct RunFailure {
+  core::Error error;
+  bool connection_dead = false;  // discard the connection
+  bool nothing_ran = false;      // failed before BEGIN completed: safe to retry
+};
+
+struct RunOutput {
+  std::vector<ResultPtr> results;  // one per Plan statement, in order
+};
+
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Opens a connection with libpq's non-blocking connect; never blocks the loop
+  // except for a host-name lookup inside PQconnectStart (use an IP or a local
+  // resolver cache for a fully non-blocking start).
+  static asio::awaitable<core::Result<std::unique_ptr<Connection>>> open(
+      asio::any_io_executor executor, const std::string& conninfo, Clock::time_point deadline);
+
+  // Sends BEGIN READ ONLY; SET LOCAL statement_timeout; <statements>; SYNC;
+  // ROLLBACK; SYNC in one write (pipeline mode) and reads every result.
+  asio::awaitable<std::variant<RunOutput, RunFailure>> run(const Plan& plan,
+                                                           Clock::time_point deadline);
+
+  // Asks the server to cancel the running statement; PQcancel blocks, so it runs
+  // on `blocking` and never on the event loop.
+  void cancel(asio::thread_pool& blocking);
+
+  bool dead() const { return dead_; }
+  Clock::time_point created() const { return created_; }
+  Clock::time_point last_used() const { return last_used_; }
+  int backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
+
+ private:
+  Connection(asio::any_io_executor executor, PGconn* conn);
+  void watch_socket();  // (re)wraps PQsocket() in the descriptor
+  asio::awaitable<boost::system::error_code> wait(asio::posix::descriptor_base::wait_type type,
+                                                  Clock::time_point deadline);
+  asio::awaitable<std::optional<RunFailure>> flush(Clock::time_point deadline);
+
+  PGconn* conn_;
+  asio::posix::stream_descriptor socket_;
+  std::shared_ptr<PGcancel> canceller_;
+  Clock::time_point created_ = Clock::now();
+  Clock::time_point last_used_ = Clock::now();
+  bool dead_ = false;
+  bool cancel_requested_ = false;
+};
+
+// Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.
+core::Error error_from_result(const PGresult* result);
+
+}  // namespace fleetmcp::pg

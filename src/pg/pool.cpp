@@ -1,0 +1,187 @@
+#include "pg/pool.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace fleetmcp::pg {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using core::ErrorKind;
+using core::make_error;
+
+Lease& Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    give_back();
+    pool_ = other.pool_;
+    conn_ = std::move(other.conn_);
+  }
+  return *this;
+}
+
+Lease::~Lease() { give_back(); }
+
+void Lease::give_back() {
+  if (pool_ && conn_) pool_->release(std::move(conn_));
+  pool_ = nullptr;
+}
+
+Pool::Pool(asio::io_context& io, PoolSettings settings)
+    : io_(io), settings_(std::move(settings)), sweep_timer_(std::in_place, asio::make_strand(io)) {}
+
+Pool::~Pool() {
+  stop();
+  blocking_.join();
+}
+
+bool Pool::expired(const Connection& c, Clock::time_point now) const {
+  return c.dead() || now - c.created() >= settings_.max_lifetime;
+}
+
+awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline) {
+  std::shared_ptr<Waiter> waiter;
+  std::vector<std::unique_ptr<Connection>> to_close;  // destroyed after unlocking
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) co_return make_error(ErrorKind::Unavailable, "the server is shutting down");
+    const auto now = Clock::now();
+    while (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (!expired(*conn, now)) co_return Lease(this, std::move(conn));
+      --open_;
+      to_close.push_back(std::move(conn));
+    }
+    if (open_ < settings_.max_connections && waiters_.empty()) {
+      ++open_;
+    } else {
+      if (waiters_.size() >= settings_.max_waiters)
+        co_return make_error(ErrorKind::Busy, "server busy: too many requests waiting; retry shortly");
+      waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor, deadline);
+      waiters_.push_back(waiter);
+    }
+  }
+  to_close.clear();
+  if (!waiter) co_return co_await open_new(deadline);
+
+  boost::system::error_code ec;
+  co_await waiter->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  bool may_open = false;
+  {
+    std::lock_guard lock(mu_);
+    if (waiter->handed) co_return Lease(this, std::move(waiter->handed));
+    may_open = waiter->may_open;
+    if (!may_open) std::erase(waiters_, waiter);  // timed out while still queued
+  }
+  if (may_open) co_return co_await open_new(deadline);
+  co_return make_error(ErrorKind::Busy,
+                       "server busy: no database connection became free in time; retry shortly");
+}
+
+awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
+  // open_ already counts this connection; give the slot back if opening fails.
+  auto executor = co_await asio::this_coro::executor;
+  const auto connect_deadline = std::min(deadline, Clock::now() + settings_.connect_timeout);
+  auto opened = co_await Connection::open(executor, settings_.conninfo,
+                                          std::max(connect_deadline, Clock::now() + std::chrono::milliseconds(100)));
+  if (!opened) {
+    std::lock_guard lock(mu_);
+    --open_;
+    // The next waiter may try its own connect rather than wait for nothing.
+    if (!waiters_.empty()) {
+      auto next = waiters_.front();
+      waiters_.pop_front();
+      ++open_;
+      next->may_open = true;
+      wake(next);
+    }
+    co_return opened.error();
+  }
+  co_return Lease(this, std::move(opened.value()));
+}
+
+void Pool::wake(const std::shared_ptr<Waiter>& waiter) {
+  // The timer belongs to the waiter's executor: cancel it there, not here.
+  asio::post(waiter->timer.get_executor(), [waiter] { waiter->timer.cancel(); });
+}
+
+void Pool::release(std::unique_ptr<Connection> conn) {
+  std::unique_ptr<Connection> doomed;
+  {
+    std::lock_guard lock(mu_);
+    const bool reusable = !stopped_ && !expired(*conn, Clock::now());
+    if (!reusable) {
+      doomed = std::move(conn);
+      --open_;
+    }
+    if (!waiters_.empty()) {
+      auto next = waiters_.front();
+      waiters_.pop_front();
+      if (reusable) {
+        next->handed = std::move(conn);
+      } else {
+        ++open_;
+        next->may_open = true;
+      }
+      wake(next);
+    } else if (reusable) {
+      idle_.push_back(std::move(conn));
+    }
+  }
+}
+
+void Pool::start() {
+  asio::co_spawn(sweep_timer_->get_executor(), sweep_loop(), asio::detached);
+}
+
+awaitable<void> Pool::sweep_loop() {
+  const auto period = std::clamp<Clock::duration>(
+      std::min<Clock::duration>(settings_.idle_timeout, settings_.max_lifetime) / 4,
+      std::chrono::milliseconds(250), std::chrono::seconds(15));
+  for (;;) {
+    sweep_timer_->expires_after(period);
+    boost::system::error_code ec;
+    co_await sweep_timer_->async_wait(asio::redirect_error(use_awaitable, ec));
+    std::vector<std::unique_ptr<Connection>> doomed;
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) co_return;
+      const auto now = Clock::now();
+      std::erase_if(idle_, [&](std::unique_ptr<Connection>& c) {
+        if (expired(*c, now) || now - c->last_used() >= settings_.idle_timeout) {
+          doomed.push_back(std::move(c));
+          --open_;
+          return true;
+        }
+        return false;
+      });
+    }
+  }
+}
+
+void Pool::stop() {
+  std::vector<std::unique_ptr<Connection>> doomed;
+  std::deque<std::shared_ptr<Waiter>> waiters;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    open_ -= static_cast<int>(idle_.size());
+    doomed.swap(idle_);
+    waiters.swap(waiters_);
+    for (auto& w : waiters) wake(w);
+  }
+  if (sweep_timer_) asio::post(sweep_timer_->get_executor(), [this] { sweep_timer_->cancel(); });
+}
+
+PoolStats Pool::stats() {
+  std::lock_guard lock(mu_);
+  return {open_, static_cast<int>(idle_.size()), waiters_.size()};
+}
+
+}  // namespace fleetmcp::pg

@@ -1,0 +1,106 @@
+// The connection pool: lazy (holds nothing while idle), bounded by pool_max,
+// FIFO waiters with a deadline, dead connections destroyed and never reused.
+//
+// State lives behind one mutex held only for list operations (never across an
+// await or a libpq call). A waiter parks on its own timer, on its own executor;
+// release() hands it a connection (or the right to open one) and wakes it by
+// posting a cancel of that timer to the waiter's executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/connection.hpp"
+
+namespace fleetmcp::pg {
+
+struct PoolSettings {
+  std::string conninfo;
+  int max_connections = 8;
+  std::size_t max_waiters = 10000;  // beyond this a request is refused as busy at once
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds max_lifetime{1800};
+};
+
+class Pool;
+
+// An acquired connection; returns it to the pool (or destroys it if dead) when dropped.
+class Lease {
+ public:
+  Lease() = default;
+  Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+  Lease(Lease&& other) noexcept = default;
+  Lease& operator=(Lease&& other) noexcept;
+  ~Lease();
+  Connection* operator->() { return conn_.get(); }
+  Connection& operator*() { return *conn_; }
+
+ private:
+  void give_back();
+  Pool* pool_ = nullptr;
+  std::unique_ptr<Connection> conn_;
+};
+
+struct PoolStats {
+  int open = 0;      // connections that exist (idle, leased or being opened)
+  int idle = 0;
+  std::size_t waiting = 0;
+};
+
+class Pool {
+ public:
+  Pool(asio::io_context& io, PoolSettings settings);
+  ~Pool();
+
+  // Waits FIFO for a connection until `deadline`; opens one lazily when under the cap.
+  asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline);
+
+  // Starts the periodic sweep of idle and over-age connections.
+  void start();
+  // Closes idle connections and refuses further work; leased ones close on return.
+  void stop();
+
+  // Destroys the pool's own timer; call after the loop threads have stopped and
+  // before the io_context is destroyed.
+  void release_io_objects() { sweep_timer_.reset(); }
+
+  PoolStats stats();
+  asio::thread_pool& blocking() { return blocking_; }
+
+ private:
+  friend class Lease;
+  struct Waiter {
+    explicit Waiter(asio::any_io_executor ex, Clock::time_point deadline) : timer(ex, deadline) {}
+    asio::steady_timer timer;
+    std::unique_ptr<Connection> handed;  // a connection given by release()
+    bool may_open = false;               // or the right to open one (a slot freed up)
+  };
+
+  void release(std::unique_ptr<Connection> conn);
+  void wake(const std::shared_ptr<Waiter>& waiter);  // call with mu_ held
+  asio::awaitable<core::Result<Lease>> open_new(Clock::time_point deadline);
+  asio::awaitable<void> sweep_loop();
+  bool expired(const Connection& c, Clock::time_point now) const;
+
+  asio::io_context& io_;
+  PoolSettings settings_;
+  asio::thread_pool blocking_{1};  // PQcancel, which blocks
+  std::optional<asio::steady_timer> sweep_timer_;  // on its own strand
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
+  int open_ = 0;
+  std::deque<std::shared_ptr<Waiter>> waiters_;
+  bool stopped_ = false;
+};
+
+}  // namespace fleetmcp::pg

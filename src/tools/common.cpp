@@ -1,0 +1,125 @@
+#include <algorithm>
+
+#include "json/rows.hpp"
+#include "sql/guard.hpp"
+#include "tools/tool.hpp"
+
+namespace fleetmcp::tools {
+
+using boost::asio::awaitable;
+using core::ErrorKind;
+using core::make_error;
+
+namespace {
+// The cursor's name and the prefix before the analyst's statement; error
+// positions from PostgreSQL are shifted back by the prefix's length.
+constexpr std::string_view kDeclarePrefix = "DECLARE fleetmcp_rows NO SCROLL CURSOR FOR ";
+}  // namespace
+
+core::Result<std::string> string_arg(const json& args, const char* name,
+                                     std::optional<std::string> fallback) {
+  auto it = args.find(name);
+  if (it == args.end() || it->is_null()) {
+    if (fallback) return *fallback;
+    return make_error(ErrorKind::BadRequest, std::string("missing required argument '") + name + "'");
+  }
+  if (!it->is_string())
+    return make_error(ErrorKind::BadRequest, std::string("argument '") + name + "' must be a string");
+  return it->get<std::string>();
+}
+
+core::Result<long long> integer_arg(const json& args, const char* name, long long fallback) {
+  auto it = args.find(name);
+  if (it == args.end() || it->is_null()) return fallback;
+  if (it->is_number_integer()) return it->get<long long>();
+  if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<long long>(d);
+  }
+  return make_error(ErrorKind::BadRequest, std::string("argument '") + name + "' must be an integer");
+}
+
+core::Status check_readable_schema(const config::Config& config, const std::string& schema) {
+  const auto& allowed = config.readable_schemas;
+  if (std::find(allowed.begin(), allowed.end(), schema) != allowed.end()) return core::ok_status();
+  std::string list;
+  for (const auto& s : allowed) list += (list.empty() ? "" : ", ") + s;
+  return make_error(ErrorKind::BadRequest,
+                    "schema '" + schema + "' is not readable here; readable schemas: " + list);
+}
+
+awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
+                                             std::vector<std::string> params) {
+  pg::Plan plan;
+  plan.statements.push_back({std::move(sql), std::move(params)});
+  auto ran = co_await ctx.db.run(std::move(plan));
+  if (!ran) co_return ran.error();
+  const PGresult* result = ran->results.at(0).get();
+  Output out;
+  out.structured = "{\"result\":";
+  const int rows = fleetmcp::json::append_rows(out.structured, result, PQntuples(result));
+  out.structured += "}";
+  ctx.record.rows = rows;
+  co_return out;
+}
+
+awaitable<core::Result<Output>> cursor_rows(CallContext& ctx, const std::string& sql,
+                                            long long max_rows) {
+  const long long cap = std::clamp<long long>(max_rows, 1, ctx.config.max_rows);
+  auto validated = sql::validate(sql);
+  if (!validated) co_return validated.error();
+  ctx.record.fingerprint = validated->fingerprint;
+
+  pg::Plan plan;
+  plan.statements.push_back({std::string(kDeclarePrefix) + validated->text, {}});
+  plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});
+  auto ran = co_await ctx.db.run(std::move(plan));
+  if (!ran) {
+    core::Error e = ran.error();
+    // Map PostgreSQL's position in the DECLARE text back into the analyst's SQL.
+    if (e.position > 0) {
+      const int shifted = e.position - static_cast<int>(kDeclarePrefix.size()) +
+                          validated->start_position - 1;
+      e.position = shifted > 0 ? shifted : 0;
+    }
+    co_return e;
+  }
+  const PGresult* result = ran->results.at(1).get();
+  const bool truncated = PQntuples(result) > cap;
+  Output out;
+  std::string rows;
+  const int count = fleetmcp::json::append_rows(rows, result, static_cast<int>(cap));
+  out.structured.reserve(rows.size() + 64);
+  out.structured = "{\"row_count\":" + std::to_string(count) +
+                   ",\"truncated\":" + (truncated ? "true" : "false") + ",\"rows\":";
+  out.structured += rows;
+  out.structured += "}";
+  ctx.record.rows = count;
+  ctx.record.truncated = truncated;
+  co_return out;
+}
+
+json rows_output_schema() {
+  return {{"type", "object"},
+          {"properties",
+           {{"row_count", {{"type", "integer"}, {"description", "rows returned"}}},
+            {"truncated",
+             {{"type", "boolean"},
+              {"description", "true when the statement had more rows than max_rows"}}},
+            {"rows",
+             {{"type", "array"},
+              {"items", {{"type", "object"}}},
+              {"description", "one object per row, keyed by column name"}}}}},
+          {"required", {"row_count", "truncated", "rows"}}};
+}
+
+json list_output_schema(const json& item_properties) {
+  return {{"type", "object"},
+          {"properties",
+           {{"result",
+             {{"type", "array"},
+              {"items", {{"type", "object"}, {"properties", item_properties}}}}}}},
+          {"required", {"result"}}};
+}
+
+}  // namespace fleetmcp::tools

@@ -1,0 +1,67 @@
+// What a tool is: its declaration (name, schemas, annotations) and its body.
+// Each tool lives in its own file; registry.cpp lists them.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.hpp"
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "pg/database.hpp"
+
+namespace fleetmcp::tools {
+
+using nlohmann::json;
+
+struct CallContext {
+  pg::Database& db;
+  const config::Config& config;
+  audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated
+};
+
+// A successful result: structuredContent as JSON text (an object), rendered as
+// text for the model too.
+struct Output {
+  std::string structured;
+};
+
+using ToolBody = std::function<boost::asio::awaitable<core::Result<Output>>(const json& args, CallContext&)>;
+
+struct Tool {
+  std::string name;
+  std::string title;
+  std::string description;
+  json input_schema;
+  json output_schema;
+  ToolBody run;
+};
+
+// The six tools, in a stable order.
+std::vector<Tool> make_tools();
+
+// Shared by the tools: argument readers that produce analyst-readable errors.
+core::Result<std::string> string_arg(const json& args, const char* name,
+                                     std::optional<std::string> fallback = std::nullopt);
+core::Result<long long> integer_arg(const json& args, const char* name, long long fallback);
+// Refuses a schema outside MCP_READABLE_SCHEMAS, naming the allowed ones.
+core::Status check_readable_schema(const config::Config& config, const std::string& schema);
+
+// Runs one catalog statement with parameters; returns {"result":[rows...]}.
+boost::asio::awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
+                                                          std::vector<std::string> params);
+
+// Runs a guard-validated statement through a cursor (FETCH cap+1: truncated is
+// exact and the SQL text is never edited); returns {row_count, truncated, rows}.
+boost::asio::awaitable<core::Result<Output>> cursor_rows(CallContext& ctx, const std::string& sql,
+                                                         long long max_rows);
+
+// JSON Schema of {row_count, truncated, rows} and of {"result": [objects]}.
+json rows_output_schema();
+json list_output_schema(const json& item_properties);
+
+}  // namespace fleetmcp::tools

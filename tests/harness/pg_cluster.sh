@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Starts and stops a private PostgreSQL 15 cluster for tests: initdb into a
+# directory, a free loopback port, scram passwords, run as the unprivileged
+# 'postgres' user when invoked as root (initdb refuses root).
+#
+#   pg_cluster.sh start DIR [FIXTURE.sql]   -> writes DIR/env (sourceable)
+#   pg_cluster.sh stop DIR
+#   pg_cluster.sh restart DIR              (pg_ctl restart -m fast)
+set -euo pipefail
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cmd=${1:?usage: pg_cluster.sh start|stop|restart DIR [FIXTURE]}
+dir=${2:?usage: pg_cluster.sh start|stop|restart DIR [FIXTURE]}
+fixture=${3:-}
+
+as_owner() {
+  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+case $cmd in
+start)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [[ $(id -u) == 0 ]] && chown postgres: "$dir"
+  super_pw=$(openssl rand -hex 16)
+  ro_pw=$(openssl rand -hex 16)
+  pwfile=$(mktemp)
+  echo "$super_pw" > "$pwfile"
+  [[ $(id -u) == 0 ]] && chown postgres: "$pwfile"
+  as_owner "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 --pwfile="$pwfile" \
+    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  rm -f "$pwfile"
+  started=""
+  for _ in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 40000))
+    port_free "$port" || continue
+    as_owner tee "$dir/data/postgresql.auto.conf" >/dev/null <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 100
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 64MB
+log_min_messages = warning
+CONF
+    if as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
+      started=1
+      break
+    fi
+  done
+  [[ -n $started ]] || { echo "pg_cluster: could not start PostgreSQL" >&2; cat "$dir/server.log" >&2; exit 1; }
+  export PGPASSWORD=$super_pw
+  psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
+  "${psql[@]}" -d postgres -c "CREATE DATABASE tracksolid_db"
+  [[ -n $fixture ]] && "${psql[@]}" -d tracksolid_db -f "$fixture" >/dev/null
+  "${psql[@]}" -d tracksolid_db -v ro_pw="$ro_pw" -f "$root/scripts/analytics_ro_role.sql" >/dev/null
+  cat > "$dir/env" <<ENV
+export FLEETMCP_TEST_PGDATA='$dir/data'
+export FLEETMCP_TEST_PGBIN='$PGBIN'
+export FLEETMCP_TEST_PORT='$port'
+export FLEETMCP_TEST_ADMIN_URL='postgresql://postgres:$super_pw@127.0.0.1:$port/tracksolid_db'
+export FLEETMCP_TEST_DATABASE_URL='postgresql://analytics_ro:$ro_pw@127.0.0.1:$port/tracksolid_db'
+ENV
+  echo "pg_cluster: PostgreSQL on 127.0.0.1:$port ($dir)"
+  ;;
+stop)
+  if [[ -d $dir/data ]]; then
+    as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+  ;;
+restart)
+  as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
+  ;;
+*)
+  echo "usage: pg_cluster.sh start|stop|restart DIR [FIXTURE]" >&2
+  exit 2
+  ;;
+esac
