@@ -160,7 +160,10 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   const auto& stmts = tree.value("stmts", json::array());
   if (stmts.empty()) return denied("empty", "the SQL contains no statement", 0);
   if (stmts.size() > 1) {
+    // PostgreSQL starts the next statement right after the ';': point at its first word.
     long second = stmts[1].value("stmt_location", 0L);
+    while (second < static_cast<long>(sql.size()) && std::isspace(static_cast<unsigned char>(sql[second])))
+      ++second;
     return denied("multiple_statements", "exactly one statement is allowed; found " +
                                              std::to_string(stmts.size()),
                   char_position(sql, second));

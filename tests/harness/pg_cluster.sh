@@ -3,9 +3,13 @@
 # directory, a free loopback port, scram passwords, run as the unprivileged
 # 'postgres' user when invoked as root (initdb refuses root).
 #
-#   pg_cluster.sh start DIR [FIXTURE.sql]   -> writes DIR/env (sourceable)
-#   pg_cluster.sh stop DIR
+#   pg_cluster.sh start DIR [FIXTURE.sql]   -> writes DIR/env (sourceable); a DIR
+#                                            that holds a cluster already is reused
+#   pg_cluster.sh halt DIR                  (stops it, keeps the data for reuse)
+#   pg_cluster.sh stop DIR                  (stops it and deletes DIR)
 #   pg_cluster.sh restart DIR              (pg_ctl restart -m fast)
+# PG_CLUSTER_PORT=N picks the port instead of a random free one;
+# PG_CLUSTER_RO_PASSWORD sets the read-only role's password (random otherwise).
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -23,11 +27,21 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 case $cmd in
 start)
+  if [[ -f $dir/env && -d $dir/data ]]; then
+    # Reuse: start the existing cluster on its recorded port.
+    as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1 ||
+      as_owner "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null || {
+        echo "pg_cluster: could not restart the cluster in $dir (see $dir/server.log)" >&2
+        exit 1
+      }
+    echo "pg_cluster: reusing the cluster in $dir"
+    exit 0
+  fi
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   [[ $(id -u) == 0 ]] && chown postgres: "$dir"
   super_pw=$(openssl rand -hex 16)
-  ro_pw=$(openssl rand -hex 16)
+  ro_pw=${PG_CLUSTER_RO_PASSWORD:-$(openssl rand -hex 16)}
   pwfile=$(mktemp)
   echo "$super_pw" > "$pwfile"
   [[ $(id -u) == 0 ]] && chown postgres: "$pwfile"
@@ -36,8 +50,8 @@ start)
   rm -f "$pwfile"
   started=""
   for _ in 1 2 3 4 5 6 7 8; do
-    port=$((20000 + RANDOM % 40000))
-    port_free "$port" || continue
+    port=${PG_CLUSTER_PORT:-$((20000 + RANDOM % 40000))}
+    port_free "$port" || { [[ -n ${PG_CLUSTER_PORT:-} ]] && break; continue; }
     as_owner tee "$dir/data/postgresql.auto.conf" >/dev/null <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
@@ -75,11 +89,14 @@ stop)
   fi
   rm -rf "$dir"
   ;;
+halt)
+  as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  ;;
 restart)
   as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
   ;;
 *)
-  echo "usage: pg_cluster.sh start|stop|restart DIR [FIXTURE]" >&2
+  echo "usage: pg_cluster.sh start|halt|stop|restart DIR [FIXTURE]" >&2
   exit 2
   ;;
 esac

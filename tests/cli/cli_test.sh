@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The command line: help documents every setting, bad configuration stops the
+# start with one line naming the variable, unsafe starts are refused.
+set -uo pipefail
+bin=${1:?usage: cli_test.sh FLEETMCP_BIN}
+failures=0
+pass=0
+
+check() {  # check NAME EXPECTED_STATUS EXPECTED_TEXT -- command...
+  local name=$1 want_status=$2 want_text=$3
+  shift 4
+  local out status
+  out=$(env -i PATH="$PATH" "$@" 2>&1)
+  status=$?
+  if [[ $status != "$want_status" || $out != *"$want_text"* ]]; then
+    echo "FAIL $name: status $status (want $want_status), output: $out"
+    failures=$((failures + 1))
+  else
+    pass=$((pass + 1))
+  fi
+}
+
+help=$("$bin" --help)
+for setting in DATABASE_URL MCP_AUTH_TOKENS MCP_HOST MCP_PORT MCP_MAX_ROWS MCP_POOL_MAX \
+  MCP_READABLE_SCHEMAS MCP_STATEMENT_TIMEOUT_MS MCP_QUEUE_TIMEOUT_MS MCP_READONLY; do
+  if [[ $help == *"$setting"* ]]; then pass=$((pass + 1)); else
+    echo "FAIL help does not document $setting"
+    failures=$((failures + 1))
+  fi
+done
+
+url="postgresql://nobody@127.0.0.1:1/none"
+check version 0 "fleetmcp 0." -- "$bin" version
+check unknown-command 2 "unknown command 'launch'" -- "$bin" launch
+check unknown-option 2 "unknown option '--fast'" -- "$bin" serve --fast
+check no-database-url 2 "DATABASE_URL: must be set" -- "$bin" serve
+check bad-port 2 "MCP_PORT: expected a whole number, got 'abc'" -- MCP_PORT=abc DATABASE_URL=$url "$bin" serve
+check bad-pool 2 "MCP_POOL_MAX: 0 is out of range" -- MCP_POOL_MAX=0 DATABASE_URL=$url "$bin" serve
+check readonly-false 2 "MCP_READONLY: false is refused: fleetmcp is read-only by design" -- \
+  MCP_READONLY=false DATABASE_URL=$url MCP_AUTH_TOKENS=a:tok12345678 "$bin" serve
+check no-tokens 2 "MCP_AUTH_TOKENS: no tokens configured" -- DATABASE_URL=$url "$bin" serve
+check insecure-public 2 "--insecure-no-auth: refused with MCP_HOST=0.0.0.0" -- \
+  MCP_HOST=0.0.0.0 DATABASE_URL=$url "$bin" serve --insecure-no-auth
+check missing-config 2 "cannot be read" -- DATABASE_URL=$url "$bin" serve --config /nonexistent/fleetmcp.env
+# One line, not a stack trace.
+lines=$(env -i MCP_PORT=abc DATABASE_URL=$url "$bin" serve 2>&1 | wc -l)
+if [[ $lines == 1 ]]; then pass=$((pass + 1)); else echo "FAIL bad config printed $lines lines"; failures=$((failures + 1)); fi
+
+# stdio: a ping answered on stdout, nothing else there, exit at EOF.
+out=$(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"ping"}' | env -i DATABASE_URL=$url "$bin" stdio 2>/dev/null)
+if [[ $out == '{"id":1,"jsonrpc":"2.0","result":{}}' ]]; then pass=$((pass + 1)); else
+  echo "FAIL stdio ping: $out"
+  failures=$((failures + 1))
+fi
+
+echo "$pass passed, $failures failed"
+[[ $failures == 0 ]]

@@ -1,0 +1,211 @@
+// Shared by the e2e test files: starting fleetmcp, raw HTTP requests, and the
+// fixture checks (tests/fixtures/fleet_small.sql) that every client runs.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+
+function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} must be set (see tests/e2e/run.sh)`);
+  return value;
+}
+
+export const BIN = requireEnv('FLEETMCP_BIN');
+export const DATABASE_URL = requireEnv('FLEETMCP_TEST_DATABASE_URL');
+export const MODERN = '2026-07-28';
+export const TOOL_NAMES = ['describe_table', 'list_functions', 'list_schemas', 'list_tables', 'query', 'sample_table'];
+
+// Starts `fleetmcp serve` on a free port (MCP_PORT=0) with a fresh token.
+// Resolves once the listening line names the port; `audit` collects the lines
+// (one JSON object each) the server writes to stdout.
+export async function startServer() {
+  const token = randomBytes(16).toString('hex');
+  const child = spawn(BIN, ['serve'], {
+    env: { ...process.env, DATABASE_URL, MCP_AUTH_TOKENS: `e2e:${token}`, MCP_HOST: '127.0.0.1', MCP_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // If the test process dies first, don't leave the server running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const audit = [];
+  createInterface({ input: child.stdout }).on('line', (line) => audit.push(line));
+
+  const stderr = [];
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail('no listening line within 15 s'), 15000);
+    function fail(why) {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`fleetmcp serve: ${why}\n${stderr.join('\n')}`));
+    }
+    child.once('error', (err) => fail(err.message));
+    child.once('exit', (code) => fail(`exited with ${code} before listening`));
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      stderr.push(line);
+      const m = /listening on http:\/\/[^\s]+:(\d+)\/mcp/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve(`http://127.0.0.1:${m[1]}/mcp`);
+      }
+    });
+  });
+
+  return {
+    url,
+    token,
+    audit,
+    stderr,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// StdioClientTransport parameters (same shape in SDK 1.x and client 2.x).
+// stdio mode writes its audit lines to stderr; the tests don't need them.
+export function stdioParams() {
+  return {
+    command: BIN,
+    args: ['stdio'],
+    env: { DATABASE_URL, PATH: process.env.PATH },
+    stderr: 'ignore',
+  };
+}
+
+export function bearer(token) {
+  return { requestInit: { headers: { Authorization: `Bearer ${token}` } } };
+}
+
+// A raw JSON-RPC POST; `json` is null when the body is empty or not JSON.
+export async function post(url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* 202, 401: no JSON-RPC body */ }
+  return { status: res.status, headers: res.headers, json };
+}
+
+// The _meta a modern (2026-07-28) request carries.
+export function modernMeta(version = MODERN) {
+  return {
+    'io.modelcontextprotocol/protocolVersion': version,
+    'io.modelcontextprotocol/clientInfo': { name: 'e2e-raw', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+}
+
+// Calls a tool that must succeed; checks that the text block is the same JSON
+// as structuredContent and returns the latter.
+export async function callOk(client, name, args = {}) {
+  const res = await client.callTool({ name, arguments: args });
+  assert.notEqual(res.isError, true, `${name} failed: ${res.content?.[0]?.text}`);
+  assert.equal(res.content[0].type, 'text');
+  assert.deepEqual(res.structuredContent, JSON.parse(res.content[0].text));
+  return res.structuredContent;
+}
+
+// Calls a tool that must fail in-band (isError), returns the error text.
+export async function callError(client, name, args) {
+  const res = await client.callTool({ name, arguments: args });
+  assert.equal(res.isError, true, `${name} should have failed: ${JSON.stringify(res)}`);
+  return res.content[0].text;
+}
+
+// The tools/list checks, shared by the clients and the raw modern request.
+export function assertSixTools(tools) {
+  assert.deepEqual(tools.map((t) => t.name).sort(), TOOL_NAMES);
+  for (const t of tools) {
+    assert.equal(t.inputSchema?.type, 'object', `${t.name} inputSchema`);
+    assert.equal(t.outputSchema?.type, 'object', `${t.name} outputSchema`);
+    assert.equal(t.annotations?.readOnlyHint, true, `${t.name} readOnlyHint`);
+  }
+}
+
+// Registers, inside the caller's describe(), one test per tool and per error
+// path. getClient() returns the connected client (SDK 1.x or client 2.x).
+export function toolTests(getClient) {
+  it('listTools: exactly the six read-only tools with schemas', async () => {
+    assertSixTools((await getClient().listTools()).tools);
+  });
+
+  it('list_schemas: the readable schemas only', async () => {
+    const { result } = await callOk(getClient(), 'list_schemas');
+    const names = result.map((r) => r.schema);
+    assert.deepEqual(names, ['fuel', 'reporting', 'tickets', 'tracksolid']);
+    assert.ok(!names.includes('secret_stuff'));
+    assert.equal(result.find((r) => r.schema === 'reporting').objects, 4);
+  });
+
+  it('list_tables(reporting): kinds of tables and views', async () => {
+    const { result } = await callOk(getClient(), 'list_tables', { schema: 'reporting' });
+    const kind = Object.fromEntries(result.map((r) => [r.name, r.kind]));
+    assert.equal(kind.v_trips, 'MATERIALIZED VIEW');
+    assert.equal(kind.v_daily_summary, 'VIEW');
+    assert.equal(kind['odd"name'], 'BASE TABLE');
+  });
+
+  it('describe_table(tracksolid, devices): columns in order', async () => {
+    const { result } = await callOk(getClient(), 'describe_table', { schema: 'tracksolid', table: 'devices' });
+    assert.deepEqual(result.map((c) => c.column), ['imei', 'name', 'cost_centre', 'active']);
+    assert.equal(result[0].nullable, 'NO');
+    assert.equal(result[0].comment, 'device identifier');
+  });
+
+  it('list_functions(): fn_points with its signature', async () => {
+    const { result } = await callOk(getClient(), 'list_functions');
+    const fn = result.find((f) => f.name === 'fn_points');
+    assert.ok(fn, JSON.stringify(result));
+    assert.equal(fn.args, 'p_imei text');
+    assert.equal(fn.returns, 'bigint');
+  });
+
+  it('sample_table: a quoted table name returns its 2 rows', async () => {
+    const out = await callOk(getClient(), 'sample_table', { schema: 'reporting', table: 'odd"name' });
+    assert.equal(out.row_count, 2);
+    assert.equal(out.truncated, false);
+    assert.deepEqual(out.rows.map((r) => r.id), [1, 2]);
+    assert.equal(out.rows[0].select, 'from');
+  });
+
+  it('query: count(*) is a JSON number', async () => {
+    const out = await callOk(getClient(), 'query', { sql: 'SELECT count(*) AS n FROM tracksolid.positions' });
+    assert.deepEqual(out, { row_count: 1, truncated: false, rows: [{ n: 3000 }] });
+  });
+
+  it('query: max_rows truncates', async () => {
+    const out = await callOk(getClient(), 'query', {
+      sql: 'SELECT id FROM tracksolid.positions ORDER BY id',
+      max_rows: 5,
+    });
+    assert.equal(out.truncated, true);
+    assert.equal(out.row_count, 5);
+    assert.deepEqual(out.rows.map((r) => r.id), [1, 2, 3, 4, 5]);
+  });
+
+  it('query: a missing table is an in-band error with SQLSTATE 42P01', async () => {
+    const text = await callError(getClient(), 'query', { sql: 'SELECT * FROM no_such_table' });
+    assert.match(text, /42P01/);
+  });
+
+  it('query: a write is refused and changes nothing', async () => {
+    const text = await callError(getClient(), 'query', { sql: 'DELETE FROM tickets.inc' });
+    assert.match(text, /DELETE/);
+    const out = await callOk(getClient(), 'query', { sql: 'SELECT count(*) AS n FROM tickets.inc' });
+    assert.equal(out.rows[0].n, 3);
+  });
+}

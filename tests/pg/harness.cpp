@@ -1,0 +1,153 @@
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+#include <thread>
+
+namespace fleetmcp::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+const ClusterEnv& cluster() {
+  static const ClusterEnv env = [] {
+    ClusterEnv e;
+    const char* path = std::getenv("FLEETMCP_TEST_ENV");  // overrides the build's cluster
+    if (!path) path = FLEETMCP_TEST_ENV_FILE;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      // export NAME='value'
+      auto eq = line.find('=');
+      if (line.rfind("export ", 0) != 0 || eq == std::string::npos) continue;
+      std::string name = line.substr(7, eq - 7);
+      std::string value = line.substr(eq + 2, line.size() - eq - 3);
+      if (name == "FLEETMCP_TEST_ADMIN_URL") e.admin_url = value;
+      if (name == "FLEETMCP_TEST_DATABASE_URL") e.database_url = value;
+      if (name == "FLEETMCP_TEST_PGDATA") e.pgdata = value;
+      if (name == "FLEETMCP_TEST_PGBIN") e.pgbin = value;
+      if (name == "FLEETMCP_TEST_PORT") e.port = std::stoi(value);
+    }
+    if (e.database_url.empty()) throw std::runtime_error(std::string("no cluster described in ") + path);
+    return e;
+  }();
+  return env;
+}
+
+HttpResponse http_request(unsigned short port, const std::string& method, const std::string& target,
+                          const std::string& body, const std::map<std::string, std::string>& headers) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(120));
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(256 << 20);
+  bhttp::read(stream, buffer, parser);
+  auto res = parser.release();
+  HttpResponse out;
+  out.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    out.headers[name] = std::string(f.value());
+  }
+  out.body = res.body();
+  return out;
+}
+
+TestServer::TestServer(const std::function<void(config::Config&)>& adjust) {
+  config::Config c;
+  c.port = 0;
+  c.threads = 2;
+  c.database_url = cluster().database_url;
+  c.auth_tokens = {{"tester", kToken}};
+  if (adjust) adjust(c);
+  audit_file_ = std::tmpfile();
+  app_ = std::make_unique<app::App>(c, audit_file_);
+  auto port = app_->start_http();
+  if (!port) throw std::runtime_error(port.error().message);
+  port_ = *port;
+}
+
+TestServer::~TestServer() {
+  app_.reset();
+  std::fclose(audit_file_);
+}
+
+HttpResponse TestServer::post(const json& message, std::map<std::string, std::string> headers) {
+  headers.emplace("Authorization", std::string("Bearer ") + kToken);
+  headers.emplace("Content-Type", "application/json");
+  return http_request(port_, "POST", "/mcp", message.dump(), headers);
+}
+
+json TestServer::call_tool(const std::string& name, const json& arguments) {
+  auto res = post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                   {"params", {{"name", name}, {"arguments", arguments}}}});
+  EXPECT_EQ(res.status, 200) << res.body;
+  json body = res.json_body();
+  EXPECT_TRUE(body.contains("result")) << res.body;
+  return body["result"];
+}
+
+std::string TestServer::audit_log() const {
+  std::fflush(audit_file_);
+  std::string out;
+  std::rewind(audit_file_);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, audit_file_)) > 0;) out.append(buf, n);
+  std::fseek(audit_file_, 0, SEEK_END);
+  return out;
+}
+
+Admin::Admin(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
+  if (PQstatus(conn_) != CONNECTION_OK)
+    throw std::runtime_error(std::string("admin connection: ") + PQerrorMessage(conn_));
+}
+
+Admin::~Admin() { PQfinish(conn_); }
+
+std::string Admin::scalar(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  std::string out;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    std::string err = PQresultErrorMessage(r);
+    PQclear(r);
+    throw std::runtime_error("admin query failed: " + err);
+  }
+  if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) out = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  return out;
+}
+
+void Admin::exec(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  const auto status = PQresultStatus(r);
+  std::string err = PQresultErrorMessage(r);
+  PQclear(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    throw std::runtime_error("admin command failed: " + err);
+}
+
+bool eventually(const std::function<bool()>& check, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return check();
+}
+
+}  // namespace fleetmcp::testing

@@ -1,0 +1,77 @@
+// Shared by the integration tests: the harness cluster's coordinates, an
+// in-process fleetmcp on a free port, a blocking HTTP client and an admin
+// connection for looking at the database from the side.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "app/app.hpp"
+
+namespace fleetmcp::testing {
+
+using nlohmann::json;
+
+struct ClusterEnv {
+  std::string admin_url;     // superuser
+  std::string database_url;  // the read-only role
+  std::string pgdata, pgbin;
+  int port = 0;
+};
+// Read from the file the harness wrote (FLEETMCP_TEST_ENV).
+const ClusterEnv& cluster();
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  json json_body() const { return json::parse(body); }
+};
+
+HttpResponse http_request(unsigned short port, const std::string& method, const std::string& target,
+                          const std::string& body = {},
+                          const std::map<std::string, std::string>& headers = {});
+
+inline constexpr const char* kToken = "integration-token-1";
+
+class TestServer {
+ public:
+  // `adjust` edits the configuration before start (pool size, timeouts, ...).
+  explicit TestServer(const std::function<void(config::Config&)>& adjust = {});
+  ~TestServer();
+
+  unsigned short port() const { return port_; }
+  app::App& app() { return *app_; }
+
+  // POST /mcp with the test token; legacy era unless headers say otherwise.
+  HttpResponse post(const json& message, std::map<std::string, std::string> headers = {});
+  // tools/call in the legacy era; returns the JSON-RPC result object.
+  json call_tool(const std::string& name, const json& arguments);
+  std::string audit_log() const;  // everything audited so far
+
+ private:
+  std::FILE* audit_file_;
+  std::unique_ptr<app::App> app_;
+  unsigned short port_ = 0;
+};
+
+// A blocking superuser connection for setting up and inspecting.
+class Admin {
+ public:
+  explicit Admin(const std::string& url = cluster().admin_url);
+  ~Admin();
+  std::string scalar(const std::string& sql);  // first column of the first row, "" for NULL
+  void exec(const std::string& sql);
+
+ private:
+  PGconn* conn_;
+};
+
+// Polls `check` until true or `seconds` pass; tests never assume a fast machine.
+bool eventually(const std::function<bool()>& check, double seconds = 20);
+
+}  // namespace fleetmcp::testing

@@ -1,0 +1,169 @@
+// The database path under pressure and faults: a full pool, dead connections,
+// timeouts, idle and lifetime limits, a database that is down at start.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace fleetmcp::testing {
+namespace {
+
+// Each test server gets its own application_name, so its backends can be told
+// apart from those of tests running in parallel.
+std::string tagged_url(const std::string& tag) {
+  return cluster().database_url + "?application_name=" + tag;
+}
+
+int backends(Admin& admin, const std::string& tag) {
+  return std::stoi(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag + "'"));
+}
+
+int backend_pid(TestServer& server) {
+  json r = server.call_tool("query", {{"sql", "SELECT pg_backend_pid() AS pid"}});
+  return r["structuredContent"]["rows"][0]["pid"];
+}
+
+TEST(Pool, MoreCallsThanConnectionsQueueAndAllSucceed) {
+  const std::string tag = "fleetmcp-pool-queue";
+  TestServer server([&](config::Config& c) {
+    c.database_url = tagged_url(tag);
+    c.pool_max = 2;
+  });
+  Admin admin;
+  std::atomic<int> succeeded{0}, peak{0};
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done) {
+      peak = std::max(peak.load(), backends(admin, tag));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 12; ++i)
+    callers.emplace_back([&] {
+      json r = server.call_tool("query", {{"sql", "SELECT count(*) AS n FROM generate_series(1, 200000)"}});
+      if (r["isError"] == false && r["structuredContent"]["rows"][0]["n"] == 200000) ++succeeded;
+    });
+  for (auto& t : callers) t.join();
+  done = true;
+  watcher.join();
+  EXPECT_EQ(succeeded, 12);
+  EXPECT_LE(peak, 2);
+  EXPECT_GE(peak, 1);
+}
+
+TEST(Pool, QueueDeadlineGivesAClearBusyError) {
+  TestServer server([&](config::Config& c) {
+    c.pool_max = 1;
+    c.queue_timeout_ms = 200;
+    c.statement_timeout_ms = 3000;  // ends the slow call below
+  });
+  std::thread slow([&] {
+    server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
+  });
+  // Wait until the slow call holds the only connection, then queue behind it.
+  Admin admin;
+  const bool holding = eventually([&] {
+    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' "
+                        "AND query LIKE 'DECLARE fleetmcp_rows%generate_series(1, 100000) a%'") == "1";
+  });
+  json r = server.call_tool("query", {{"sql", "SELECT 1"}});
+  slow.join();
+  ASSERT_TRUE(holding);
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("server busy"), std::string::npos) << r.dump();
+  // Nothing leaked: the pool serves again.
+  EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
+}
+
+TEST(Pool, TerminatedConnectionsAreReplacedInvisibly) {
+  const std::string tag = "fleetmcp-pool-reaped";
+  TestServer server([&](config::Config& c) {
+    c.database_url = tagged_url(tag);
+    c.pool_max = 1;
+  });
+  const int first = backend_pid(server);
+  Admin admin;
+  admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + tag + "'");
+  ASSERT_TRUE(eventually([&] { return backends(admin, tag) == 0; }));
+  // The pooled connection is dead; the next call must not show it.
+  json r = server.call_tool("query", {{"sql", "SELECT pg_backend_pid() AS pid"}});
+  ASSERT_EQ(r["isError"], false) << r.dump();
+  EXPECT_NE(r["structuredContent"]["rows"][0]["pid"].get<int>(), first);
+}
+
+TEST(Pool, StatementTimeoutIsAnErrorButTheConnectionStays) {
+  TestServer server([&](config::Config& c) {
+    c.pool_max = 1;
+    c.statement_timeout_ms = 300;
+  });
+  const int pid = backend_pid(server);
+  json r = server.call_tool(
+      "query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
+  EXPECT_EQ(r["isError"], true);
+  const std::string text = r["content"][0]["text"];
+  EXPECT_NE(text.find("statement timeout (300 ms)"), std::string::npos) << text;
+  EXPECT_EQ(backend_pid(server), pid);  // 57014 is not a disconnect: same backend
+}
+
+TEST(Pool, IdleConnectionsAreClosedAndOldOnesReplaced) {
+  const std::string tag = "fleetmcp-pool-idle";
+  TestServer server([&](config::Config& c) {
+    c.database_url = tagged_url(tag);
+    c.pool_idle_timeout_s = 1;
+  });
+  Admin admin;
+  backend_pid(server);
+  EXPECT_EQ(backends(admin, tag), 1);
+  EXPECT_TRUE(eventually([&] { return backends(admin, tag) == 0; }));  // none held while idle
+
+  TestServer aging([&](config::Config& c) {
+    c.pool_max = 1;
+    c.pool_max_lifetime_s = 1;
+  });
+  const int first = backend_pid(aging);
+  EXPECT_TRUE(eventually([&] { return backend_pid(aging) != first; }));
+}
+
+TEST(Pool, DatabaseDownAtStartThenUp) {
+  // A port nobody listens on yet; the cluster appears there later.
+  int port = 0;
+  for (int candidate = 41000 + (getpid() % 7000);; ++candidate) {
+    try {
+      Admin probe("postgresql://x@127.0.0.1:" + std::to_string(candidate) + "/x?connect_timeout=1");
+    } catch (const std::exception& e) {
+      if (std::string(e.what()).find("Connection refused") != std::string::npos) {
+        port = candidate;
+        break;
+      }
+    }
+  }
+  const std::string password = "later-password-1";
+  TestServer server([&](config::Config& c) {
+    c.database_url = "postgresql://analytics_ro:" + password + "@127.0.0.1:" + std::to_string(port) + "/tracksolid_db";
+    c.connect_timeout_ms = 1000;
+  });
+  EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
+  auto ready = http_request(server.port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.json_body()["reason"].get<std::string>().find("database unavailable"), std::string::npos);
+  json r = server.call_tool("list_schemas", json::object());
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("Database unavailable"), std::string::npos);
+
+  const std::string dir = "/tmp/fleetmcp-late-" + std::to_string(getpid());
+  const std::string harness = FLEETMCP_HARNESS;
+  const std::string start = "PG_CLUSTER_PORT=" + std::to_string(port) + " PG_CLUSTER_RO_PASSWORD=" + password +
+                            " bash " + harness + " start " + dir + " " + FLEETMCP_FIXTURE +
+                            " >/dev/null";
+  ASSERT_EQ(std::system(start.c_str()), 0);
+  json later = server.call_tool("list_schemas", json::object());
+  EXPECT_EQ(later["isError"], false) << later.dump();
+  EXPECT_EQ(http_request(server.port(), "GET", "/readyz").status, 200);
+  std::system(("bash " + harness + " stop " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace fleetmcp::testing

@@ -1,0 +1,211 @@
+// The six tools against the real fixture, as the read-only role.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace fleetmcp::testing {
+namespace {
+
+class ToolsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new TestServer([](config::Config& c) { c.max_rows = 50; }); }
+  static void TearDownTestSuite() { delete server_; }
+
+  static json ok(const std::string& tool, const json& args) {
+    json r = server_->call_tool(tool, args);
+    EXPECT_EQ(r["isError"], false) << r.dump();
+    // The text rendering is the structured content, for clients that read only text.
+    EXPECT_EQ(json::parse(r["content"][0]["text"].get<std::string>()), r["structuredContent"]);
+    return r["structuredContent"];
+  }
+  static std::string error_text(const std::string& tool, const json& args) {
+    json r = server_->call_tool(tool, args);
+    EXPECT_EQ(r["isError"], true) << r.dump();
+    EXPECT_FALSE(r.contains("structuredContent"));
+    return r["content"][0]["text"];
+  }
+  static json query(const std::string& sql, int max_rows = 1000) {
+    return ok("query", {{"sql", sql}, {"max_rows", max_rows}});
+  }
+
+  static TestServer* server_;
+};
+TestServer* ToolsTest::server_ = nullptr;
+
+TEST_F(ToolsTest, ValuesAreTypedByColumnType) {
+  json r = query(
+      "SELECT 42 AS i, 9007199254740993::bigint AS big, 1.50::numeric(4,2) AS n, 'NaN'::numeric AS nan, "
+      "2.5::float8 AS f, true AS b, NULL::int AS nothing, '{\"a\":[1,null]}'::jsonb AS j, "
+      "'[1,2]'::json AS js, timestamptz '2026-01-01 08:00:00+00' AS ts, date '2026-01-02' AS d, "
+      "interval '90 minutes' AS iv, E'tab\\there \"q\" é' AS t, ARRAY[1,2] AS arr, "
+      "'\\x00ff'::bytea AS raw, 1 AS dup, 2 AS dup");
+  ASSERT_EQ(r["row_count"], 1);
+  const json& row = r["rows"][0];
+  EXPECT_EQ(row["i"], 42);
+  EXPECT_TRUE(row["big"].is_number_integer());
+  EXPECT_EQ(row["big"].get<long long>(), 9007199254740993LL);
+  EXPECT_EQ(row["n"], 1.5);
+  EXPECT_EQ(row["nan"], "NaN");
+  EXPECT_EQ(row["f"], 2.5);
+  EXPECT_EQ(row["b"], true);
+  EXPECT_TRUE(row["nothing"].is_null());
+  EXPECT_EQ(row["j"], json::parse(R"({"a":[1,null]})"));
+  EXPECT_EQ(row["js"], json::array({1, 2}));
+  EXPECT_EQ(row["ts"], "2026-01-01 08:00:00+00");
+  EXPECT_EQ(row["d"], "2026-01-02");
+  EXPECT_EQ(row["iv"], "01:30:00");
+  EXPECT_EQ(row["t"], "tab\there \"q\" é");
+  EXPECT_EQ(row["arr"], "{1,2}");
+  EXPECT_EQ(row["raw"], "\\x00ff");
+  EXPECT_EQ(row["dup"], 1);
+  EXPECT_EQ(row["dup_2"], 2);  // a repeated column name keeps both values
+}
+
+TEST_F(ToolsTest, TheSeedsAppendedLimitBugsDoNotExist) {
+  EXPECT_EQ(query("SELECT 1 AS a -- a trailing comment, no newline")["rows"][0]["a"], 1);
+  EXPECT_EQ(query("SELECT g FROM generate_series(1, 10) g LIMIT 5;")["row_count"], 5);
+  EXPECT_EQ(query("select count(*) as n from tracksolid.positions /* block */")["rows"][0]["n"], 3000);
+  // A statement with its own LIMIT larger than max_rows is still capped, truncated exact.
+  json r = query("SELECT g FROM generate_series(1, 100) g LIMIT 20", 7);
+  EXPECT_EQ(r["row_count"], 7);
+  EXPECT_EQ(r["truncated"], true);
+}
+
+TEST_F(ToolsTest, RowCapIsExactAndClamped) {
+  json exact = query("SELECT g FROM generate_series(1, 10) g", 10);
+  EXPECT_EQ(exact["row_count"], 10);
+  EXPECT_EQ(exact["truncated"], false);
+  json over = query("SELECT g FROM generate_series(1, 11) g", 10);
+  EXPECT_EQ(over["row_count"], 10);
+  EXPECT_EQ(over["truncated"], true);
+  EXPECT_EQ(query("SELECT g FROM generate_series(1, 5) g", 0)["row_count"], 1);  // at least one
+  json ceiling = query("SELECT g FROM generate_series(1, 500) g", 100000);
+  EXPECT_EQ(ceiling["row_count"], 50);  // MCP_MAX_ROWS of this server
+  EXPECT_EQ(ceiling["truncated"], true);
+  EXPECT_EQ(ok("query", {{"sql", "SELECT g FROM generate_series(1, 2000) g"}})["row_count"], 50);
+}
+
+TEST_F(ToolsTest, EveryCallIsAReadOnlyTransactionWithATimeout) {
+  json row = query(
+      "SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS st, "
+      "current_user AS who")["rows"][0];
+  EXPECT_EQ(row["ro"], "on");
+  EXPECT_EQ(row["st"], "30s");
+  EXPECT_EQ(row["who"], "analytics_ro");
+}
+
+TEST_F(ToolsTest, PostgresErrorsCarrySqlstateAndPosition) {
+  std::string text = error_text("query", {{"sql", "SELECT imei FROM tracksolid.devices WHERE nope = 1"}});
+  EXPECT_NE(text.find("42703"), std::string::npos) << text;
+  EXPECT_NE(text.find("column \"nope\" does not exist"), std::string::npos) << text;
+  EXPECT_NE(text.find("at position 43"), std::string::npos) << text;
+  // Position counts from the analyst's own text, leading comment included.
+  text = error_text("query", {{"sql", "/* c */ SELECT * FROM missing_table"}});
+  EXPECT_NE(text.find("42P01"), std::string::npos) << text;
+  EXPECT_NE(text.find("at position 23"), std::string::npos) << text;
+  // Division by zero happens at run time, inside the cursor.
+  text = error_text("query", {{"sql", "SELECT 1 / 0"}});
+  EXPECT_NE(text.find("22012"), std::string::npos) << text;
+  // The role's grants hold even if the guard were bypassed: unreadable schema.
+  text = error_text("query", {{"sql", "SELECT * FROM secret_stuff.keys"}});
+  EXPECT_NE(text.find("42501"), std::string::npos) << text;
+}
+
+TEST_F(ToolsTest, WritesAreRejectedAndChangeNothing) {
+  Admin admin;
+  const std::string before = admin.scalar("SELECT count(*) || ':' || max(summary) FROM tickets.inc");
+  for (const char* sql : {"DELETE FROM tickets.inc", "UPDATE tickets.inc SET summary = 'x'",
+                          "WITH d AS (DELETE FROM tickets.inc RETURNING *) SELECT * FROM d",
+                          "SELECT 1; DELETE FROM tickets.inc", "COMMIT; DELETE FROM tickets.inc",
+                          "SELECT set_config('default_transaction_read_only', 'off', false)"}) {
+    std::string text = error_text("query", {{"sql", sql}});
+    EXPECT_NE(text.find("Rejected by the SQL guard"), std::string::npos) << sql << ": " << text;
+  }
+  EXPECT_EQ(admin.scalar("SELECT count(*) || ':' || max(summary) FROM tickets.inc"), before);
+  // Keywords inside literals are data, not commands.
+  json r = query("SELECT number FROM tickets.inc WHERE summary ILIKE '%delete%' OR summary ILIKE '%update%'");
+  EXPECT_EQ(r["row_count"], 2);
+}
+
+TEST_F(ToolsTest, ListSchemasShowsOnlyReadableOnes) {
+  json r = ok("list_schemas", json::object());
+  std::vector<std::string> names;
+  for (const auto& s : r["result"]) names.push_back(s["schema"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"fuel", "reporting", "tickets", "tracksolid"}));
+  EXPECT_EQ(r["result"][3]["objects"], 2);  // tracksolid: devices, positions
+}
+
+TEST_F(ToolsTest, ListTablesIncludesViewsAndMaterializedViews) {
+  json r = ok("list_tables", {{"schema", "reporting"}});
+  std::map<std::string, std::string> kinds;
+  for (const auto& t : r["result"]) kinds[t["name"]] = t["kind"];
+  EXPECT_EQ(kinds["refresh_log"], "BASE TABLE");
+  EXPECT_EQ(kinds["v_daily_summary"], "VIEW");
+  EXPECT_EQ(kinds["v_trips"], "MATERIALIZED VIEW");
+  EXPECT_EQ(kinds["odd\"name"], "BASE TABLE");
+  std::string text = error_text("list_tables", {{"schema", "secret_stuff"}});
+  EXPECT_NE(text.find("readable schemas: reporting, tracksolid, tickets, fuel"), std::string::npos);
+}
+
+TEST_F(ToolsTest, DescribeTableListsColumnsInOrder) {
+  json r = ok("describe_table", {{"schema", "tracksolid"}, {"table", "devices"}});
+  ASSERT_EQ(r["result"].size(), 4u);
+  EXPECT_EQ(r["result"][0]["column"], "imei");
+  EXPECT_EQ(r["result"][0]["type"], "text");
+  EXPECT_EQ(r["result"][0]["nullable"], "NO");
+  EXPECT_EQ(r["result"][0]["comment"], "device identifier");
+  EXPECT_EQ(r["result"][3]["column"], "active");
+  EXPECT_EQ(r["result"][3]["default"], "true");
+  json mv = ok("describe_table", {{"schema", "reporting"}, {"table", "v_trips"}});
+  EXPECT_EQ(mv["result"].size(), 3u);
+  std::string text = error_text("describe_table", {{"schema", "tracksolid"}, {"table", "nope"}});
+  EXPECT_NE(text.find("no table or view named 'nope'"), std::string::npos) << text;
+}
+
+TEST_F(ToolsTest, ListFunctionsDefaultsToReporting) {
+  json r = ok("list_functions", json::object());
+  ASSERT_EQ(r["result"].size(), 1u);
+  EXPECT_EQ(r["result"][0]["name"], "fn_points");
+  EXPECT_EQ(r["result"][0]["args"], "p_imei text");
+  EXPECT_EQ(r["result"][0]["returns"], "bigint");
+  EXPECT_EQ(query("SELECT reporting.fn_points('860000000000001') AS n")["rows"][0]["n"], 1000);
+}
+
+TEST_F(ToolsTest, SampleTableQuotesIdentifiers) {
+  json r = ok("sample_table", {{"schema", "reporting"}, {"table", "odd\"name"}});
+  EXPECT_EQ(r["row_count"], 2);
+  EXPECT_EQ(r["rows"][0]["select"], "from");
+  EXPECT_EQ(r["rows"][1]["Mixed Case"], "NaN");
+  EXPECT_EQ(ok("sample_table", {{"schema", "tracksolid"}, {"table", "positions"}, {"n", 3}})["row_count"], 3);
+  // An injection attempt through the table name is just a strange, missing name.
+  std::string text =
+      error_text("sample_table", {{"schema", "tickets"}, {"table", "inc\"; DELETE FROM tickets.inc; --"}});
+  EXPECT_NE(text.find("42P01"), std::string::npos) << text;
+  Admin admin;
+  EXPECT_EQ(admin.scalar("SELECT count(*) FROM tickets.inc"), "3");
+  text = error_text("sample_table", {{"schema", "secret_stuff"}, {"table", "keys"}});
+  EXPECT_NE(text.find("not readable"), std::string::npos);
+}
+
+TEST_F(ToolsTest, EachCallWritesOneAuditLine) {
+  const auto before = server_->audit_log().size();
+  query("SELECT 7 AS seven");
+  error_text("query", {{"sql", "DROP TABLE tickets.inc"}});
+  std::string log = server_->audit_log().substr(before);
+  std::istringstream lines(log);
+  std::string line;
+  std::vector<json> records;
+  while (std::getline(lines, line)) records.push_back(json::parse(line));
+  ASSERT_EQ(records.size(), 2u) << log;
+  EXPECT_EQ(records[0]["caller"], "tester");
+  EXPECT_EQ(records[0]["tool"], "query");
+  EXPECT_EQ(records[0]["sql"], "SELECT 7 AS seven");
+  EXPECT_EQ(records[0]["rows"], 1);
+  EXPECT_EQ(records[0]["outcome"], "ok");
+  EXPECT_FALSE(records[0]["fingerprint"].get<std::string>().empty());
+  EXPECT_TRUE(records[0]["ms"].is_number());
+  EXPECT_EQ(records[1]["outcome"], "denied");
+}
+
+}  // namespace
+}  // namespace fleetmcp::testing

@@ -1,0 +1,36 @@
+#include "auth/tokens.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fleetmcp::auth {
+namespace {
+
+TEST(Tokens, IdentifiesEachAnalystByToken) {
+  TokenStore store(std::vector<config::Token>{{"alice", "alice-secret-1"}, {"bob", "bob-secret-22"}});
+  EXPECT_EQ(store.identify("alice-secret-1"), "alice");
+  EXPECT_EQ(store.identify("bob-secret-22"), "bob");
+  EXPECT_EQ(store.identify("bob-secret-2"), std::nullopt);   // a prefix is not the token
+  EXPECT_EQ(store.identify("bob-secret-222"), std::nullopt);  // nor an extension
+  EXPECT_EQ(store.identify(""), std::nullopt);
+  EXPECT_EQ(store.identify("alice"), std::nullopt);  // names are not tokens
+}
+
+TEST(Tokens, ParsesTheBearerHeader) {
+  TokenStore store(std::vector<config::Token>{{"alice", "alice-secret-1"}});
+  EXPECT_EQ(store.identify_header("Bearer alice-secret-1"), "alice");
+  EXPECT_EQ(store.identify_header("bearer   alice-secret-1 "), "alice");
+  EXPECT_EQ(store.identify_header("Basic alice-secret-1"), std::nullopt);
+  EXPECT_EQ(store.identify_header("Bearer"), std::nullopt);
+  EXPECT_EQ(store.identify_header("Bearer "), std::nullopt);
+  EXPECT_EQ(store.identify_header("alice-secret-1"), std::nullopt);
+  EXPECT_EQ(store.identify_header(""), std::nullopt);
+}
+
+TEST(Tokens, EmptyStoreAcceptsNothing) {
+  TokenStore store(std::vector<config::Token>{});
+  EXPECT_TRUE(store.empty());
+  EXPECT_EQ(store.identify_header("Bearer anything-at-all"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace fleetmcp::auth
