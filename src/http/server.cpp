@@ -124,7 +124,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return !ec;
   }
 
-  awaitable<Response> route(const Request& req) {
+  awaitable<Response> route(Request& req) {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
@@ -155,7 +155,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
   }
 
-  awaitable<Response> mcp_endpoint(const Request& req) {
+  awaitable<Response> mcp_endpoint(Request& req) {
     if (req.method() != bhttp::verb::post) co_return method_not_allowed(req, "POST");
     std::string caller = "anonymous";
     if (!config.insecure_no_auth) {
@@ -173,7 +173,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     headers.protocol_version = header(req, "MCP-Protocol-Version");
     headers.method = header(req, "Mcp-Method");
     headers.name = header(req, "Mcp-Name");
-    mcp::Reply reply = co_await dispatcher.handle(req.body(), headers, caller);
+    mcp::Reply reply = co_await dispatcher.handle(std::move(req.body()), std::move(headers), std::move(caller));
     if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
     co_return make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
   }

@@ -85,8 +85,7 @@ std::string Dispatcher::instructions() const {
          " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected.";
 }
 
-awaitable<Reply> Dispatcher::handle(std::string_view body, const Headers& headers,
-                                    const std::string& caller) {
+awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller) {
   json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded()) co_return error_reply(400, nullptr, kParseError, "Parse error: the body is not valid JSON");
   if (message.is_array())
@@ -119,7 +118,7 @@ awaitable<Reply> Dispatcher::handle(std::string_view body, const Headers& header
   req.params = message.value("params", json::object());
   if (!req.params.is_object())
     co_return error_reply(400, id, kInvalidParams, "Invalid params: params must be an object");
-  req.caller = caller;
+  req.caller = std::move(caller);
 
   const json meta = req.params.value("_meta", json::object());
   const bool modern = meta.is_object() && meta.contains(kMetaVersion) && meta[kMetaVersion].is_string();

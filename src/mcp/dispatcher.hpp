@@ -48,8 +48,9 @@ class Dispatcher {
  public:
   Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit, ServerInfo info);
 
-  boost::asio::awaitable<Reply> handle(std::string_view body, const Headers& headers,
-                                       const std::string& caller);
+  // By value: a coroutine keeps its parameters, and references would dangle
+  // once the caller's temporaries are gone.
+  boost::asio::awaitable<Reply> handle(std::string body, Headers headers, std::string caller);
 
   const std::vector<tools::Tool>& tools() const { return tools_; }
 

@@ -45,9 +45,9 @@ void serve_stdio(asio::io_context& io, Dispatcher& dispatcher, std::FILE* in, st
       }
       asio::co_spawn(
           asio::make_strand(io),
-          [&, message = std::move(line)]() -> asio::awaitable<void> {
-            Headers headers;  // stdio carries no HTTP headers
-            Reply reply = co_await dispatcher.handle(message, headers, "stdio");
+          [&, message = std::move(line)]() mutable -> asio::awaitable<void> {
+            // stdio carries no HTTP headers; the local process owner is the caller.
+            Reply reply = co_await dispatcher.handle(std::move(message), Headers{}, "stdio");
             if (!reply.body.empty()) write_line(reply.body);
             std::lock_guard lock(mu);
             if (--in_flight == 0) idle.notify_all();

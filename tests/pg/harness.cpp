@@ -113,8 +113,11 @@ std::string TestServer::audit_log() const {
 }
 
 Admin::Admin(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
-  if (PQstatus(conn_) != CONNECTION_OK)
-    throw std::runtime_error(std::string("admin connection: ") + PQerrorMessage(conn_));
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = std::string("admin connection: ") + PQerrorMessage(conn_);
+    PQfinish(conn_);
+    throw std::runtime_error(message);
+  }
 }
 
 Admin::~Admin() { PQfinish(conn_); }
