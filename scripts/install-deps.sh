@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost1.74-dev libpq-dev libpg-query-dev nlohmann-json3-dev libssl-dev
+  libboost1.74-dev libpq-dev libpg-query-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
   libgtest-dev libbenchmark-dev
   postgresql-15 postgresql-contrib
   nodejs npm

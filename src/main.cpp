@@ -7,8 +7,12 @@
 #include <string>
 #include <vector>
 
+#include <iostream>
+#include <iterator>
+
 #include "app/app.hpp"
 #include "mcp/stdio.hpp"
+#include "sql/guard.hpp"
 
 namespace {
 
@@ -23,6 +27,9 @@ void print_help() {
       "                      (POST /mcp; GET /healthz, GET /readyz)\n"
       "  fleetmcp stdio [--config FILE]\n"
       "                      serve MCP over stdin/stdout (newline-delimited JSON-RPC)\n"
+      "  fleetmcp check-sql [SQL | -]\n"
+      "                      print the guard's verdict on SQL (argument or stdin): rule,\n"
+      "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected\n"
       "  fleetmcp version    print the version\n"
       "  fleetmcp --help     this text\n\n"
       "Options:\n"
@@ -42,6 +49,38 @@ int fail(const std::string& message) {
   return 2;
 }
 
+// check-sql: the guard's verdict for operators, with the policy the server would use.
+int check_sql(const Config& config, const std::vector<std::string>& args) {
+  std::string sql;
+  if (args.size() > 2) return fail("check-sql takes one SQL argument (or - / nothing for stdin)");
+  if (args.size() == 2 && args[1] != "-") {
+    sql = args[1];
+  } else {
+    sql.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  const fleetmcp::sql::Policy policy{config.enforce_schemas, config.readable_schemas, config.redact_columns};
+  auto verdict = fleetmcp::sql::validate(sql, policy);
+  if (!verdict) {
+    const auto& e = verdict.error();
+    std::printf("verdict: rejected\nrule: %s\nmessage: %s\n", e.rule.c_str(), e.message.c_str());
+    if (e.position > 0)
+      std::printf("position: %d\n%s\n", e.position, fleetmcp::sql::caret_excerpt(sql, e.position).c_str());
+    return 1;
+  }
+  const char* kinds[] = {"select", "explain", "show"};
+  std::printf("verdict: allowed\nkind: %s\nstatement: %s", kinds[static_cast<int>(verdict->kind)],
+              verdict->text.c_str());
+  const std::string statement = verdict->text.substr(0, verdict->text.size() - 1);  // without the added newline
+  std::printf("normalized: %s\nfingerprint: %s\n", fleetmcp::sql::normalize(statement).c_str(),
+              verdict->fingerprint.c_str());
+  if (!verdict->unqualified_relations.empty()) {
+    std::string names;
+    for (const auto& n : verdict->unqualified_relations) names += (names.empty() ? "" : ", ") + n;
+    std::printf("unqualified (resolved by search_path): %s\n", names.c_str());
+  }
+  return 0;
+}
+
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -59,12 +98,12 @@ int main(int argc, char** argv) {
     std::printf("fleetmcp %s\n", fleetmcp::app::version());
     return 0;
   }
-  if (command != "serve" && command != "stdio")
+  if (command != "serve" && command != "stdio" && command != "check-sql")
     return fail("unknown command '" + command + "'; see fleetmcp --help");
 
   std::string config_path;
   bool insecure_no_auth = false;
-  for (std::size_t i = 1; i < args.size(); ++i) {
+  for (std::size_t i = 1; i < args.size() && command != "check-sql"; ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
     } else if (args[i] == "--insecure-no-auth") {
@@ -89,6 +128,7 @@ int main(int argc, char** argv) {
   });
   if (!loaded) return fail(loaded.error().message);
   Config config = std::move(*loaded);
+  if (command == "check-sql") return check_sql(config, args);
   if (config.database_url.empty()) return fail("DATABASE_URL: must be set (the read-only role's connection string)");
 
   if (command == "stdio") {

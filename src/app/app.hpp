@@ -35,6 +35,7 @@ class App {
   boost::asio::io_context& io() { return *io_; }
   mcp::Dispatcher& dispatcher() { return dispatcher_; }
   pg::Pool& pool() { return pool_; }
+  pg::Database& database() { return db_; }
   const config::Config& config() const { return config_; }
 
  private:

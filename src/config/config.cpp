@@ -100,6 +100,15 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     for (const auto& s : list)
       if (!valid_identifier(s)) return bad(name, "'" + s + "' is not a plain schema name");
     c.readable_schemas = list;
+  } else if (name == "MCP_ENFORCE_SCHEMAS") {
+    auto b = parse_bool(name, value);
+    if (!b) return b.error();
+    c.enforce_schemas = *b;
+  } else if (name == "MCP_REDACT_COLUMNS") {
+    auto list = split_list(value);
+    for (const auto& col : list)
+      if (col.size() > 63) return bad(name, "'" + col + "' is longer than a PostgreSQL name");
+    c.redact_columns = list;
   } else if (name == "MCP_AUDIT_SQL_MAX") {
     return int_into(c.audit_sql_max, 0, 1 << 20);
   } else if (name == "MCP_AUTH_TOKENS") {
@@ -136,6 +145,11 @@ const std::vector<Setting>& settings() {
       {"MCP_MAX_ROWS", "10000", "hard ceiling on rows one query returns"},
       {"MCP_READABLE_SCHEMAS", "reporting,tracksolid,tickets,fuel",
        "schemas the introspection tools expose"},
+      {"MCP_ENFORCE_SCHEMAS", "true",
+       "schema-qualified relations must be in MCP_READABLE_SCHEMAS, pg_catalog or information_schema"},
+      {"MCP_REDACT_COLUMNS", "password_hash,password,secret,token,api_key,totp_secret,encryption_key,"
+                             "private_key,client_secret,webhook_secret,auth_token",
+       "columns never returned nor usable in SQL (empty: none)"},
       {"MCP_AUDIT_SQL_MAX", "2000", "longest SQL text written into one audit line"},
       {"MCP_READONLY", "true", "must be true: writes do not exist in fleetmcp"},
   };

@@ -40,6 +40,11 @@ struct Config {
   int max_rows = 10000;
   std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
   std::size_t audit_sql_max = 2000;
+  bool enforce_schemas = true;
+  // Sensitive columns (seed 004's list): never returned, never usable in SQL.
+  std::vector<std::string> redact_columns = {
+      "password_hash", "password", "secret", "token", "api_key", "totp_secret",
+      "encryption_key", "private_key", "client_secret", "webhook_secret", "auth_token"};
 
   // Auth
   std::vector<Token> auth_tokens;

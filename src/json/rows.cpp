@@ -23,7 +23,7 @@ std::vector<std::string> column_keys(const PGresult* result) {
   return keys;
 }
 
-int append_rows(std::string& out, const PGresult* result, int limit) {
+int append_rows(std::string& out, const PGresult* result, int limit, const std::vector<bool>& hidden) {
   const int rows = std::min(PQntuples(result), limit);
   const int cols = PQnfields(result);
   const auto keys = column_keys(result);
@@ -33,8 +33,11 @@ int append_rows(std::string& out, const PGresult* result, int limit) {
   for (int r = 0; r < rows; ++r) {
     if (r) out.push_back(',');
     out.push_back('{');
+    bool first = true;
     for (int c = 0; c < cols; ++c) {
-      if (c) out.push_back(',');
+      if (!hidden.empty() && hidden[c]) continue;
+      if (!first) out.push_back(',');
+      first = false;
       out.append(keys[c]);
       if (PQgetisnull(result, r, c))
         append_value(out, kinds[c], nullptr, 0);

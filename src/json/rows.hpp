@@ -13,7 +13,9 @@ namespace fleetmcp::json {
 // a join's two "id") get _2, _3 suffixes so no value is silently dropped.
 std::vector<std::string> column_keys(const PGresult* result);
 
-// Appends rows [0, limit) as [{...},...]; returns how many were written.
-int append_rows(std::string& out, const PGresult* result, int limit);
+// Appends rows [0, limit) as [{...},...], leaving out the columns whose
+// `hidden` flag is set (empty: none); returns how many rows were written.
+int append_rows(std::string& out, const PGresult* result, int limit,
+                const std::vector<bool>& hidden = {});
 
 }  // namespace fleetmcp::json

@@ -70,7 +70,12 @@ struct Dispatcher::Request {
 
 Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit,
                        ServerInfo info)
-    : config_(config), db_(db), audit_(audit), info_(std::move(info)), tools_(tools::make_tools()) {}
+    : config_(config),
+      db_(db),
+      audit_(audit),
+      info_(std::move(info)),
+      policy_{config.enforce_schemas, config.readable_schemas, config.redact_columns},
+      tools_(tools::make_tools()) {}
 
 std::string Dispatcher::instructions() const {
   std::string schemas;
@@ -242,7 +247,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
   audit::Record record;
   record.caller = req.caller;
   record.tool = tool->name;
-  tools::CallContext ctx{db_, config_, record};
+  tools::CallContext ctx{db_, config_, policy_, record};
   const auto started = std::chrono::steady_clock::now();
   auto outcome = co_await tool->run(args, ctx);
   record.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

@@ -66,6 +66,7 @@ class Dispatcher {
   pg::Database& db_;
   audit::Sink& audit_;
   ServerInfo info_;
+  sql::Policy policy_;
   std::vector<tools::Tool> tools_;
 };
 

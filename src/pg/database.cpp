@@ -9,6 +9,7 @@ asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan) {
     if (!lease) co_return lease.error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
                           settings_.answer_grace;
+    ++plans_sent_;
     auto outcome = co_await (*lease)->run(plan, deadline);
     if (auto* out = std::get_if<RunOutput>(&outcome)) co_return std::move(*out);
     auto& failure = std::get<RunFailure>(outcome);

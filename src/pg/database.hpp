@@ -4,6 +4,9 @@
 // have started is never re-run: its failure is reported as a lost connection.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 #include "pg/pool.hpp"
 
 namespace fleetmcp::pg {
@@ -23,11 +26,15 @@ class Database {
   asio::awaitable<core::Result<RunOutput>> run(Plan plan);
 
   Pool& pool() { return pool_; }
+  // Plans sent to PostgreSQL so far (retries included): lets tests prove that a
+  // rejected statement never reached the database, and feeds metrics.
+  std::uint64_t plans_sent() const { return plans_sent_.load(); }
   int statement_timeout_ms() const { return settings_.statement_timeout_ms; }
 
  private:
   Pool& pool_;
   DatabaseSettings settings_;
+  std::atomic<std::uint64_t> plans_sent_{0};
 };
 
 }  // namespace fleetmcp::pg

@@ -3,28 +3,50 @@
 // read-only layers (role grants, read-only transaction, rollback, this).
 #pragma once
 
-#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
 namespace fleetmcp::sql {
 
-// What the guard accepts. The defaults are the safe ones; the lists live in guard.cpp.
+// What the guard accepts beyond the fixed rules (one statement, reads only,
+// no side-effecting function, no secret catalog). Defaults are the safe ones.
 struct Policy {
-  bool allow_select = true;
+  // With enforce_schemas, a schema-qualified relation or function must be in
+  // readable_schemas, pg_catalog or information_schema. Unqualified names are
+  // allowed (the search path decides) but reported.
+  bool enforce_schemas = true;
+  std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
+  // Columns that may not be named anywhere in a statement (case-insensitive);
+  // SELECT * results drop them after the fact (see redacted_columns()).
+  std::vector<std::string> redact_columns;
+};
+
+enum class StatementKind {
+  Select,   // runs through a cursor, capped by FETCH
+  Explain,  // EXPLAIN without ANALYZE: runs directly, small result
+  Show,     // SHOW of a non-secret setting: runs directly
 };
 
 struct ValidatedStatement {
+  StatementKind kind = StatementKind::Select;
   std::string text;         // the statement's own text from the parse tree, plus "\n"
   std::string fingerprint;  // pg_query_fingerprint, groups identical queries in audit
   int start_position = 1;   // 1-based character position of `text` in the input
+  std::vector<std::string> unqualified_relations;  // resolved by the search path
 };
 
-// Rejections are ErrorKind::Denied with rule set, a message naming the offending
-// construct, and a 1-based position into `sql`.
+// Rejections are ErrorKind::Denied with `rule` set, a message naming the
+// offending construct, and a 1-based character position into `sql`.
 core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& policy = {});
+
+// pg_query_normalize: constants replaced by $n, for operators reading verdicts.
+std::string normalize(std::string_view sql);
+
+// Whether a result column must be dropped from what leaves the server.
+bool is_redacted_column(const Policy& policy, std::string_view column);
 
 // Always-quoted identifier, safe to splice: "a""b" for a"b.
 std::string quote_identifier(std::string_view name);

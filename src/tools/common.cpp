@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "json/rows.hpp"
+#include "json/writer.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -63,36 +64,50 @@ awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
   co_return out;
 }
 
-awaitable<core::Result<Output>> cursor_rows(CallContext& ctx, const std::string& sql,
-                                            long long max_rows) {
+awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql,
+                                             long long max_rows) {
   const long long cap = std::clamp<long long>(max_rows, 1, ctx.config.max_rows);
-  auto validated = sql::validate(sql);
+  auto validated = sql::validate(sql, ctx.policy);
   if (!validated) co_return validated.error();
   ctx.record.fingerprint = validated->fingerprint;
 
+  const bool cursor = validated->kind == sql::StatementKind::Select;
+  // Only a cursor's DECLARE shifts PostgreSQL's error positions.
+  const std::string prefix = cursor ? std::string(kDeclarePrefix) : std::string();
   pg::Plan plan;
-  plan.statements.push_back({std::string(kDeclarePrefix) + validated->text, {}});
-  plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});
+  plan.statements.push_back({prefix + validated->text, {}});
+  if (cursor)
+    plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});
   auto ran = co_await ctx.db.run(std::move(plan));
   if (!ran) {
     core::Error e = ran.error();
-    // Map PostgreSQL's position in the DECLARE text back into the analyst's SQL.
+    // Map PostgreSQL's position in the text it ran back into the analyst's SQL.
     if (e.position > 0) {
-      const int shifted = e.position - static_cast<int>(kDeclarePrefix.size()) +
-                          validated->start_position - 1;
+      const int shifted = e.position - static_cast<int>(prefix.size()) + validated->start_position - 1;
       e.position = shifted > 0 ? shifted : 0;
     }
     co_return e;
   }
-  const PGresult* result = ran->results.at(1).get();
+  const PGresult* result = ran->results.back().get();
+
+  std::vector<bool> hidden(PQnfields(result), false);
+  std::string redacted;
+  for (int c = 0; c < PQnfields(result); ++c)
+    if (sql::is_redacted_column(ctx.policy, PQfname(result, c))) {
+      hidden[c] = true;
+      redacted += redacted.empty() ? "" : ",";
+      fleetmcp::json::append_string(redacted, PQfname(result, c));
+    }
+
   const bool truncated = PQntuples(result) > cap;
-  Output out;
   std::string rows;
-  const int count = fleetmcp::json::append_rows(rows, result, static_cast<int>(cap));
+  const int count = fleetmcp::json::append_rows(rows, result, static_cast<int>(cap), hidden);
+  Output out;
   out.structured.reserve(rows.size() + 64);
   out.structured = "{\"row_count\":" + std::to_string(count) +
                    ",\"truncated\":" + (truncated ? "true" : "false") + ",\"rows\":";
   out.structured += rows;
+  if (!redacted.empty()) out.structured += ",\"redacted_columns\":[" + redacted + "]";
   out.structured += "}";
   ctx.record.rows = count;
   ctx.record.truncated = truncated;
@@ -109,7 +124,11 @@ json rows_output_schema() {
             {"rows",
              {{"type", "array"},
               {"items", {{"type", "object"}}},
-              {"description", "one object per row, keyed by column name"}}}}},
+              {"description", "one object per row, keyed by column name"}}},
+            {"redacted_columns",
+             {{"type", "array"},
+              {"items", {{"type", "string"}}},
+              {"description", "sensitive columns left out of rows (only when there were any)"}}}}},
           {"required", {"row_count", "truncated", "rows"}}};
 }
 

@@ -28,7 +28,7 @@ Tool make_query_tool() {
     auto max_rows = integer_arg(args, "max_rows", 1000);
     if (!max_rows) co_return max_rows.error();
     ctx.record.sql = *sql;
-    co_return co_await cursor_rows(ctx, *sql, *max_rows);
+    co_return co_await guarded_rows(ctx, *sql, *max_rows);
   };
   return t;
 }

@@ -31,7 +31,7 @@ Tool make_sample_table_tool() {
     const std::string sql =
         "SELECT * FROM " + sql::quote_identifier(*schema) + "." + sql::quote_identifier(*table);
     ctx.record.sql = sql;
-    co_return co_await cursor_rows(ctx, sql, *n);
+    co_return co_await guarded_rows(ctx, sql, *n);
   };
   return t;
 }

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "pg/database.hpp"
+#include "sql/guard.hpp"
 
 namespace fleetmcp::tools {
 
@@ -21,6 +22,7 @@ using nlohmann::json;
 struct CallContext {
   pg::Database& db;
   const config::Config& config;
+  const sql::Policy& policy;
   audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated
 };
 
@@ -55,10 +57,12 @@ core::Status check_readable_schema(const config::Config& config, const std::stri
 boost::asio::awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
                                                           std::vector<std::string> params);
 
-// Runs a guard-validated statement through a cursor (FETCH cap+1: truncated is
-// exact and the SQL text is never edited); returns {row_count, truncated, rows}.
-boost::asio::awaitable<core::Result<Output>> cursor_rows(CallContext& ctx, const std::string& sql,
-                                                         long long max_rows);
+// Validates `sql` with the guard and runs exactly the validated text: a SELECT
+// through a cursor (FETCH cap+1: truncated is exact and the SQL text is never
+// edited), EXPLAIN and SHOW directly. Returns {row_count, truncated, rows} and,
+// when sensitive columns were dropped from the result, redacted_columns.
+boost::asio::awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql,
+                                                          long long max_rows);
 
 // JSON Schema of {row_count, truncated, rows} and of {"result": [objects]}.
 json rows_output_schema();

@@ -55,7 +55,9 @@ TEST(Pool, MoreCallsThanConnectionsQueueAndAllSucceed) {
 }
 
 TEST(Pool, QueueDeadlineGivesAClearBusyError) {
+  const std::string tag = "fleetmcp-pool-deadline";
   TestServer server([&](config::Config& c) {
+    c.database_url = tagged_url(tag);
     c.pool_max = 1;
     c.queue_timeout_ms = 200;
     c.statement_timeout_ms = 3000;  // ends the slow call below
@@ -66,8 +68,8 @@ TEST(Pool, QueueDeadlineGivesAClearBusyError) {
   // Wait until the slow call holds the only connection, then queue behind it.
   Admin admin;
   const bool holding = eventually([&] {
-    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' "
-                        "AND query LIKE 'DECLARE fleetmcp_rows%generate_series(1, 100000) a%'") == "1";
+    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
+                        "' AND state = 'active'") == "1";
   });
   json r = server.call_tool("query", {{"sql", "SELECT 1"}});
   slow.join();

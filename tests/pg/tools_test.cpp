@@ -106,9 +106,16 @@ TEST_F(ToolsTest, PostgresErrorsCarrySqlstateAndPosition) {
   // Division by zero happens at run time, inside the cursor.
   text = error_text("query", {{"sql", "SELECT 1 / 0"}});
   EXPECT_NE(text.find("22012"), std::string::npos) << text;
-  // The role's grants hold even if the guard were bypassed: unreadable schema.
   text = error_text("query", {{"sql", "SELECT * FROM secret_stuff.keys"}});
-  EXPECT_NE(text.find("42501"), std::string::npos) << text;
+  EXPECT_NE(text.find("rule schema_not_readable"), std::string::npos) << text;
+}
+
+TEST_F(ToolsTest, TheRoleHoldsWhereTheGuardIsRelaxed) {
+  // Schema enforcement off: the role's grants still refuse the unreadable schema.
+  TestServer open([](config::Config& c) { c.enforce_schemas = false; });
+  json r = open.call_tool("query", {{"sql", "SELECT * FROM secret_stuff.keys"}});
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("42501"), std::string::npos) << r.dump();
 }
 
 TEST_F(ToolsTest, WritesAreRejectedAndChangeNothing) {
@@ -185,6 +192,40 @@ TEST_F(ToolsTest, SampleTableQuotesIdentifiers) {
   EXPECT_EQ(admin.scalar("SELECT count(*) FROM tickets.inc"), "3");
   text = error_text("sample_table", {{"schema", "secret_stuff"}, {"table", "keys"}});
   EXPECT_NE(text.find("not readable"), std::string::npos);
+}
+
+TEST_F(ToolsTest, SensitiveColumnsNeverLeaveTheServer) {
+  json r = query("SELECT * FROM tickets.users ORDER BY id");
+  ASSERT_EQ(r["row_count"], 2);
+  EXPECT_EQ(r["rows"][0]["email"], "admin@example.com");
+  EXPECT_FALSE(r["rows"][0].contains("password_hash"));
+  EXPECT_FALSE(r["rows"][0].contains("api_key"));
+  EXPECT_EQ(r["redacted_columns"], json::array({"password_hash", "api_key"}));
+  json sample = ok("sample_table", {{"schema", "tickets"}, {"table", "users"}});
+  EXPECT_FALSE(sample["rows"][1].contains("password_hash"));
+  EXPECT_EQ(sample["redacted_columns"].size(), 2u);
+  EXPECT_FALSE(query("SELECT id FROM tickets.users").contains("redacted_columns"));
+  for (const char* sql : {"SELECT password_hash FROM tickets.users",
+                          "SELECT id FROM tickets.users WHERE api_key LIKE 'ak_live%'"}) {
+    std::string text = error_text("query", {{"sql", sql}});
+    EXPECT_NE(text.find("rule sensitive_column"), std::string::npos) << text;
+  }
+}
+
+TEST_F(ToolsTest, ExplainAndShowRunOutsideTheCursor) {
+  json plan = query("EXPLAIN (COSTS OFF) SELECT * FROM tracksolid.devices WHERE imei = 'x'");
+  ASSERT_GE(plan["row_count"].get<int>(), 1);
+  EXPECT_NE(plan["rows"][0]["QUERY PLAN"].get<std::string>().find("devices"), std::string::npos);
+  EXPECT_EQ(query("SHOW statement_timeout")["rows"][0]["statement_timeout"], "30s");
+  std::string text = error_text("query", {{"sql", "EXPLAIN ANALYZE SELECT 1"}});
+  EXPECT_NE(text.find("rule explain_analyze"), std::string::npos);
+  text = error_text("query", {{"sql", "SHOW data_directory"}});
+  EXPECT_NE(text.find("rule secret_setting"), std::string::npos);
+  // A long EXPLAIN is capped like any result.
+  json capped = query("EXPLAIN SELECT * FROM tracksolid.positions p JOIN tracksolid.devices d USING (imei) "
+                      "JOIN fuel.records f USING (imei)", 2);
+  EXPECT_EQ(capped["row_count"], 2);
+  EXPECT_EQ(capped["truncated"], true);
 }
 
 TEST_F(ToolsTest, EachCallWritesOneAuditLine) {

@@ -31,6 +31,10 @@ TEST(Guard, VerdictsOnTheParseTree) {
       {"SELECT E'\\'; DROP TABLE x; --'", nullptr},
       {"SELECT pg_advisory_xact_lock(1)", nullptr},
       {"SELECT count(*) FROM tickets.inc WHERE sla_status = 'breached'", nullptr},
+      {"EXPLAIN SELECT * FROM tickets.inc", nullptr},
+      {"EXPLAIN (COSTS OFF, FORMAT JSON) SELECT 1", nullptr},
+      {"SHOW search_path", nullptr},
+      {"SELECT * FROM pg_catalog.pg_class JOIN information_schema.tables ON true", nullptr},
       // Not a read.
       {"", "empty"},
       {"-- only a comment", "empty"},
@@ -51,7 +55,15 @@ TEST(Guard, VerdictsOnTheParseTree) {
       {"COPY tickets.inc TO '/tmp/x'", "statement_kind"},
       {"DO $$ BEGIN END $$", "statement_kind"},
       {"REFRESH MATERIALIZED VIEW reporting.v_trips", "statement_kind"},
-      {"EXPLAIN ANALYZE SELECT 1", "statement_kind"},
+      {"EXPLAIN ANALYZE SELECT 1", "explain_analyze"},
+      {"EXPLAIN (FORMAT JSON, ANALYZE) SELECT 1", "explain_analyze"},
+      {"EXPLAIN DELETE FROM tickets.inc", "statement_kind"},
+      {"SHOW data_directory", "secret_setting"},
+      {"SHOW ALL", "secret_setting"},
+      {"SELECT * FROM pg_catalog.pg_authid", "secret_catalog"},
+      {"SELECT * FROM pg_shadow", "secret_catalog"},
+      {"SELECT * FROM secret_stuff.keys", "schema_not_readable"},
+      {"SELECT public.f()", "schema_not_readable"},
       {"WITH d AS (DELETE FROM tickets.inc RETURNING *) SELECT * FROM d", "statement_kind"},
       {"SELECT * FROM (WITH u AS (UPDATE t SET a = 1 RETURNING a) SELECT * FROM u) s", "statement_kind"},
       {"SELECT * INTO new_table FROM tickets.inc", "select_into"},
@@ -113,6 +125,36 @@ TEST(Guard, RejectionsCarryPositionsAndNames) {
   EXPECT_EQ(p.error().rule, "parse_error");
   EXPECT_NE(p.error().message.find("syntax error"), std::string::npos);
   EXPECT_GT(p.error().position, 0);
+}
+
+TEST(Guard, SensitiveColumnsCannotBeNamedAnywhere) {
+  Policy policy;
+  policy.redact_columns = {"password_hash", "api_key"};
+  for (const char* sql : {"SELECT password_hash FROM tickets.users",
+                          "SELECT u.PASSWORD_HASH FROM tickets.users u",
+                          "SELECT id FROM tickets.users WHERE password_hash LIKE '$2b%'",
+                          "SELECT id FROM tickets.users ORDER BY \"API_KEY\"",
+                          "SELECT (u).api_key FROM tickets.users u"}) {
+    auto v = validate(sql, policy);
+    ASSERT_FALSE(v.ok()) << sql;
+    EXPECT_EQ(v.error().rule, "sensitive_column") << sql;
+  }
+  EXPECT_TRUE(validate("SELECT id, email FROM tickets.users", policy).ok());
+  EXPECT_TRUE(validate("SELECT 'password_hash' AS label", policy).ok());
+  EXPECT_TRUE(is_redacted_column(policy, "Password_Hash"));
+  EXPECT_FALSE(is_redacted_column(policy, "email"));
+}
+
+TEST(Guard, SchemasAreEnforcedOnlyWhenAsked) {
+  Policy open;
+  open.enforce_schemas = false;
+  EXPECT_TRUE(validate("SELECT * FROM secret_stuff.keys", open).ok());
+  auto v = validate("WITH recent AS (SELECT 1) SELECT * FROM recent, devices, tracksolid.positions");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->unqualified_relations, std::vector<std::string>{"devices"});  // the CTE is not a relation
+  EXPECT_EQ(v->kind, StatementKind::Select);
+  EXPECT_EQ(validate("EXPLAIN SELECT 1")->kind, StatementKind::Explain);
+  EXPECT_EQ(validate("SHOW TimeZone")->kind, StatementKind::Show);
 }
 
 TEST(Guard, QuotesIdentifiers) {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs the SQL guard corpus against a fleetmcp binary:
+#   tests/sql/check_corpus.sh path/to/fleetmcp [corpus.jsonl]
+# Every line of corpus.jsonl is {"sql", "verdict": "allow"|"reject", "rule" (reject only),
+# "runs" (allow only), "note"}. Each SQL is fed to `fleetmcp check-sql -` on stdin with the
+# default policy (MCP_READABLE_SCHEMAS / MCP_ENFORCE_SCHEMAS / MCP_REDACT_COLUMNS unset);
+# verdict and rule must match. Prints each mismatch and a final "N passed, M failed" line;
+# exits 1 on any failure, 2 on bad usage.
+set -euo pipefail
+
+bin=${1:?usage: check_corpus.sh path/to/fleetmcp [corpus.jsonl]}
+here=$(cd "$(dirname "$0")" && pwd)
+corpus=${2:-$here/corpus.jsonl}
+[[ -x $bin ]] || { echo "check_corpus: $bin is not an executable" >&2; exit 2; }
+[[ -f $corpus ]] || { echo "check_corpus: $corpus not found" >&2; exit 2; }
+command -v node >/dev/null || { echo "check_corpus: node is required" >&2; exit 2; }
+
+exec node - "$bin" "$corpus" <<'JS'
+const fs = require('fs');
+const { spawnSync } = require('child_process');
+const [bin, corpus] = process.argv.slice(2);
+
+// The default policy: drop any setting that would change the guard's verdicts.
+const env = { ...process.env };
+for (const k of ['MCP_READABLE_SCHEMAS', 'MCP_ENFORCE_SCHEMAS', 'MCP_REDACT_COLUMNS']) delete env[k];
+
+const rules = new Set(['parse_error', 'empty', 'multiple_statements', 'statement_kind', 'select_into',
+  'locking_clause', 'denied_function', 'secret_catalog', 'schema_not_readable', 'sensitive_column',
+  'explain_analyze', 'secret_setting']);
+
+let passed = 0, failed = 0;
+const fail = (where, sql, why) => {
+  failed++;
+  console.log(`FAIL ${where}: ${why}\n  sql: ${JSON.stringify(sql)}`);
+};
+
+const lines = fs.readFileSync(corpus, 'utf8').split('\n');
+lines.forEach((text, i) => {
+  if (text.trim() === '') return;
+  const where = `${corpus}:${i + 1}`;
+  let c;
+  try { c = JSON.parse(text); } catch (e) { return fail(where, text, `invalid JSON: ${e.message}`); }
+  if (typeof c.sql !== 'string') return fail(where, c.sql, 'missing "sql" string');
+  if (c.verdict !== 'allow' && c.verdict !== 'reject') return fail(where, c.sql, `bad verdict ${JSON.stringify(c.verdict)}`);
+  if (c.verdict === 'reject' && !rules.has(c.rule)) return fail(where, c.sql, `reject needs a known rule, got ${JSON.stringify(c.rule)}`);
+  if (c.verdict === 'allow' && ('rule' in c)) return fail(where, c.sql, 'allow must not carry a rule');
+  if (c.verdict === 'allow' && typeof c.runs !== 'boolean') return fail(where, c.sql, 'allow needs "runs": true|false');
+
+  const r = spawnSync(bin, ['check-sql', '-'], { input: Buffer.from(c.sql, 'utf8'), env, timeout: 30000 });
+  if (r.error) return fail(where, c.sql, `could not run ${bin}: ${r.error.message}`);
+  const out = r.stdout.toString('utf8');
+  const verdict = /^verdict: allowed$/m.test(out) ? 'allow' : /^verdict: rejected$/m.test(out) ? 'reject' : null;
+  const rule = (out.match(/^rule: (.*)$/m) || [])[1];
+  const wantCode = c.verdict === 'allow' ? 0 : 1;
+  if (verdict === null)
+    return fail(where, c.sql, `no verdict (exit ${r.status}): ${(out + r.stderr.toString()).trim().split('\n')[0]}`);
+  if (verdict !== c.verdict || (c.verdict === 'reject' && rule !== c.rule)) {
+    const got = verdict === 'reject' ? `reject/${rule}` : 'allow';
+    const want = c.verdict === 'reject' ? `reject/${c.rule}` : 'allow';
+    const msg = (out.match(/^message: (.*)$/m) || [])[1];
+    return fail(where, c.sql, `expected ${want}, got ${got}${msg ? ` (${msg})` : ''}`);
+  }
+  if (r.status !== wantCode) return fail(where, c.sql, `verdict ${verdict} but exit code ${r.status}`);
+  passed++;
+});
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
+JS
