@@ -11,6 +11,7 @@ packages=(
   postgresql-15 postgresql-contrib
   nodejs npm
   wrk pgbouncer
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -1,0 +1,98 @@
+// Google Benchmark: the guard (validate + fingerprint) on short, typical and
+// long queries, and the row encoder on a synthetic 1,000-row result. Reported,
+// not asserted; ctest runs it once briefly so it cannot rot.
+#include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+
+#include <string>
+
+#include "json/rows.hpp"
+#include "sql/guard.hpp"
+
+namespace {
+
+const fleetmcp::sql::Policy kPolicy{true, {"reporting", "tracksolid", "tickets", "fuel"}, {"password", "token"}};
+
+// A typical analyst query (about 1 KB).
+std::string typical_query() {
+  return R"(WITH daily AS (
+  SELECT p.imei, date_trunc('day', p.ts) AS day, count(*) AS points, max(p.speed) AS max_speed,
+         avg(p.speed) FILTER (WHERE p.ignition) AS avg_moving_speed
+  FROM tracksolid.positions p
+  WHERE p.ts >= now() - interval '30 days' AND p.speed IS NOT NULL
+  GROUP BY 1, 2
+), ranked AS (
+  SELECT d.*, dev.name, dev.cost_centre,
+         rank() OVER (PARTITION BY dev.cost_centre ORDER BY d.max_speed DESC) AS speed_rank
+  FROM daily d JOIN tracksolid.devices dev USING (imei)
+  WHERE dev.active AND dev.name NOT ILIKE '%test%'
+)
+SELECT cost_centre, name, day, points, round(max_speed::numeric, 1) AS max_speed,
+       round(avg_moving_speed::numeric, 1) AS avg_moving_speed
+FROM ranked
+WHERE speed_rank <= 5
+  AND cost_centre IN (SELECT cost_centre FROM tracksolid.devices GROUP BY 1 HAVING count(*) > 1)
+ORDER BY cost_centre, speed_rank, day DESC
+LIMIT 200)";
+}
+
+std::string query_of_size(std::size_t bytes) {
+  if (bytes <= 120) return "SELECT imei, name, cost_centre FROM tracksolid.devices WHERE imei = '860000000000001'";
+  std::string q = typical_query();
+  // Grow with more predicates, as generated queries do.
+  for (int i = 0; q.size() < bytes; ++i)
+    q.insert(q.rfind("ORDER BY"), "  AND name <> 'vehicle " + std::to_string(i) + "'\n");
+  return q;
+}
+
+void BM_GuardValidate(benchmark::State& state) {
+  const std::string sql = query_of_size(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    auto verdict = fleetmcp::sql::validate(sql, kPolicy);
+    if (!verdict) state.SkipWithError(verdict.error().message.c_str());
+    benchmark::DoNotOptimize(verdict);
+  }
+  state.SetLabel(std::to_string(sql.size()) + " bytes");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * sql.size()));
+}
+BENCHMARK(BM_GuardValidate)->Arg(100)->Arg(1000)->Arg(20000)->Unit(benchmark::kMicrosecond);
+
+// A 1,000-row result with the column types of tracksolid.positions.
+PGresult* positions_result() {
+  PGresult* r = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
+  PGresAttDesc attrs[] = {{const_cast<char*>("id"), 0, 0, 0, 20, 8, -1},
+                          {const_cast<char*>("imei"), 0, 0, 0, 25, -1, -1},
+                          {const_cast<char*>("ts"), 0, 0, 0, 1184, 8, -1},
+                          {const_cast<char*>("lat"), 0, 0, 0, 701, 8, -1},
+                          {const_cast<char*>("lng"), 0, 0, 0, 701, 8, -1},
+                          {const_cast<char*>("speed"), 0, 0, 0, 700, 4, -1},
+                          {const_cast<char*>("ignition"), 0, 0, 0, 16, 1, -1},
+                          {const_cast<char*>("extra"), 0, 0, 0, 3802, -1, -1}};
+  PQsetResultAttrs(r, 8, attrs);
+  for (int row = 0; row < 1000; ++row) {
+    const std::string values[] = {std::to_string(row + 1), "860000000000001", "2026-01-01 00:00:00+00",
+                                  "-1.2834567", "36.8234567", "42.5", row % 2 ? "t" : "f",
+                                  "{\"seq\": " + std::to_string(row) + ", \"note\": \"a \\\"quoted\\\" word\"}"};
+    for (int c = 0; c < 8; ++c)
+      PQsetvalue(r, row, c, const_cast<char*>(values[c].c_str()), static_cast<int>(values[c].size()));
+  }
+  return r;
+}
+
+void BM_EncodeRows(benchmark::State& state) {
+  PGresult* result = positions_result();
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    fleetmcp::json::append_rows(out, result, 1000);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
+  state.SetItemsProcessed(state.iterations() * 1000);
+  PQclear(result);
+}
+BENCHMARK(BM_EncodeRows)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
