@@ -1,0 +1,33 @@
+-- wrk script: every request is one legacy-era MCP tools/call of the query tool.
+-- Inputs come from the environment so query_throughput.sh can reuse one script:
+--   BENCH_SQL, BENCH_MAX_ROWS, BENCH_TOKEN.
+-- done() prints one machine-readable line that query_throughput.sh parses.
+
+local sql = assert(os.getenv("BENCH_SQL"), "BENCH_SQL is not set")
+local max_rows = tonumber(os.getenv("BENCH_MAX_ROWS") or "1000")
+local token = assert(os.getenv("BENCH_TOKEN"), "BENCH_TOKEN is not set")
+
+-- JSON string escaping for what a benchmark statement can contain.
+local function json_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    if c == '"' then return '\\"' elseif c == "\\" then return "\\\\" end
+    return string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. token
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query",'
+  .. '"arguments":{"sql":' .. json_string(sql) .. ',"max_rows":' .. max_rows .. '}}}'
+
+-- No response() hook on purpose: it would run Lua for every reply and slow wrk
+-- down; the script checks one reply with curl before measuring instead.
+-- Latencies are in microseconds; errors.status counts HTTP replies >= 400.
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH rps=%.1f p50_us=%d p99_us=%d requests=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99), summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
