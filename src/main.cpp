@@ -12,6 +12,7 @@
 
 #include "app/app.hpp"
 #include "mcp/stdio.hpp"
+#include "ops/role_sql.hpp"
 #include "sql/guard.hpp"
 
 namespace {
@@ -30,6 +31,11 @@ void print_help() {
       "  fleetmcp check-sql [SQL | -]\n"
       "                      print the guard's verdict on SQL (argument or stdin): rule,\n"
       "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected\n"
+      "  fleetmcp role-sql [--role NAME] [--exclude-columns a,b | --no-exclude-columns]\n"
+      "                      print the read-only role's DDL for MCP_READABLE_SCHEMAS; tables with\n"
+      "                      excluded columns (default MCP_REDACT_COLUMNS) get column-level grants\n"
+      "  fleetmcp token new NAME\n"
+      "                      print a new token for NAME and the MCP_AUTH_TOKENS line including it\n"
       "  fleetmcp version    print the version\n"
       "  fleetmcp --help     this text\n\n"
       "Options:\n"
@@ -81,6 +87,55 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
   return 0;
 }
 
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c != ',') {
+      if (c != ' ') item.push_back(c);
+    } else if (!item.empty()) {
+      out.push_back(item);
+      item.clear();
+    }
+  }
+  return out;
+}
+
+int role_sql(const Config& config, const std::vector<std::string>& args) {
+  fleetmcp::ops::RoleSqlOptions options;
+  options.schemas = config.readable_schemas;
+  options.exclude_columns = config.redact_columns;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--role" && i + 1 < args.size()) {
+      options.role = args[++i];
+    } else if (args[i] == "--exclude-columns" && i + 1 < args.size()) {
+      options.exclude_columns = split_names(args[++i]);
+    } else if (args[i] == "--no-exclude-columns") {
+      options.exclude_columns.clear();
+    } else {
+      return fail("role-sql: unknown option '" + args[i] + "'; see fleetmcp --help");
+    }
+  }
+  for (auto& c : options.exclude_columns)
+    for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::fputs(fleetmcp::ops::role_sql(options).c_str(), stdout);
+  return 0;
+}
+
+int token_new(const std::vector<std::string>& args) {
+  if (args.size() != 3 || args[1] != "new") return fail("usage: fleetmcp token new NAME");
+  const std::string& name = args[2];
+  if (name.empty() || name.find_first_of(":, \t") != std::string::npos)
+    return fail("token new: NAME must not be empty or contain ':', ',' or spaces");
+  const std::string token = fleetmcp::ops::new_token();
+  const char* current = std::getenv("MCP_AUTH_TOKENS");
+  std::printf("token for %s: %s\n", name.c_str(), token.c_str());
+  std::printf("MCP_AUTH_TOKENS=%s\n", fleetmcp::ops::tokens_with(current ? current : "", name, token).c_str());
+  std::fprintf(stderr, "Set the line above where fleetmcp reads its environment and restart it; "
+                       "hand the token to %s privately.\n", name.c_str());
+  return 0;
+}
+
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -98,12 +153,14 @@ int main(int argc, char** argv) {
     std::printf("fleetmcp %s\n", fleetmcp::app::version());
     return 0;
   }
-  if (command != "serve" && command != "stdio" && command != "check-sql")
+  if (command == "token") return token_new(args);
+  if (command != "serve" && command != "stdio" && command != "check-sql" && command != "role-sql")
     return fail("unknown command '" + command + "'; see fleetmcp --help");
 
   std::string config_path;
   bool insecure_no_auth = false;
-  for (std::size_t i = 1; i < args.size() && command != "check-sql"; ++i) {
+  const bool own_arguments = command == "check-sql" || command == "role-sql";
+  for (std::size_t i = 1; i < args.size() && !own_arguments; ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
     } else if (args[i] == "--insecure-no-auth") {
@@ -129,6 +186,7 @@ int main(int argc, char** argv) {
   if (!loaded) return fail(loaded.error().message);
   Config config = std::move(*loaded);
   if (command == "check-sql") return check_sql(config, args);
+  if (command == "role-sql") return role_sql(config, args);
   if (config.database_url.empty()) return fail("DATABASE_URL: must be set (the read-only role's connection string)");
 
   if (command == "stdio") {

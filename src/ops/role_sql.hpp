@@ -1,0 +1,26 @@
+// Operator tooling that needs no server: the read-only role's DDL generated
+// from the configuration, and new bearer tokens.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fleetmcp::ops {
+
+struct RoleSqlOptions {
+  std::string role = "analytics_ro";
+  std::vector<std::string> schemas;          // MCP_READABLE_SCHEMAS
+  std::vector<std::string> exclude_columns;  // column-level grants keep these unreadable
+};
+
+// psql script (takes the password as -v ro_pw=...): creates or updates the
+// role, grants exactly the read surface, keys default privileges to each
+// schema's owner, and on tables with excluded columns grants SELECT on the
+// other columns only, so even whole-row references cannot read them.
+std::string role_sql(const RoleSqlOptions& options);
+
+// A 192-bit random token, hex; and MCP_AUTH_TOKENS with `name` set to it.
+std::string new_token();
+std::string tokens_with(const std::string& current, const std::string& name, const std::string& token);
+
+}  // namespace fleetmcp::ops
