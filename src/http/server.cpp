@@ -9,6 +9,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "core/cancel.hpp"
 #include "json/writer.hpp"
 
 namespace fleetmcp::http {
@@ -110,11 +115,27 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       Request req = parser.release();
       stream.expires_never();  // a tool call may run as long as its statement timeout
-      Response res = co_await route(req);
+      auto cancel = std::make_shared<core::CancelSignal>();
+      watch_for_hangup(stream.socket(), cancel);
+      Response res = co_await route(req, cancel);
+      boost::system::error_code ignored;
+      stream.socket().cancel(ignored);  // ends the watch
       if (!co_await send(stream, std::move(res)) || !req.keep_alive()) break;
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // While a request runs nobody reads the socket; this waits for it to become
+  // readable. End of stream means the client gave up: cancel its query. Bytes
+  // mean a pipelined next request: leave them for the next read.
+  static void watch_for_hangup(tcp::socket& socket, const core::CancelPtr& cancel) {
+    socket.async_wait(tcp::socket::wait_read, [&socket, cancel](boost::system::error_code ec) {
+      if (ec) return;  // cancelled when the response is ready, or the socket closed
+      char byte;
+      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) cancel->cancel();
+    });
   }
 
   awaitable<bool> send(beast::tcp_stream& stream, Response res) {
@@ -124,7 +145,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return !ec;
   }
 
-  awaitable<Response> route(Request& req) {
+  awaitable<Response> route(Request& req, core::CancelPtr cancel) {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
@@ -133,7 +154,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return make_response(req, bhttp::status::ok, "{\"ok\":true}");
     }
     if (path == "/readyz") co_return co_await readiness(req);
-    if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(req);
+    if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(req, std::move(cancel));
     co_return make_response(req, bhttp::status::not_found, "{\"error\":\"not found\"}");
   }
 
@@ -155,7 +176,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
   }
 
-  awaitable<Response> mcp_endpoint(Request& req) {
+  awaitable<Response> mcp_endpoint(Request& req, core::CancelPtr cancel) {
     if (req.method() != bhttp::verb::post) co_return method_not_allowed(req, "POST");
     std::string caller = "anonymous";
     if (!config.insecure_no_auth) {
@@ -173,7 +194,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     headers.protocol_version = header(req, "MCP-Protocol-Version");
     headers.method = header(req, "Mcp-Method");
     headers.name = header(req, "Mcp-Name");
-    mcp::Reply reply = co_await dispatcher.handle(std::move(req.body()), std::move(headers), std::move(caller));
+    mcp::Reply reply = co_await dispatcher.handle(std::move(req.body()), std::move(headers), std::move(caller),
+                                                  std::move(cancel));
     if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
     co_return make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
   }

@@ -66,6 +66,7 @@ struct Dispatcher::Request {
   std::string method;
   json params;
   std::string caller;
+  core::CancelPtr cancel;
 };
 
 Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit,
@@ -90,7 +91,22 @@ std::string Dispatcher::instructions() const {
          " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected.";
 }
 
-awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller) {
+static std::string inflight_key(const std::string& caller, const json& id) {
+  return caller + '\x1f' + id.dump();
+}
+
+void Dispatcher::cancel_request(const std::string& caller, const json& request_id) {
+  core::CancelPtr signal;
+  {
+    std::lock_guard lock(inflight_mu_);
+    auto it = inflight_.find(inflight_key(caller, request_id));
+    if (it != inflight_.end()) signal = it->second.lock();
+  }
+  if (signal) signal->cancel();  // unknown or finished requests are ignored, as the spec says
+}
+
+awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller,
+                                    core::CancelPtr cancel) {
   json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded()) co_return error_reply(400, nullptr, kParseError, "Parse error: the body is not valid JSON");
   if (message.is_array())
@@ -124,6 +140,12 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
   if (!req.params.is_object())
     co_return error_reply(400, id, kInvalidParams, "Invalid params: params must be an object");
   req.caller = std::move(caller);
+  req.cancel = cancel ? std::move(cancel) : std::make_shared<core::CancelSignal>();
+  // A caller can cancel only its own requests.
+  if (req.notification && req.method == "notifications/cancelled") {
+    const json id = req.params.value("requestId", json());
+    if (id.is_string() || id.is_number_integer()) cancel_request(req.caller, id);
+  }
 
   const json meta = req.params.value("_meta", json::object());
   const bool modern = meta.is_object() && meta.contains(kMetaVersion) && meta[kMetaVersion].is_string();
@@ -247,9 +269,18 @@ awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
   audit::Record record;
   record.caller = req.caller;
   record.tool = tool->name;
-  tools::CallContext ctx{db_, config_, policy_, record};
+  tools::CallContext ctx{db_, config_, policy_, record, req.cancel};
+  const std::string key = inflight_key(req.caller, req.id);
+  {
+    std::lock_guard lock(inflight_mu_);
+    inflight_[key] = req.cancel;
+  }
   const auto started = std::chrono::steady_clock::now();
   auto outcome = co_await tool->run(args, ctx);
+  {
+    std::lock_guard lock(inflight_mu_);
+    inflight_.erase(key);
+  }
   record.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
   std::string result = "{";

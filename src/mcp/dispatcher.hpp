@@ -10,6 +10,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,7 +52,9 @@ class Dispatcher {
 
   // By value: a coroutine keeps its parameters, and references would dangle
   // once the caller's temporaries are gone.
-  boost::asio::awaitable<Reply> handle(std::string body, Headers headers, std::string caller);
+  // `cancel` (may be null) is fired by the transport when the client goes away.
+  boost::asio::awaitable<Reply> handle(std::string body, Headers headers, std::string caller,
+                                       core::CancelPtr cancel = nullptr);
 
   const std::vector<tools::Tool>& tools() const { return tools_; }
 
@@ -68,6 +72,11 @@ class Dispatcher {
   ServerInfo info_;
   sql::Policy policy_;
   std::vector<tools::Tool> tools_;
+  // In-flight tool calls by caller and request id, for notifications/cancelled
+  // (which arrives on another HTTP request, or later on stdin).
+  std::mutex inflight_mu_;
+  std::map<std::string, std::weak_ptr<core::CancelSignal>> inflight_;
+  void cancel_request(const std::string& caller, const nlohmann::json& request_id);
 };
 
 }  // namespace fleetmcp::mcp

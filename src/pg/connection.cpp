@@ -154,7 +154,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
 }
 
 void Connection::cancel(asio::thread_pool& blocking) {
-  if (!canceller_ || dead_) return;
+  if (!canceller_) return;  // set once in open(), before the connection is shared
   cancel_requested_ = true;
   asio::post(blocking, [canceller = canceller_] {
     char err[256];

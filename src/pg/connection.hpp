@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -89,7 +90,7 @@ class Connection {
   Clock::time_point created_ = Clock::now();
   Clock::time_point last_used_ = Clock::now();
   bool dead_ = false;
-  bool cancel_requested_ = false;
+  std::atomic<bool> cancel_requested_{false};  // set from any thread by cancel()
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.

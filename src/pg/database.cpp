@@ -2,15 +2,27 @@
 
 namespace fleetmcp::pg {
 
-asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan) {
+namespace {
+core::Error cancelled_error() {
+  return core::make_error(core::ErrorKind::Cancelled, "the request was cancelled by the client");
+}
+}  // namespace
+
+asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPtr cancel) {
   plan.statement_timeout_ms = settings_.statement_timeout_ms;
   for (int attempt = 0;; ++attempt) {
+    if (cancel && cancel->cancelled()) co_return cancelled_error();
     auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout);
     if (!lease) co_return lease.error();
+    if (cancel && cancel->cancelled()) co_return cancelled_error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
                           settings_.answer_grace;
     ++plans_sent_;
-    auto outcome = co_await (*lease)->run(plan, deadline);
+    Connection* conn = &**lease;
+    if (cancel) cancel->on_cancel([conn, &blocking = pool_.blocking()] { conn->cancel(blocking); });
+    auto outcome = co_await conn->run(plan, deadline);
+    // After clear() the action can no longer run, so the connection may go back.
+    if (cancel) cancel->clear();
     if (auto* out = std::get_if<RunOutput>(&outcome)) co_return std::move(*out);
     auto& failure = std::get<RunFailure>(outcome);
     if (failure.connection_dead && failure.nothing_ran && attempt == 0) continue;

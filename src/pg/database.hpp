@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/cancel.hpp"
 #include "pg/pool.hpp"
 
 namespace fleetmcp::pg {
@@ -23,7 +24,9 @@ class Database {
  public:
   Database(Pool& pool, DatabaseSettings settings) : pool_(pool), settings_(settings) {}
 
-  asio::awaitable<core::Result<RunOutput>> run(Plan plan);
+  // `cancel` (may be null) stops the statement in PostgreSQL when fired: a
+  // client that went away must not leave its query running.
+  asio::awaitable<core::Result<RunOutput>> run(Plan plan, core::CancelPtr cancel = nullptr);
 
   Pool& pool() { return pool_; }
   // Plans sent to PostgreSQL so far (retries included): lets tests prove that a

@@ -53,7 +53,7 @@ awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
                                              std::vector<std::string> params) {
   pg::Plan plan;
   plan.statements.push_back({std::move(sql), std::move(params)});
-  auto ran = co_await ctx.db.run(std::move(plan));
+  auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
   if (!ran) co_return ran.error();
   const PGresult* result = ran->results.at(0).get();
   Output out;
@@ -78,7 +78,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   plan.statements.push_back({prefix + validated->text, {}});
   if (cursor)
     plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});
-  auto ran = co_await ctx.db.run(std::move(plan));
+  auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
   if (!ran) {
     core::Error e = ran.error();
     // Map PostgreSQL's position in the text it ran back into the analyst's SQL.

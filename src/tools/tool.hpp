@@ -11,6 +11,7 @@
 
 #include "audit/audit.hpp"
 #include "config/config.hpp"
+#include "core/cancel.hpp"
 #include "core/result.hpp"
 #include "pg/database.hpp"
 #include "sql/guard.hpp"
@@ -24,6 +25,7 @@ struct CallContext {
   const config::Config& config;
   const sql::Policy& policy;
   audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated
+  core::CancelPtr cancel;  // fired when the client goes away or cancels
 };
 
 // A successful result: structuredContent as JSON text (an object), rendered as
