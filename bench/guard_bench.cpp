@@ -84,7 +84,7 @@ void BM_EncodeRows(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    fleetmcp::json::append_rows(out, result, 1000);
+    fleetmcp::json::append_rows(out, result, 1000, fleetmcp::json::describe_columns(result));
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));

@@ -94,6 +94,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.pool_max_lifetime_s, 1, 7 * 86400);
   } else if (name == "MCP_MAX_ROWS") {
     return int_into(c.max_rows, 1, 1000000);
+  } else if (name == "MCP_MAX_RESPONSE_BYTES") {
+    return int_into(c.max_response_bytes, 64 << 10, 1LL << 30);
   } else if (name == "MCP_READABLE_SCHEMAS") {
     auto list = split_list(value);
     if (list.empty()) return bad(name, "must name at least one schema");
@@ -143,6 +145,8 @@ const std::vector<Setting>& settings() {
       {"MCP_POOL_IDLE_TIMEOUT", "60", "seconds an idle connection is kept before it is closed"},
       {"MCP_POOL_MAX_LIFETIME", "1800", "seconds after which a connection is replaced"},
       {"MCP_MAX_ROWS", "10000", "hard ceiling on rows one query returns"},
+      {"MCP_MAX_RESPONSE_BYTES", "16777216",
+       "largest tool response; a result that would exceed it is cut (truncated, with a note)"},
       {"MCP_READABLE_SCHEMAS", "reporting,tracksolid,tickets,fuel",
        "schemas the introspection tools expose"},
       {"MCP_ENFORCE_SCHEMAS", "true",

@@ -38,6 +38,7 @@ struct Config {
 
   // Tools
   int max_rows = 10000;
+  std::size_t max_response_bytes = 16 << 20;
   std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
   std::size_t audit_sql_max = 2000;
   bool enforce_schemas = true;

@@ -1,50 +1,53 @@
 #include "json/rows.hpp"
 
+#include <algorithm>
 #include <set>
-
-#include "json/writer.hpp"
 
 namespace fleetmcp::json {
 
-std::vector<std::string> column_keys(const PGresult* result) {
+Columns describe_columns(const PGresult* result, const std::function<bool(std::string_view)>& hide) {
   const int n = PQnfields(result);
-  std::vector<std::string> keys;
+  Columns c;
   std::set<std::string> seen;
-  keys.reserve(n);
-  for (int c = 0; c < n; ++c) {
-    std::string name = PQfname(result, c);
+  for (int i = 0; i < n; ++i) {
+    const std::string name = PQfname(result, i);
     std::string key = name;
     for (int k = 2; !seen.insert(key).second; ++k) key = name + "_" + std::to_string(k);
     std::string quoted_key;
     append_string(quoted_key, key);
     quoted_key.push_back(':');
-    keys.push_back(std::move(quoted_key));
+    c.keys.push_back(std::move(quoted_key));
+    c.kinds.push_back(kind_for_oid(PQftype(result, i)));
+    const bool hidden = hide && hide(name);
+    c.hidden.push_back(hidden);
+    if (hidden) c.hidden_names.push_back(name);
   }
-  return keys;
+  return c;
 }
 
-int append_rows(std::string& out, const PGresult* result, int limit, const std::vector<bool>& hidden) {
+void append_row(std::string& out, const PGresult* result, int row, const Columns& columns) {
+  out.push_back('{');
+  bool first = true;
+  for (std::size_t c = 0; c < columns.keys.size(); ++c) {
+    if (columns.hidden[c]) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(columns.keys[c]);
+    const int col = static_cast<int>(c);
+    if (PQgetisnull(result, row, col))
+      append_value(out, columns.kinds[c], nullptr, 0);
+    else
+      append_value(out, columns.kinds[c], PQgetvalue(result, row, col), PQgetlength(result, row, col));
+  }
+  out.push_back('}');
+}
+
+int append_rows(std::string& out, const PGresult* result, int limit, const Columns& columns) {
   const int rows = std::min(PQntuples(result), limit);
-  const int cols = PQnfields(result);
-  const auto keys = column_keys(result);
-  std::vector<ValueKind> kinds(cols);
-  for (int c = 0; c < cols; ++c) kinds[c] = kind_for_oid(PQftype(result, c));
   out.push_back('[');
   for (int r = 0; r < rows; ++r) {
     if (r) out.push_back(',');
-    out.push_back('{');
-    bool first = true;
-    for (int c = 0; c < cols; ++c) {
-      if (!hidden.empty() && hidden[c]) continue;
-      if (!first) out.push_back(',');
-      first = false;
-      out.append(keys[c]);
-      if (PQgetisnull(result, r, c))
-        append_value(out, kinds[c], nullptr, 0);
-      else
-        append_value(out, kinds[c], PQgetvalue(result, r, c), PQgetlength(result, r, c));
-    }
-    out.push_back('}');
+    append_row(out, result, r, columns);
   }
   out.push_back(']');
   return rows;

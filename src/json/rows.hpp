@@ -1,21 +1,35 @@
-// Rows of a libpq result written as a JSON array of objects keyed by column,
-// straight from libpq's buffer into the reply buffer.
+// Rows of a libpq result written as JSON objects keyed by column, straight
+// from libpq's buffer into the reply buffer.
 #pragma once
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "json/writer.hpp"
 
 namespace fleetmcp::json {
 
-// Column keys, JSON-quoted once per result. Repeated names (two "?column?", or
-// a join's two "id") get _2, _3 suffixes so no value is silently dropped.
-std::vector<std::string> column_keys(const PGresult* result);
+// What the encoder needs to know about a result's columns, worked out once.
+struct Columns {
+  // JSON-quoted keys with the colon. Repeated names (two "?column?", a join's
+  // two "id") get _2, _3 suffixes so no value is silently dropped.
+  std::vector<std::string> keys;
+  std::vector<ValueKind> kinds;
+  std::vector<bool> hidden;  // left out of every row
+  std::vector<std::string> hidden_names;
+};
 
-// Appends rows [0, limit) as [{...},...], leaving out the columns whose
-// `hidden` flag is set (empty: none); returns how many rows were written.
-int append_rows(std::string& out, const PGresult* result, int limit,
-                const std::vector<bool>& hidden = {});
+Columns describe_columns(const PGresult* result,
+                         const std::function<bool(std::string_view)>& hide = nullptr);
+
+// Appends row `row` of `result` as {...}.
+void append_row(std::string& out, const PGresult* result, int row, const Columns& columns);
+
+// Appends rows [0, limit) as [{...},...]; returns how many were written.
+int append_rows(std::string& out, const PGresult* result, int limit, const Columns& columns);
 
 }  // namespace fleetmcp::json

@@ -228,10 +228,16 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
           break;  // the sync has not arrived yet: wait for input
         }
         ++item;  // end of the current statement's results
+        if (plan.on_row && item == first + static_cast<std::size_t>(plan.stream_statement))
+          PQsetSingleRowMode(conn_);  // must precede the first PQgetResult of that statement
         continue;
       }
       ResultPtr r(raw);
       const ExecStatusType status = PQresultStatus(raw);
+      if (status == PGRES_SINGLE_TUPLE) {
+        plan.on_row(raw);
+        continue;
+      }
       if (status == PGRES_PIPELINE_SYNC) {
         item = (item <= sync1) ? sync1 + 1 : sync2 + 1;
         continue;

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <variant>
@@ -38,6 +39,11 @@ struct Statement {
 struct Plan {
   int statement_timeout_ms = 30000;
   std::vector<Statement> statements;
+  // Optionally, the rows of one statement stream through `on_row` (libpq's
+  // single-row mode, one row per PGresult) instead of piling up in one result:
+  // memory stays at one row however wide or many the rows are.
+  int stream_statement = -1;
+  std::function<void(const PGresult* row)> on_row;
 };
 
 // A failed run: the error, plus what the pool and retry logic need to know.
@@ -48,7 +54,9 @@ struct RunFailure {
 };
 
 struct RunOutput {
-  std::vector<ResultPtr> results;  // one per Plan statement, in order
+  // One per Plan statement, in order; a streamed statement's is its final,
+  // row-less result (its columns are still described).
+  std::vector<ResultPtr> results;
 };
 
 class Connection {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 
 #include "json/rows.hpp"
 #include "json/writer.hpp"
@@ -58,7 +59,8 @@ awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
   const PGresult* result = ran->results.at(0).get();
   Output out;
   out.structured = "{\"result\":";
-  const int rows = fleetmcp::json::append_rows(out.structured, result, PQntuples(result));
+  const int rows = fleetmcp::json::append_rows(out.structured, result, PQntuples(result),
+                                               fleetmcp::json::describe_columns(result));
   out.structured += "}";
   ctx.record.rows = rows;
   co_return out;
@@ -71,13 +73,44 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   if (!validated) co_return validated.error();
   ctx.record.fingerprint = validated->fingerprint;
 
+  // The rows are sent twice (structuredContent, and escaped in the text, at
+  // most twice as long): a third of the response limit keeps the whole reply
+  // under MCP_MAX_RESPONSE_BYTES.
+  const std::size_t budget = (ctx.config.max_response_bytes - 4096) / 3;
+  const auto hide = [&](std::string_view column) { return sql::is_redacted_column(ctx.policy, column); };
+  std::optional<fleetmcp::json::Columns> columns;
+  std::string rows = "[";
+  long long count = 0;
+  bool truncated = false, cut_for_size = false;
+  auto add_row = [&](const PGresult* result, int row) {
+    if (!columns) columns = fleetmcp::json::describe_columns(result, hide);
+    if (count >= cap || cut_for_size) {
+      truncated = true;
+      return;
+    }
+    const std::size_t before = rows.size();
+    if (count) rows.push_back(',');
+    fleetmcp::json::append_row(rows, result, row, *columns);
+    if (rows.size() > budget) {
+      rows.resize(before);
+      truncated = cut_for_size = true;
+      return;
+    }
+    ++count;
+  };
+
+  // A SELECT runs through a cursor whose FETCH streams row by row; EXPLAIN and
+  // SHOW (which a cursor cannot hold) run directly and are small.
   const bool cursor = validated->kind == sql::StatementKind::Select;
   // Only a cursor's DECLARE shifts PostgreSQL's error positions.
   const std::string prefix = cursor ? std::string(kDeclarePrefix) : std::string();
   pg::Plan plan;
   plan.statements.push_back({prefix + validated->text, {}});
-  if (cursor)
+  if (cursor) {
     plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});
+    plan.stream_statement = 1;
+    plan.on_row = [&](const PGresult* row) { add_row(row, 0); };
+  }
   auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
   if (!ran) {
     core::Error e = ran.error();
@@ -88,26 +121,30 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     }
     co_return e;
   }
-  const PGresult* result = ran->results.back().get();
+  const PGresult* last = ran->results.back().get();
+  if (!cursor)
+    for (int r = 0; r < PQntuples(last); ++r) add_row(last, r);
+  if (!columns) columns = fleetmcp::json::describe_columns(last, hide);  // no rows: still name the hidden
+  rows.push_back(']');
 
-  std::vector<bool> hidden(PQnfields(result), false);
-  std::string redacted;
-  for (int c = 0; c < PQnfields(result); ++c)
-    if (sql::is_redacted_column(ctx.policy, PQfname(result, c))) {
-      hidden[c] = true;
-      redacted += redacted.empty() ? "" : ",";
-      fleetmcp::json::append_string(redacted, PQfname(result, c));
-    }
-
-  const bool truncated = PQntuples(result) > cap;
-  std::string rows;
-  const int count = fleetmcp::json::append_rows(rows, result, static_cast<int>(cap), hidden);
   Output out;
-  out.structured.reserve(rows.size() + 64);
+  out.structured.reserve(rows.size() + 256);
   out.structured = "{\"row_count\":" + std::to_string(count) +
                    ",\"truncated\":" + (truncated ? "true" : "false") + ",\"rows\":";
   out.structured += rows;
-  if (!redacted.empty()) out.structured += ",\"redacted_columns\":[" + redacted + "]";
+  if (!columns->hidden_names.empty()) {
+    out.structured += ",\"redacted_columns\":[";
+    for (std::size_t i = 0; i < columns->hidden_names.size(); ++i) {
+      if (i) out.structured += ",";
+      fleetmcp::json::append_string(out.structured, columns->hidden_names[i]);
+    }
+    out.structured += "]";
+  }
+  if (cut_for_size)
+    out.structured += ",\"note\":\"cut at " + std::to_string(count) +
+                      " rows: more would exceed the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
+                      std::to_string(ctx.config.max_response_bytes) +
+                      " bytes); select fewer columns, aggregate, or page with a WHERE on a key\"";
   out.structured += "}";
   ctx.record.rows = count;
   ctx.record.truncated = truncated;
@@ -128,7 +165,10 @@ json rows_output_schema() {
             {"redacted_columns",
              {{"type", "array"},
               {"items", {{"type", "string"}}},
-              {"description", "sensitive columns left out of rows (only when there were any)"}}}}},
+              {"description", "sensitive columns left out of rows (only when there were any)"}}},
+            {"note",
+             {{"type", "string"},
+              {"description", "why the rows were cut before max_rows (only when they were)"}}}}},
           {"required", {"row_count", "truncated", "rows"}}};
 }
 

@@ -6,6 +6,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <thread>
 
@@ -110,6 +115,61 @@ std::string TestServer::audit_log() const {
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, audit_file_)) > 0;) out.append(buf, n);
   std::fseek(audit_file_, 0, SEEK_END);
   return out;
+}
+
+ServerProcess::ServerProcess(const std::map<std::string, std::string>& env) {
+  int err[2];
+  if (pipe(err) != 0) throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(err[1], 2);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);  // audit lines
+    close(err[0]);
+    std::vector<std::string> vars = {"PATH=/usr/bin:/bin", "MCP_PORT=0",
+                                     std::string("MCP_AUTH_TOKENS=tester:") + kToken};
+    for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+    char* argv[] = {const_cast<char*>(FLEETMCP_BINARY), const_cast<char*>("serve"), nullptr};
+    execve(FLEETMCP_BINARY, argv, envp.data());
+    _exit(127);
+  }
+  close(err[1]);
+  // "fleetmcp X listening on http://HOST:PORT/mcp ..."
+  std::string line;
+  char c;
+  while (read(err[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+  close(err[0]);
+  const auto colon = line.rfind(':', line.find("/mcp"));
+  if (line.find("listening") == std::string::npos || colon == std::string::npos)
+    throw std::runtime_error("fleetmcp did not start: " + line);
+  port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+long ServerProcess::peak_rss_kib() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+json ServerProcess::call_tool(const std::string& name, const json& arguments) const {
+  json message = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                  {"params", {{"name", name}, {"arguments", arguments}}}};
+  auto res = http_request(port_, "POST", "/mcp", message.dump(),
+                          {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}});
+  if (res.status != 200) throw std::runtime_error("HTTP " + std::to_string(res.status) + ": " + res.body);
+  return res.json_body()["result"];
 }
 
 Admin::Admin(const std::string& url) : conn_(PQconnectdb(url.c_str())) {

@@ -59,6 +59,22 @@ class TestServer {
   unsigned short port_ = 0;
 };
 
+// The real binary as a child process (`fleetmcp serve` on a free port), for
+// what only a separate process shows: its memory, its exit.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::map<std::string, std::string>& env);
+  ~ServerProcess();
+  unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  long peak_rss_kib() const;  // VmHWM
+  json call_tool(const std::string& name, const json& arguments) const;
+
+ private:
+  pid_t pid_ = -1;
+  unsigned short port_ = 0;
+};
+
 // A blocking superuser connection for setting up and inspecting.
 class Admin {
  public:
