@@ -87,8 +87,16 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   // open_ already counts this connection; give the slot back if opening fails.
   auto executor = co_await asio::this_coro::executor;
   const auto connect_deadline = std::min(deadline, Clock::now() + settings_.connect_timeout);
-  auto opened = co_await Connection::open(executor, settings_.conninfo,
-                                          std::max(connect_deadline, Clock::now() + std::chrono::milliseconds(100)));
+  constexpr auto kRetryPause = std::chrono::milliseconds(100);
+  // A database that is restarting refuses connections for a moment: keep
+  // trying until the connect deadline, so a restart costs the analyst a short
+  // wait instead of an error.
+  auto opened = co_await Connection::open(executor, settings_.conninfo, std::max(connect_deadline, Clock::now() + kRetryPause));
+  while (!opened && Clock::now() + kRetryPause < connect_deadline) {
+    asio::steady_timer pause(executor, kRetryPause);
+    co_await pause.async_wait(use_awaitable);
+    opened = co_await Connection::open(executor, settings_.conninfo, connect_deadline);
+  }
   if (!opened) {
     std::lock_guard lock(mu_);
     --open_;

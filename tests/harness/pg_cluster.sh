@@ -8,6 +8,7 @@
 #   pg_cluster.sh halt DIR                  (stops it, keeps the data for reuse)
 #   pg_cluster.sh stop DIR                  (stops it and deletes DIR)
 #   pg_cluster.sh restart DIR              (pg_ctl restart -m fast)
+#   pg_cluster.sh standby PRIMARY_DIR DIR  (a streaming standby: pg_basebackup -R)
 # PG_CLUSTER_PORT=N picks the port instead of a random free one;
 # PG_CLUSTER_RO_PASSWORD sets the read-only role's password (random otherwise).
 set -euo pipefail
@@ -88,6 +89,37 @@ stop)
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$dir"
+  ;;
+standby)
+  primary=$dir
+  standby=${3:?usage: pg_cluster.sh standby PRIMARY_DIR DIR}
+  # shellcheck disable=SC1091
+  source "$primary/env"
+  mkdir -p "$standby"
+  standby=$(cd "$standby" && pwd)
+  [[ $(id -u) == 0 ]] && chown postgres: "$standby"
+  super_pw=$(sed -n "s|.*postgresql://postgres:\([^@]*\)@.*|\1|p" "$primary/env" | head -1)
+  as_owner env PGPASSWORD="$super_pw" "$PGBIN/pg_basebackup" -D "$standby/data" -R -X stream -c fast \
+    -h 127.0.0.1 -p "$FLEETMCP_TEST_PORT" -U postgres >"$standby/basebackup.log" 2>&1 ||
+    { cat "$standby/basebackup.log" >&2; exit 1; }
+  for _ in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 40000))
+    port_free "$port" || continue
+    # The copied configuration names the primary's port and socket directory.
+    as_owner tee -a "$standby/data/postgresql.auto.conf" >/dev/null <<CONF
+port = $port
+unix_socket_directories = '$standby'
+CONF
+    if as_owner "$PGBIN/pg_ctl" -D "$standby/data" -l "$standby/server.log" -w -t 60 start >/dev/null 2>&1; then
+      sed "s|127.0.0.1:$FLEETMCP_TEST_PORT|127.0.0.1:$port|g; s|FLEETMCP_TEST_PORT='$FLEETMCP_TEST_PORT'|FLEETMCP_TEST_PORT='$port'|; s|$primary/data|$standby/data|" \
+        "$primary/env" > "$standby/env"
+      echo "pg_cluster: standby on 127.0.0.1:$port ($standby)"
+      exit 0
+    fi
+  done
+  echo "pg_cluster: could not start the standby" >&2
+  cat "$standby/server.log" >&2
+  exit 1
   ;;
 halt)
   as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -22,9 +22,41 @@ namespace bhttp = boost::beast::http;
 
 const ClusterEnv& cluster() {
   static const ClusterEnv env = [] {
-    ClusterEnv e;
     const char* path = std::getenv("FLEETMCP_TEST_ENV");  // overrides the build's cluster
-    if (!path) path = FLEETMCP_TEST_ENV_FILE;
+    return read_cluster_env(path ? path : FLEETMCP_TEST_ENV_FILE);
+  }();
+  return env;
+}
+
+namespace {
+int run_harness(const std::string& args) {
+  return std::system((std::string("bash ") + FLEETMCP_HARNESS + " " + args + " >/dev/null").c_str());
+}
+std::string own_dir(const char* kind) {
+  static int n = 0;
+  return "/tmp/fleetmcp-" + std::string(kind) + "-" + std::to_string(getpid()) + "-" + std::to_string(++n);
+}
+}  // namespace
+
+OwnCluster::OwnCluster() : dir_(own_dir("own")) {
+  if (run_harness("start " + dir_ + " " + FLEETMCP_FIXTURE) != 0)
+    throw std::runtime_error("could not start a cluster in " + dir_);
+  env_ = read_cluster_env(dir_ + "/env");
+}
+
+OwnCluster::OwnCluster(const OwnCluster& primary, bool) : dir_(own_dir("standby")) {
+  if (run_harness("standby " + primary.dir_ + " " + dir_) != 0)
+    throw std::runtime_error("could not start a standby in " + dir_);
+  env_ = read_cluster_env(dir_ + "/env");
+}
+
+OwnCluster::~OwnCluster() { run_harness("stop " + dir_); }
+void OwnCluster::restart() { run_harness("restart " + dir_); }
+void OwnCluster::halt() { run_harness("halt " + dir_); }
+
+ClusterEnv read_cluster_env(const std::string& path) {
+  {
+    ClusterEnv e;
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
@@ -39,10 +71,9 @@ const ClusterEnv& cluster() {
       if (name == "FLEETMCP_TEST_PGBIN") e.pgbin = value;
       if (name == "FLEETMCP_TEST_PORT") e.port = std::stoi(value);
     }
-    if (e.database_url.empty()) throw std::runtime_error(std::string("no cluster described in ") + path);
+    if (e.database_url.empty()) throw std::runtime_error("no cluster described in " + path);
     return e;
-  }();
-  return env;
+  }
 }
 
 HttpResponse http_request(unsigned short port, const std::string& method, const std::string& target,

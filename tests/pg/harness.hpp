@@ -24,6 +24,25 @@ struct ClusterEnv {
 };
 // Read from the file the harness wrote (FLEETMCP_TEST_ENV).
 const ClusterEnv& cluster();
+ClusterEnv read_cluster_env(const std::string& path);
+
+// A cluster of the test's own, for faults that would disturb other tests
+// (restarts, standbys). Started from the same fixture; stopped and removed
+// when it goes out of scope.
+class OwnCluster {
+ public:
+  OwnCluster();
+  // A streaming standby of `primary` (pg_basebackup -R).
+  explicit OwnCluster(const OwnCluster& primary, bool standby);
+  ~OwnCluster();
+  const ClusterEnv& env() const { return env_; }
+  void restart();  // pg_ctl restart -m fast
+  void halt();     // pg_ctl stop -m fast
+
+ private:
+  std::string dir_;
+  ClusterEnv env_;
+};
 
 struct HttpResponse {
   int status = 0;
