@@ -52,6 +52,10 @@ std::string Sink::format(const Record& r, std::size_t sql_max) {
     line += ",\"error\":";
     json::append_string(line, r.error);
   }
+  if (!r.rule.empty()) {
+    line += ",\"rule\":";
+    json::append_string(line, r.rule);
+  }
   line += "}\n";
   return line;
 }

@@ -20,6 +20,7 @@ struct Record {
   std::string outcome;   // ok | denied | error
   std::string sqlstate;  // with outcome error, when PostgreSQL gave one
   std::string error;     // the error kind, when not ok
+  std::string rule;      // the guard rule, when denied
 };
 
 class Sink {

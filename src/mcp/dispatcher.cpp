@@ -298,6 +298,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
     record.outcome = e.kind == core::ErrorKind::Denied ? "denied" : "error";
     record.error = std::string(core::kind_name(e.kind));
     record.sqlstate = e.sqlstate;
+    record.rule = e.rule;
     result += "\"content\":[{\"type\":\"text\",\"text\":";
     fleetmcp::json::append_string(result, tool_error_text(e, record.sql));
     result += "}],\"isError\":true";

@@ -25,10 +25,15 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
     case ErrorKind::Timeout:
       text = "Timed out: " + e.message + ". Narrow the query (filters, time range, LIMIT) and retry.";
       break;
-    case ErrorKind::Unavailable:
-      text = "Database unavailable: the server could not reach PostgreSQL (" + e.message +
+    case ErrorKind::Unavailable: {
+      // The pool's messages already say "database unavailable: <libpq's reason>".
+      std::string_view reason = e.message;
+      constexpr std::string_view prefix = "database unavailable: ";
+      if (reason.substr(0, prefix.size()) == prefix) reason.remove_prefix(prefix.size());
+      text = "Database unavailable: the server could not reach PostgreSQL (" + std::string(reason) +
              "). Retry in a moment.";
       break;
+    }
     case ErrorKind::ConnectionLost:
       text = e.message;
       break;

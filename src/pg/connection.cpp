@@ -70,8 +70,8 @@ core::Error error_from_result(const PGresult* result) {
   return e;
 }
 
-Connection::Connection(asio::any_io_executor executor, PGconn* conn)
-    : conn_(conn), socket_(executor) {}
+Connection::Connection(asio::any_io_executor executor, asio::thread_pool& blocking, PGconn* conn)
+    : conn_(conn), blocking_(blocking), socket_(executor) {}
 
 Connection::~Connection() {
   // The descriptor must let go of the fd before libpq closes it.
@@ -115,7 +115,8 @@ awaitable<boost::system::error_code> Connection::wait(WaitType type, Clock::time
 }
 
 awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
-    asio::any_io_executor executor, const std::string& conninfo, Clock::time_point deadline) {
+    asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
+    Clock::time_point deadline) {
   const std::string options = read_only_options(conninfo);
   // Later keywords override what the URL says: UTF-8 and ISO dates are what the
   // JSON encoder expects, whatever the server's defaults.
@@ -124,7 +125,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   const char* values[] = {conninfo.c_str(), options.c_str(), "UTF8", "fleetmcp", nullptr};
   PGconn* raw = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
   if (!raw) co_return make_error(ErrorKind::Unavailable, "database unavailable: out of memory");
-  std::unique_ptr<Connection> c(new Connection(executor, raw));
+  std::unique_ptr<Connection> c(new Connection(executor, blocking, raw));
   if (PQstatus(raw) == CONNECTION_BAD)
     co_return make_error(ErrorKind::Unavailable,
                          "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
@@ -153,10 +154,9 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   co_return c;
 }
 
-void Connection::cancel(asio::thread_pool& blocking) {
-  if (!canceller_) return;  // set once in open(), before the connection is shared
-  cancel_requested_ = true;
-  asio::post(blocking, [canceller = canceller_] {
+void Connection::send_cancel() {
+  if (!canceller_) return;
+  asio::post(blocking_, [canceller = canceller_] {
     char err[256];
     PQcancel(canceller.get(), err, sizeof err);
   });
@@ -213,6 +213,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
 
   RunOutput out;
   out.results.resize(plan.statements.size());
+  Clock::time_point next_cancel = Clock::now();
   std::optional<core::Error> first_error;
   bool began = false;
   std::size_t item = 0;
@@ -258,7 +259,15 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       }
     }
     if (item > sync2) break;
-    auto ec = co_await wait(WaitType::wait_read, deadline);
+    // Wake at least every slice to (re)send a requested cancel.
+    constexpr auto kSlice = std::chrono::milliseconds(250);
+    constexpr auto kCancelEvery = std::chrono::milliseconds(500);
+    if (cancel_requested_ && Clock::now() >= next_cancel) {
+      send_cancel();
+      next_cancel = Clock::now() + kCancelEvery;
+    }
+    auto ec = co_await wait(WaitType::wait_read, std::min(deadline, Clock::now() + kSlice));
+    if (ec == boost::system::errc::timed_out && Clock::now() < deadline) continue;
     if (ec) {
       dead_ = true;  // the protocol state is unknown now: never reuse this connection
       RunFailure f = dead_failure(conn_, !began);

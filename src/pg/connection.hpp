@@ -69,16 +69,20 @@ class Connection {
   // except for a host-name lookup inside PQconnectStart (use an IP or a local
   // resolver cache for a fully non-blocking start).
   static asio::awaitable<core::Result<std::unique_ptr<Connection>>> open(
-      asio::any_io_executor executor, const std::string& conninfo, Clock::time_point deadline);
+      asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
+      Clock::time_point deadline);
 
   // Sends BEGIN READ ONLY; SET LOCAL statement_timeout; <statements>; SYNC;
   // ROLLBACK; SYNC in one write (pipeline mode) and reads every result.
   asio::awaitable<std::variant<RunOutput, RunFailure>> run(const Plan& plan,
                                                            Clock::time_point deadline);
 
-  // Asks the server to cancel the running statement; PQcancel blocks, so it runs
-  // on `blocking` and never on the event loop.
-  void cancel(asio::thread_pool& blocking);
+  // Asks for the running statement to be cancelled; safe from any thread. The
+  // coroutine in run() sends PQcancel (which blocks, so on `blocking`, never on
+  // the loop), and again every half second until the statement ends: a cancel
+  // that reaches the backend between two pipelined statements is dropped by
+  // PostgreSQL.
+  void cancel() { cancel_requested_ = true; }
 
   bool dead() const { return dead_; }
   Clock::time_point created() const { return created_; }
@@ -86,13 +90,15 @@ class Connection {
   int backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
  private:
-  Connection(asio::any_io_executor executor, PGconn* conn);
+  Connection(asio::any_io_executor executor, asio::thread_pool& blocking, PGconn* conn);
+  void send_cancel();
   void watch_socket();  // (re)wraps PQsocket() in the descriptor
   asio::awaitable<boost::system::error_code> wait(asio::posix::descriptor_base::wait_type type,
                                                   Clock::time_point deadline);
   asio::awaitable<std::optional<RunFailure>> flush(Clock::time_point deadline);
 
   PGconn* conn_;
+  asio::thread_pool& blocking_;
   asio::posix::stream_descriptor socket_;
   std::shared_ptr<PGcancel> canceller_;
   Clock::time_point created_ = Clock::now();

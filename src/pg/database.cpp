@@ -12,14 +12,14 @@ asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPt
   plan.statement_timeout_ms = settings_.statement_timeout_ms;
   for (int attempt = 0;; ++attempt) {
     if (cancel && cancel->cancelled()) co_return cancelled_error();
-    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout);
+    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout, cancel);
     if (!lease) co_return lease.error();
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
                           settings_.answer_grace;
     ++plans_sent_;
     Connection* conn = &**lease;
-    if (cancel) cancel->on_cancel([conn, &blocking = pool_.blocking()] { conn->cancel(blocking); });
+    if (cancel) cancel->on_cancel([conn] { conn->cancel(); });
     auto outcome = co_await conn->run(plan, deadline);
     // After clear() the action can no longer run, so the connection may go back.
     if (cancel) cancel->clear();

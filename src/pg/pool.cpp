@@ -43,7 +43,7 @@ bool Pool::expired(const Connection& c, Clock::time_point now) const {
   return c.dead() || now - c.created() >= settings_.max_lifetime;
 }
 
-awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline) {
+awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const core::CancelPtr& cancel) {
   std::shared_ptr<Waiter> waiter;
   std::vector<std::unique_ptr<Connection>> to_close;  // destroyed after unlocking
   {
@@ -69,16 +69,20 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline) {
   to_close.clear();
   if (!waiter) co_return co_await open_new(deadline);
 
+  if (cancel) cancel->on_cancel([this, waiter] { wake(waiter); });
   boost::system::error_code ec;
   co_await waiter->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (cancel) cancel->clear();
   bool may_open = false;
   {
     std::lock_guard lock(mu_);
     if (waiter->handed) co_return Lease(this, std::move(waiter->handed));
     may_open = waiter->may_open;
-    if (!may_open) std::erase(waiters_, waiter);  // timed out while still queued
+    if (!may_open) std::erase(waiters_, waiter);  // timed out, or cancelled, while still queued
   }
   if (may_open) co_return co_await open_new(deadline);
+  if (cancel && cancel->cancelled())
+    co_return make_error(ErrorKind::Cancelled, "the request was cancelled by the client");
   co_return make_error(ErrorKind::Busy,
                        "server busy: no database connection became free in time; retry shortly");
 }
@@ -91,11 +95,12 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   // A database that is restarting refuses connections for a moment: keep
   // trying until the connect deadline, so a restart costs the analyst a short
   // wait instead of an error.
-  auto opened = co_await Connection::open(executor, settings_.conninfo, std::max(connect_deadline, Clock::now() + kRetryPause));
+  auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
+                                          std::max(connect_deadline, Clock::now() + kRetryPause));
   while (!opened && Clock::now() + kRetryPause < connect_deadline) {
     asio::steady_timer pause(executor, kRetryPause);
     co_await pause.async_wait(use_awaitable);
-    opened = co_await Connection::open(executor, settings_.conninfo, connect_deadline);
+    opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline);
   }
   if (!opened) {
     std::lock_guard lock(mu_);

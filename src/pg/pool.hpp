@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.hpp"
 #include "pg/connection.hpp"
 
 namespace fleetmcp::pg {
@@ -61,8 +62,10 @@ class Pool {
   Pool(asio::io_context& io, PoolSettings settings);
   ~Pool();
 
-  // Waits FIFO for a connection until `deadline`; opens one lazily when under the cap.
-  asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline);
+  // Waits FIFO for a connection until `deadline`; opens one lazily when under
+  // the cap. A fired `cancel` (may be null) ends the wait and frees the place.
+  asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline,
+                                               const core::CancelPtr& cancel = nullptr);
 
   // Starts the periodic sweep of idle and over-age connections.
   void start();
@@ -86,7 +89,7 @@ class Pool {
   };
 
   void release(std::unique_ptr<Connection> conn);
-  void wake(const std::shared_ptr<Waiter>& waiter);  // call with mu_ held
+  void wake(const std::shared_ptr<Waiter>& waiter);  // any thread
   asio::awaitable<core::Result<Lease>> open_new(Clock::time_point deadline);
   asio::awaitable<void> sweep_loop();
   bool expired(const Connection& c, Clock::time_point now) const;

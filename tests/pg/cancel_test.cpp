@@ -43,7 +43,7 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
     asio::write(socket, asio::buffer(request));
     ASSERT_TRUE(eventually([&] { return active_queries(admin, tag) == 1; }));
   }  // the socket closes here: the client is gone
-  EXPECT_TRUE(eventually([&] { return active_queries(admin, tag) == 0; }, 5));
+  EXPECT_TRUE(eventually([&] { return active_queries(admin, tag) == 0; }, 20));
   // The connection survived the cancel (57014 is not a disconnect) and serves again.
   EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
 }
@@ -71,7 +71,33 @@ TEST(Cancel, NotificationsCancelledStopsTheQuery) {
   EXPECT_EQ(result["result"]["isError"], true);
   EXPECT_NE(result["result"]["content"][0]["text"].get<std::string>().find("Cancelled"), std::string::npos)
       << result.dump();
-  EXPECT_TRUE(eventually([&] { return active_queries(admin, tag) == 0; }, 5));
+  EXPECT_TRUE(eventually([&] { return active_queries(admin, tag) == 0; }, 20));
+}
+
+TEST(Cancel, ARequestCancelledWhileQueuedLeavesTheQueue) {
+  TestServer server([&](config::Config& c) {
+    c.pool_max = 1;
+    c.statement_timeout_ms = 60000;
+    c.queue_timeout_ms = 120000;
+  });
+  json slow_result;
+  std::thread slow([&] { slow_result = server.post(json::parse(tool_call_body(1))).json_body(); });
+  ASSERT_TRUE(eventually([&] { return server.app().pool().stats().idle == 0 && server.app().pool().stats().open == 1; }));
+  json queued_result;
+  std::thread queued([&] {
+    queued_result = server.post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+                                 {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}})
+                        .json_body();
+  });
+  ASSERT_TRUE(eventually([&] { return server.app().pool().stats().waiting == 1; }));
+  server.post({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 2}}}});
+  queued.join();  // answered at once, not after the slow query
+  EXPECT_EQ(server.app().pool().stats().waiting, 0u);
+  EXPECT_NE(queued_result["result"]["content"][0]["text"].get<std::string>().find("Cancelled"), std::string::npos)
+      << queued_result.dump();
+  server.post({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 1}}}});
+  slow.join();
+  EXPECT_EQ(slow_result["result"]["isError"], true);
 }
 
 }  // namespace

@@ -112,26 +112,37 @@ TEST(Faults, QueriesPreferTheStandbyAndFallBackToThePrimary) {
 TEST(Faults, AFullPoolServesItsQueueInArrivalOrder) {
   TestServer server([&](config::Config& c) {
     c.pool_max = 1;
-    c.statement_timeout_ms = 1500;
+    c.statement_timeout_ms = 3000;
+    c.queue_timeout_ms = 120000;
   });
   std::thread blocker([&] {
     server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(eventually([&] {
+    const auto stats = server.app().pool().stats();
+    return stats.open == 1 && stats.idle == 0;
+  }));
+  // Each query reports when PostgreSQL ran it; the order of those times is the
+  // order the pool served the queue (client-side completion order is the OS's).
   std::mutex mu;
-  std::vector<int> finished;
+  std::vector<std::pair<std::string, int>> ran;
   std::vector<std::thread> queued;
   for (int i = 0; i < 10; ++i) {
     queued.emplace_back([&, i] {
-      json r = server.call_tool("query", {{"sql", "SELECT " + std::to_string(i) + " AS i"}});
+      json r = server.call_tool("query", {{"sql", "SELECT " + std::to_string(i) +
+                                                      " AS i, to_char(clock_timestamp(), 'HH24:MI:SS.US') AS at"}});
       std::lock_guard lock(mu);
-      finished.push_back(r["structuredContent"]["rows"][0]["i"]);
+      ran.emplace_back(r["structuredContent"]["rows"][0]["at"], r["structuredContent"]["rows"][0]["i"]);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // a known arrival order
+    // A known arrival order: the next request starts once this one waits in the queue.
+    ASSERT_TRUE(eventually([&] { return server.app().pool().stats().waiting == static_cast<std::size_t>(i + 1); }));
   }
   blocker.join();
   for (auto& t : queued) t.join();
-  EXPECT_EQ(finished, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  std::sort(ran.begin(), ran.end());
+  std::vector<int> order;
+  for (const auto& [at, i] : ran) order.push_back(i);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
 }  // namespace

@@ -66,10 +66,9 @@ TEST(Pool, QueueDeadlineGivesAClearBusyError) {
     server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
   });
   // Wait until the slow call holds the only connection, then queue behind it.
-  Admin admin;
   const bool holding = eventually([&] {
-    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
-                        "' AND state = 'active'") == "1";
+    const auto stats = server.app().pool().stats();
+    return stats.open == 1 && stats.idle == 0;
   });
   json r = server.call_tool("query", {{"sql", "SELECT 1"}});
   slow.join();

@@ -246,6 +246,7 @@ TEST_F(ToolsTest, EachCallWritesOneAuditLine) {
   EXPECT_FALSE(records[0]["fingerprint"].get<std::string>().empty());
   EXPECT_TRUE(records[0]["ms"].is_number());
   EXPECT_EQ(records[1]["outcome"], "denied");
+  EXPECT_EQ(records[1]["rule"], "statement_kind");
 }
 
 }  // namespace
