@@ -9,6 +9,8 @@
 #   pg_cluster.sh stop DIR                  (stops it and deletes DIR)
 #   pg_cluster.sh restart DIR              (pg_ctl restart -m fast)
 #   pg_cluster.sh standby PRIMARY_DIR DIR  (a streaming standby: pg_basebackup -R)
+# PG_CLUSTER_FIXTURE_ARGS adds psql arguments for the fixture (e.g. -v scale=0.1);
+# PG_CLUSTER_PROGRESS=1 shows the fixture's progress lines;
 # PG_CLUSTER_PORT=N picks the port instead of a random free one;
 # PG_CLUSTER_RO_PASSWORD sets the read-only role's password (random otherwise).
 set -euo pipefail
@@ -73,7 +75,14 @@ CONF
   export PGPASSWORD=$super_pw
   psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
   "${psql[@]}" -d postgres -c "CREATE DATABASE tracksolid_db"
-  [[ -n $fixture ]] && "${psql[@]}" -d tracksolid_db -f "$fixture" >/dev/null
+  if [[ -n $fixture ]]; then
+    # shellcheck disable=SC2086  # the extra arguments are words on purpose
+    if [[ -n ${PG_CLUSTER_PROGRESS:-} ]]; then
+      "${psql[@]}" -d tracksolid_db ${PG_CLUSTER_FIXTURE_ARGS:-} -f "$fixture"
+    else
+      "${psql[@]}" -d tracksolid_db ${PG_CLUSTER_FIXTURE_ARGS:-} -f "$fixture" >/dev/null
+    fi
+  fi
   "${psql[@]}" -d tracksolid_db -v ro_pw="$ro_pw" -f "$root/scripts/analytics_ro_role.sql" >/dev/null
   cat > "$dir/env" <<ENV
 export FLEETMCP_TEST_PGDATA='$dir/data'

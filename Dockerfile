@@ -1,0 +1,43 @@
+# fleetmcp container image: build on Debian 12, run on Debian 12 slim.
+#   docker build -t fleetmcp .
+#   docker run --rm -p 127.0.0.1:8892:8892 -e DATABASE_URL=... -e MCP_AUTH_TOKENS=... fleetmcp
+# Settings are environment variables (fleetmcp --help lists them; see
+# deploy/fleetmcp.env.example). The server listens on 0.0.0.0:8892 inside the
+# container; publish the port on a loopback or private address only.
+
+FROM debian:12 AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config \
+      libboost1.74-dev libpq-dev libpg-query-dev nlohmann-json3-dev libsimdjson-dev libssl-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+# Only the server: the tests and benchmarks need GoogleTest, Google Benchmark and
+# a PostgreSQL server, which the image does not.
+RUN cmake --preset release -DFLEETMCP_TESTS=OFF -DFLEETMCP_BENCH=OFF \
+ && cmake --build --preset release --target fleetmcp \
+ && strip --strip-debug build/release/fleetmcp \
+ && build/release/fleetmcp version
+
+FROM debian:12-slim
+# Exactly the shared libraries the binary links (ldd): libpq, libpg_query,
+# simdjson, OpenSSL, the C++ runtime. Boost (Asio, Beast) is header-only.
+# curl is for the health check; ca-certificates for sslrootcert= in DATABASE_URL.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libpq5 libpg-query1504.0 libsimdjson14 libssl3 libstdc++6 libgcc-s1 \
+      ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 fleetmcp \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin fleetmcp
+COPY --from=build /src/build/release/fleetmcp /usr/local/bin/fleetmcp
+USER 10001:10001
+ENV MCP_HOST=0.0.0.0 MCP_PORT=8892
+EXPOSE 8892
+# /healthz answers {"ok":true} without a token or a database round trip.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
+  CMD curl -fsS "http://127.0.0.1:${MCP_PORT}/healthz" || exit 1
+ENTRYPOINT ["fleetmcp"]
+CMD ["serve"]

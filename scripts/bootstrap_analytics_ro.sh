@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bootstrap_analytics_ro.sh: create or refresh analytics_ro, the read-only role
+# fleetmcp connects as, by applying scripts/analytics_ro_role.sql with psql.
+#
+#   scripts/bootstrap_analytics_ro.sh [--dsn CONNINFO] [--pw-file PATH] [--sql FILE] [--rotate]
+#
+# Connect as a superuser to the fleet database: with --dsn (a libpq URL or
+# "key=value" string), else through the usual PG* variables (PGHOST, PGPORT,
+# PGUSER, PGDATABASE, PGPASSWORD or ~/.pgpass). A password in --dsn is visible
+# in the process list while psql runs; prefer PGPASSWORD or ~/.pgpass.
+#
+# The role's password lives in a 0600 file (--pw-file, else $ANALYTICS_RO_PW_FILE,
+# else ~/.analytics_ro.pw): generated on the first run, reused afterwards, never
+# printed, and handed to psql on its standard input, not its command line.
+# Re-running is safe: it re-applies the grants (new tables become readable) with
+# the same password. --rotate writes a new password first.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+dsn=""
+pw_file=${ANALYTICS_RO_PW_FILE:-$HOME/.analytics_ro.pw}
+sql_file=$here/analytics_ro_role.sql
+rotate=""
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "bootstrap_analytics_ro: $*" >&2; exit 1; }
+
+while (($#)); do
+  case $1 in
+    --dsn) dsn=${2:?--dsn needs a value}; shift 2 ;;
+    --pw-file) pw_file=${2:?--pw-file needs a path}; shift 2 ;;
+    --sql) sql_file=${2:?--sql needs a path}; shift 2 ;;
+    --rotate) rotate=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+
+command -v psql >/dev/null || die "psql not found (Debian: apt-get install postgresql-client)"
+command -v openssl >/dev/null || die "openssl not found"
+[[ -r $sql_file ]] || die "role SQL not found at $sql_file (use --sql)"
+
+# The password file: created 0600 (umask 077) through a temporary file in the
+# same directory, so a half-written file is never used.
+new_password() {
+  local dir tmp
+  dir=$(dirname "$pw_file")
+  (umask 077 && mkdir -p "$dir")
+  tmp=$(umask 077 && mktemp "$dir/.analytics_ro.pw.XXXXXX")
+  openssl rand -hex 24 > "$tmp"
+  mv -f "$tmp" "$pw_file"
+}
+if [[ -n $rotate || ! -s $pw_file ]]; then
+  new_password
+  echo "analytics_ro: wrote a new password to $pw_file (mode 0600)"
+else
+  echo "analytics_ro: reusing the password in $pw_file"
+  if [[ $(stat -c %a "$pw_file") != 600 ]]; then
+    chmod 600 "$pw_file"
+    echo "analytics_ro: $pw_file was readable by others; now mode 0600" >&2
+  fi
+fi
+pw=$(head -n 1 "$pw_file")
+# Plain characters only, so the value needs no quoting on its way to psql.
+[[ $pw =~ ^[A-Za-z0-9._~+/=-]{16,}$ ]] ||
+  die "$pw_file must hold one line of at least 16 characters from A-Z a-z 0-9 . _ ~ + / = - (or use --rotate)"
+
+conn=()
+[[ -n $dsn ]] && conn=(--dbname "$dsn")
+
+# psql reads the password and then the role SQL from stdin. The statement that
+# sets the password is kept out of the server log where this session may say so
+# (superusers can; others keep the server's logging settings).
+{
+  printf '\\set ro_pw %s\n' "$pw"
+  cat <<'SQL'
+DO $quiet$
+BEGIN
+  PERFORM set_config('log_statement', 'none', false);
+  PERFORM set_config('log_min_duration_statement', '-1', false);
+EXCEPTION WHEN insufficient_privilege THEN NULL;
+END $quiet$;
+SQL
+  cat "$sql_file"
+} | psql -X -q -v ON_ERROR_STOP=1 "${conn[@]}" -f - ||
+  die "applying $sql_file failed (is the connection a superuser on the fleet database?)"
+
+db=$(psql -X -A -t "${conn[@]}" -c "SELECT current_database()")
+cat <<MSG
+analytics_ro: ready in database $db (password not shown).
+Connection string for fleetmcp (the password is the content of $pw_file):
+  DATABASE_URL=postgresql://analytics_ro:<password>@<db-host>:5432/$db
+MSG
