@@ -9,6 +9,8 @@
 #   pg_cluster.sh stop DIR                  (stops it and deletes DIR)
 #   pg_cluster.sh restart DIR              (pg_ctl restart -m fast)
 #   pg_cluster.sh standby PRIMARY_DIR DIR  (a streaming standby: pg_basebackup -R)
+#   pg_cluster.sh pgbouncer DIR            (PgBouncer in transaction mode in front of
+#                                           DIR's cluster; writes DIR/pgbouncer/env)
 # PG_CLUSTER_FIXTURE_ARGS adds psql arguments for the fixture (e.g. -v scale=0.1);
 # PG_CLUSTER_PROGRESS=1 shows the fixture's progress lines;
 # PG_CLUSTER_PORT=N picks the port instead of a random free one;
@@ -94,6 +96,9 @@ ENV
   echo "pg_cluster: PostgreSQL on 127.0.0.1:$port ($dir)"
   ;;
 stop)
+  if [[ -f $dir/pgbouncer/pgbouncer.pid ]]; then
+    kill "$(cat "$dir/pgbouncer/pgbouncer.pid")" 2>/dev/null || true
+  fi
   if [[ -d $dir/data ]]; then
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -128,6 +133,51 @@ CONF
   done
   echo "pg_cluster: could not start the standby" >&2
   cat "$standby/server.log" >&2
+  exit 1
+  ;;
+pgbouncer)
+  # shellcheck disable=SC1091
+  source "$dir/env"
+  bouncer="$dir/pgbouncer"
+  mkdir -p "$bouncer"
+  [[ $(id -u) == 0 ]] && chown postgres: "$bouncer"
+  ro_pw=$(sed -n "s|.*postgresql://analytics_ro:\([^@]*\)@.*|\1|p" "$dir/env" | head -1)
+  for _ in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 40000))
+    port_free "$port" || continue
+    as_owner tee "$bouncer/userlist.txt" >/dev/null <<USERS
+"analytics_ro" "$ro_pw"
+USERS
+    # Transaction pooling: a server connection serves whichever client has a
+    # transaction, so nothing session-level may be set. 'options' (fleetmcp's
+    # default_transaction_read_only=on) cannot be carried per client: ignore it;
+    # the role's own setting and BEGIN READ ONLY still hold.
+    as_owner tee "$bouncer/pgbouncer.ini" >/dev/null <<INI
+[databases]
+tracksolid_db = host=127.0.0.1 port=$FLEETMCP_TEST_PORT dbname=tracksolid_db
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $bouncer/userlist.txt
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 20
+ignore_startup_parameters = options, extra_float_digits
+logfile = $bouncer/pgbouncer.log
+pidfile = $bouncer/pgbouncer.pid
+INI
+    if as_owner pgbouncer -d "$bouncer/pgbouncer.ini" >/dev/null 2>&1 &&
+       for _ in $(seq 50); do ! port_free "$port" && break; sleep 0.1; done && ! port_free "$port"; then
+      sed "s|FLEETMCP_TEST_DATABASE_URL='postgresql://analytics_ro:$ro_pw@127.0.0.1:$FLEETMCP_TEST_PORT/|FLEETMCP_TEST_DATABASE_URL='postgresql://analytics_ro:$ro_pw@127.0.0.1:$port/|" \
+        "$dir/env" > "$bouncer/env"
+      echo "pg_cluster: PgBouncer (transaction mode) on 127.0.0.1:$port"
+      exit 0
+    fi
+  done
+  echo "pg_cluster: could not start PgBouncer" >&2
+  cat "$bouncer/pgbouncer.log" >&2 2>/dev/null
   exit 1
   ;;
 halt)

@@ -5,6 +5,11 @@
 #include <atomic>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "harness.hpp"
 
 namespace fleetmcp::testing {
@@ -128,42 +133,52 @@ TEST(Pool, IdleConnectionsAreClosedAndOldOnesReplaced) {
   EXPECT_TRUE(eventually([&] { return backend_pid(aging) != first; }));
 }
 
-TEST(Pool, DatabaseDownAtStartThenUp) {
-  // A port nobody listens on yet; the cluster appears there later.
-  int port = 0;
-  for (int candidate = 41000 + (getpid() % 7000);; ++candidate) {
-    try {
-      Admin probe("postgresql://x@127.0.0.1:" + std::to_string(candidate) + "/x?connect_timeout=1");
-    } catch (const std::exception& e) {
-      if (std::string(e.what()).find("Connection refused") != std::string::npos) {
-        port = candidate;
-        break;
-      }
-    }
-  }
-  const std::string password = "later-password-1";
-  TestServer server([&](config::Config& c) {
-    c.database_url = "postgresql://analytics_ro:" + password + "@127.0.0.1:" + std::to_string(port) + "/tracksolid_db";
-    c.connect_timeout_ms = 1000;
-  });
-  EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
-  auto ready = http_request(server.port(), "GET", "/readyz");
-  EXPECT_EQ(ready.status, 503);
-  EXPECT_NE(ready.json_body()["reason"].get<std::string>().find("database unavailable"), std::string::npos);
-  json r = server.call_tool("list_schemas", json::object());
-  EXPECT_EQ(r["isError"], true);
-  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("Database unavailable"), std::string::npos);
+// A loopback port nobody listens on right now (the kernel's choice).
+int unused_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
-  const std::string dir = "/tmp/fleetmcp-late-" + std::to_string(getpid());
-  const std::string harness = FLEETMCP_HARNESS;
-  const std::string start = "PG_CLUSTER_PORT=" + std::to_string(port) + " PG_CLUSTER_RO_PASSWORD=" + password +
-                            " bash " + harness + " start " + dir + " " + FLEETMCP_FIXTURE +
-                            " >/dev/null";
-  ASSERT_EQ(std::system(start.c_str()), 0);
-  json later = server.call_tool("list_schemas", json::object());
-  EXPECT_EQ(later["isError"], false) << later.dump();
-  EXPECT_EQ(http_request(server.port(), "GET", "/readyz").status, 200);
-  std::system(("bash " + harness + " stop " + dir).c_str());
+TEST(Pool, DatabaseDownAtStartThenUp) {
+  const std::string password = "later-password-1";
+  // Another process may take the port before the cluster does: then try another.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int port = unused_port();
+    TestServer server([&](config::Config& c) {
+      c.database_url =
+          "postgresql://analytics_ro:" + password + "@127.0.0.1:" + std::to_string(port) + "/tracksolid_db";
+      c.connect_timeout_ms = 1000;
+    });
+    EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
+    auto ready = http_request(server.port(), "GET", "/readyz");
+    EXPECT_EQ(ready.status, 503);
+    EXPECT_NE(ready.json_body()["reason"].get<std::string>().find("database unavailable"), std::string::npos);
+    json r = server.call_tool("list_schemas", json::object());
+    EXPECT_EQ(r["isError"], true);
+    EXPECT_NE(r["content"][0]["text"].get<std::string>().find("Database unavailable"), std::string::npos);
+
+    const std::string dir = "/tmp/fleetmcp-late-" + std::to_string(getpid()) + "-" + std::to_string(attempt);
+    const std::string start = "PG_CLUSTER_PORT=" + std::to_string(port) + " PG_CLUSTER_RO_PASSWORD=" + password +
+                              " bash " + FLEETMCP_HARNESS + " start " + dir + " " + FLEETMCP_FIXTURE +
+                              " >/dev/null 2>&1";
+    if (std::system(start.c_str()) != 0) {
+      std::system(("bash " + std::string(FLEETMCP_HARNESS) + " stop " + dir).c_str());
+      continue;
+    }
+    json later = server.call_tool("list_schemas", json::object());
+    EXPECT_EQ(later["isError"], false) << later.dump();
+    EXPECT_EQ(http_request(server.port(), "GET", "/readyz").status, 200);
+    std::system(("bash " + std::string(FLEETMCP_HARNESS) + " stop " + dir).c_str());
+    return;
+  }
+  FAIL() << "no free port held long enough to start a cluster on it";
 }
 
 }  // namespace
