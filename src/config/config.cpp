@@ -78,6 +78,16 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.threads, 0, 256);
   } else if (name == "MCP_MAX_BODY_BYTES") {
     return int_into(c.max_body_bytes, 1024, 64LL << 20);
+  } else if (name == "MCP_DNS_REBINDING_PROTECTION") {
+    if (value == "auto" || value.empty()) {
+      c.host_check = Config::HostCheck::Auto;
+    } else {
+      auto b = parse_bool(name, value);
+      if (!b) return bad(name, "expected auto, true or false, got '" + value + "'");
+      c.host_check = *b ? Config::HostCheck::On : Config::HostCheck::Off;
+    }
+  } else if (name == "MCP_ALLOWED_HOSTS") {
+    c.allowed_hosts = split_list(value);
   } else if (name == "DATABASE_URL") {
     c.database_url = value;
   } else if (name == "MCP_POOL_MAX") {
@@ -138,6 +148,9 @@ const std::vector<Setting>& settings() {
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
       {"MCP_MAX_BODY_BYTES", "1048576", "largest request body; larger gets 413"},
+      {"MCP_DNS_REBINDING_PROTECTION", "auto",
+       "foreign Origin -> 403; auto/true also check Host (auto: when bound to loopback); false: neither"},
+      {"MCP_ALLOWED_HOSTS", "(none)", "host names accepted in Host and Origin besides localhost/127.0.0.1/[::1]"},
       {"MCP_POOL_MAX", "8", "most database connections held at once"},
       {"MCP_QUEUE_TIMEOUT_MS", "15000", "longest wait for a free connection before 'server busy'"},
       {"MCP_CONNECT_TIMEOUT_MS", "5000", "longest wait to open a database connection"},

@@ -26,6 +26,11 @@ struct Config {
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 1 << 20;
   bool insecure_no_auth = false;  // only from the command line, never the environment
+  // DNS-rebinding protection: a foreign Origin is refused; "auto" also refuses
+  // a foreign Host when the listener is on loopback (where a reverse proxy on
+  // another name is unlikely, and a rebinding attack is the threat).
+  enum class HostCheck { Auto, On, Off } host_check = HostCheck::Auto;
+  std::vector<std::string> allowed_hosts;  // names besides loopback ones
 
   // Database
   std::string database_url;

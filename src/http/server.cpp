@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -10,6 +11,8 @@
 #include <boost/beast/http.hpp>
 
 #include <sys/socket.h>
+
+#include <optional>
 
 #include <cerrno>
 
@@ -176,8 +179,49 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
   }
 
+  // Names a browser may legitimately use for this server: loopback ones and the
+  // configured MCP_ALLOWED_HOSTS. `authority` is host[:port], IPv6 in brackets.
+  bool allowed_authority(std::string_view authority) const {
+    std::string_view host = authority;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(0, host.find(']') + 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+    std::string h(host);
+    std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+    if (h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0) return true;
+    for (const auto& a : config.allowed_hosts) {
+      std::string allowed = a;
+      std::transform(allowed.begin(), allowed.end(), allowed.begin(), ::tolower);
+      if (allowed == h || allowed == std::string(authority)) return true;
+    }
+    return false;
+  }
+
+  // DNS rebinding: a page on a foreign origin must not reach the server.
+  std::optional<Response> refuse_foreign(const Request& req) const {
+    using HostCheck = config::Config::HostCheck;
+    if (config.host_check == HostCheck::Off) return std::nullopt;
+    if (auto origin = header(req, "Origin"); origin && *origin != "null") {
+      std::string_view o = *origin;
+      const auto scheme = o.find("://");
+      if (scheme == std::string_view::npos || !allowed_authority(o.substr(scheme + 3)))
+        return make_response(req, bhttp::status::forbidden,
+                             "{\"error\":\"forbidden: Origin not allowed (MCP_ALLOWED_HOSTS)\"}");
+    }
+    const bool loopback = config.host == "127.0.0.1" || config.host == "localhost" || config.host == "::1";
+    if (config.host_check == HostCheck::On || loopback) {
+      if (!allowed_authority(header(req, "Host").value_or("")))
+        return make_response(req, bhttp::status::forbidden,
+                             "{\"error\":\"forbidden: Host not allowed (MCP_ALLOWED_HOSTS)\"}");
+    }
+    return std::nullopt;
+  }
+
   awaitable<Response> mcp_endpoint(Request& req, core::CancelPtr cancel) {
     if (req.method() != bhttp::verb::post) co_return method_not_allowed(req, "POST");
+    if (auto refused = refuse_foreign(req)) co_return std::move(*refused);
     std::string caller = "anonymous";
     if (!config.insecure_no_auth) {
       auto who = tokens.identify_header(header(req, "Authorization").value_or(""));

@@ -37,7 +37,7 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
     asio::ip::tcp::socket socket(io);
     socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
     const std::string body = tool_call_body(1);
-    const std::string request = std::string("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
+    const std::string request = std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ") + kToken +
                                 "\r\nContent-Type: application/json\r\nContent-Length: " +
                                 std::to_string(body.size()) + "\r\n\r\n" + body;
     asio::write(socket, asio::buffer(request));

@@ -50,6 +50,40 @@ TEST_F(HttpTest, MissingOrWrongTokenIs401BeforeAnyWork) {
   EXPECT_EQ(good.status, 200);
 }
 
+TEST_F(HttpTest, ForeignOriginsAndHostsAreRefused) {
+  const std::string body = ping().dump();
+  auto with = [&](std::map<std::string, std::string> headers) {
+    headers["Authorization"] = std::string("Bearer ") + kToken;
+    return http_request(server_->port(), "POST", "/mcp", body, headers).status;
+  };
+  EXPECT_EQ(with({{"Origin", "http://evil.example"}}), 403);
+  EXPECT_EQ(with({{"Origin", "https://localhost.evil.example"}}), 403);
+  EXPECT_EQ(with({{"Origin", "not a url"}}), 403);
+  EXPECT_EQ(with({{"Origin", "http://localhost:6274"}}), 200);  // e.g. the Inspector's UI
+  EXPECT_EQ(with({{"Origin", "http://127.0.0.1:8892"}}), 200);
+  EXPECT_EQ(with({{"Origin", "http://[::1]:8892"}}), 200);
+  // Bound to loopback: a foreign Host is a rebinding attempt.
+  EXPECT_EQ(with({{"Host", "evil.example"}}), 403);
+  EXPECT_EQ(with({{"Host", "localhost:8892"}}), 200);
+
+  TestServer proxied([](config::Config& c) { c.allowed_hosts = {"fleet.example.com"}; });
+  auto status = [&](const std::string& host, const std::string& origin) {
+    std::map<std::string, std::string> h = {{"Authorization", std::string("Bearer ") + kToken}, {"Host", host}};
+    if (!origin.empty()) h["Origin"] = origin;
+    return http_request(proxied.port(), "POST", "/mcp", body, h).status;
+  };
+  EXPECT_EQ(status("fleet.example.com", ""), 200);
+  EXPECT_EQ(status("fleet.example.com", "https://fleet.example.com"), 200);
+  EXPECT_EQ(status("other.example.com", ""), 403);
+
+  TestServer open([](config::Config& c) { c.host_check = config::Config::HostCheck::Off; });
+  EXPECT_EQ(http_request(open.port(), "POST", "/mcp", body,
+                         {{"Authorization", std::string("Bearer ") + kToken}, {"Host", "anything.example"},
+                          {"Origin", "http://evil.example"}})
+                .status,
+            200);
+}
+
 TEST_F(HttpTest, OnlyPostOnTheMcpEndpoint) {
   for (const char* method : {"GET", "DELETE", "PUT"}) {
     auto r = http_request(server_->port(), method, "/mcp", {},
@@ -71,7 +105,7 @@ TEST_F(HttpTest, OversizedBodyIs413) {
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
-  const std::string head = std::string("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
+  const std::string head = std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ") + kToken +
                            "\r\nContent-Type: application/json\r\nContent-Length: " +
                            std::to_string((1 << 20) + 1) + "\r\n\r\n{";
   asio::write(socket, asio::buffer(head));
