@@ -49,6 +49,11 @@ TEST(Memory, SixtyFourConcurrentTenThousandRowQueriesStayBounded) {
   EXPECT_EQ(complete, 64);
   ::testing::Test::RecordProperty("peak_rss_kib", std::to_string(peak));
   std::printf("server peak RSS: %ld KiB at start, %ld KiB after 64 x 10,000 rows\n", before, peak);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine (hundreds of MB): the
+  // process's RSS says nothing about fleetmcp's buffering in that build.
+  GTEST_SKIP() << "RSS bound not meaningful under AddressSanitizer (peak " << peak << " KiB)";
+#endif
   // Each in-flight reply is ~2 x 2.4 MB of JSON; with 8 connections and
   // replies leaving as they finish, far below this bound. Unbounded buffering
   // (every result held at once) would pass it.
