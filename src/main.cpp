@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <iostream>
 #include <iterator>
 
@@ -28,6 +31,10 @@ void print_help() {
       "                      (POST /mcp; GET /healthz, GET /readyz)\n"
       "  fleetmcp stdio [--config FILE]\n"
       "                      serve MCP over stdin/stdout (newline-delimited JSON-RPC)\n"
+      "  fleetmcp demo [--dir DIR] [--scale S]\n"
+      "                      start (or reuse) a private PostgreSQL filled with a synthetic fleet\n"
+      "                      (from a source checkout) and serve it on MCP_HOST:MCP_PORT with a\n"
+      "                      fresh token until Ctrl-C; DIR defaults to ~/.cache/fleetmcp/demo\n"
       "  fleetmcp check-sql [SQL | -]\n"
       "                      print the guard's verdict on SQL (argument or stdin): rule,\n"
       "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected\n"
@@ -136,6 +143,89 @@ int token_new(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Blocks until SIGINT or SIGTERM.
+void wait_for_stop_signal() {
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
+  signals_io.run();
+}
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// demo: the same cluster launcher the tests use starts (or reuses) a private
+// PostgreSQL with the synthetic fleet; fleetmcp serves it with a fresh token.
+int demo(Config config, const std::vector<std::string>& args) {
+  const std::string source = FLEETMCP_SOURCE_DIR;
+  const std::string launcher = source + "/tests/harness/pg_cluster.sh";
+  std::string dir, scale = "1";
+  if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache)
+    dir = std::string(cache) + "/fleetmcp/demo";
+  else if (const char* home = std::getenv("HOME"); home && *home)
+    dir = std::string(home) + "/.cache/fleetmcp/demo";
+  // The cluster runs as the unprivileged 'postgres' user, who cannot enter /root.
+  if (geteuid() == 0 && (dir.empty() || dir.rfind("/root", 0) == 0)) dir = "/var/tmp/fleetmcp-demo";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--dir" && i + 1 < args.size()) dir = args[++i];
+    else if (args[i] == "--scale" && i + 1 < args.size()) scale = args[++i];
+    else return fail("demo: unknown option '" + args[i] + "'; see fleetmcp --help");
+  }
+  if (scale.empty() || scale.find_first_not_of("0123456789.") != std::string::npos)
+    return fail("demo: --scale must be a number such as 1 or 0.1");
+  if (access(launcher.c_str(), R_OK) != 0)
+    return fail("demo: needs the source checkout it was built from (" + launcher + " not found)");
+
+  const bool first_run = access((dir + "/env").c_str(), R_OK) != 0;
+  std::printf("Starting the demo database in %s ...\n", dir.c_str());
+  if (first_run) std::printf("First run: generating the fleet dataset inside PostgreSQL (about a minute) ...\n");
+  std::fflush(stdout);
+  const std::string start = "PG_CLUSTER_PROGRESS=1 PG_CLUSTER_FIXTURE_ARGS=" + shell_quoted("-v scale=" + scale) +
+                            " bash " + shell_quoted(launcher) + " start " + shell_quoted(dir) + " " +
+                            shell_quoted(source + "/data/fleet_demo.sql");
+  if (std::system(start.c_str()) != 0)
+    return fail("demo: the database did not start (see " + dir + "/server.log)");
+  const std::string halt = "bash " + shell_quoted(launcher) + " halt " + shell_quoted(dir);
+
+  std::ifstream env(dir + "/env");
+  for (std::string line; std::getline(env, line);) {
+    const std::string key = "export FLEETMCP_TEST_DATABASE_URL='";
+    if (line.rfind(key, 0) == 0) config.database_url = line.substr(key.size(), line.size() - key.size() - 1);
+  }
+  if (config.database_url.empty()) {
+    std::system(halt.c_str());
+    return fail("demo: " + dir + "/env names no database");
+  }
+  const std::string token = fleetmcp::ops::new_token();
+  config.auth_tokens = {{"demo", token}};
+
+  fleetmcp::app::App app(config, stdout);
+  auto port = app.start_http();
+  if (!port) {
+    std::system(halt.c_str());
+    return fail(port.error().message);
+  }
+  const std::string url = "http://" + config.host + ":" + std::to_string(*port) + "/mcp";
+  std::printf(
+      "\nfleetmcp is serving the demo fleet on %s\n  token:    %s\n\n"
+      "Add it to Claude Code:\n"
+      "  claude mcp add --transport http fleet %s --header \"Authorization: Bearer %s\"\n\n"
+      "Then ask, for example:\n"
+      "  - Which cost centres drove the most kilometres last week, and which vehicles led them?\n"
+      "  - Which open incidents have breached their SLA, by region?\n"
+      "  - Which vehicles used the most fuel per 100 km this month?\n\n"
+      "Ctrl-C stops the server and the database (the data stays for the next run).\n\n",
+      url.c_str(), token.c_str(), url.c_str(), token.c_str());
+  std::fflush(stdout);
+  wait_for_stop_signal();
+  std::fprintf(stderr, "fleetmcp: stopping the server and the demo database\n");
+  app.stop();
+  return std::system(halt.c_str()) == 0 ? 0 : 1;
+}
+
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -154,12 +244,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "token") return token_new(args);
-  if (command != "serve" && command != "stdio" && command != "check-sql" && command != "role-sql")
+  if (command != "serve" && command != "stdio" && command != "check-sql" && command != "role-sql" &&
+      command != "demo")
     return fail("unknown command '" + command + "'; see fleetmcp --help");
 
   std::string config_path;
   bool insecure_no_auth = false;
-  const bool own_arguments = command == "check-sql" || command == "role-sql";
+  const bool own_arguments = command == "check-sql" || command == "role-sql" || command == "demo";
   for (std::size_t i = 1; i < args.size() && !own_arguments; ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
@@ -187,6 +278,7 @@ int main(int argc, char** argv) {
   Config config = std::move(*loaded);
   if (command == "check-sql") return check_sql(config, args);
   if (command == "role-sql") return role_sql(config, args);
+  if (command == "demo") return demo(std::move(config), args);
   if (config.database_url.empty()) return fail("DATABASE_URL: must be set (the read-only role's connection string)");
 
   if (command == "stdio") {
@@ -213,11 +305,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)\n",
                fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads);
 
-  // Block the main thread until SIGINT/SIGTERM.
-  boost::asio::io_context signals_io;
-  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code&, int) {});
-  signals_io.run();
+  wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: shutting down\n");
   app.stop();
   return 0;

@@ -42,6 +42,8 @@ check no-tokens 2 "MCP_AUTH_TOKENS: no tokens configured" -- DATABASE_URL=$url "
 check insecure-public 2 "--insecure-no-auth: refused with MCP_HOST=0.0.0.0" -- \
   MCP_HOST=0.0.0.0 DATABASE_URL=$url "$bin" serve --insecure-no-auth
 check missing-config 2 "cannot be read" -- DATABASE_URL=$url "$bin" serve --config /nonexistent/fleetmcp.env
+check demo-bad-scale 2 "demo: --scale must be a number" -- "$bin" demo --scale lots
+check demo-bad-option 2 "demo: unknown option '--fast'" -- "$bin" demo --fast
 # One line, not a stack trace.
 lines=$(env -i MCP_PORT=abc DATABASE_URL=$url "$bin" serve 2>&1 | wc -l)
 if [[ $lines == 1 ]]; then pass=$((pass + 1)); else echo "FAIL bad config printed $lines lines"; failures=$((failures + 1)); fi
