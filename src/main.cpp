@@ -226,10 +226,6 @@ int demo(Config config, const std::vector<std::string>& args) {
   return std::system(halt.c_str()) == 0 ? 0 : 1;
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -294,7 +290,7 @@ int main(int argc, char** argv) {
     return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs, or pass "
                 "--insecure-no-auth for a loopback-only trial");
   if (insecure_no_auth) {
-    if (!is_loopback(config.host))
+    if (!fleetmcp::config::is_loopback_host(config.host))
       return fail("--insecure-no-auth: refused with MCP_HOST=" + config.host + "; it binds loopback only");
     config.insecure_no_auth = true;
   }

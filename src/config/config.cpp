@@ -173,6 +173,10 @@ const std::vector<Setting>& settings() {
   return all;
 }
 
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.substr(0, 4) == "127.";
+}
+
 core::Result<std::vector<Token>> parse_tokens(const std::string& text) {
   std::vector<Token> out;
   std::set<std::string> names, secrets;

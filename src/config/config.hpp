@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -76,6 +77,9 @@ core::Result<std::map<std::string, std::string>> read_config_file(const std::str
 // The error message is one line naming the variable and the reason.
 core::Result<Config> load(const std::map<std::string, std::string>& file_values,
                           const Lookup& environment);
+
+// Whether a listen address or host name is on loopback.
+bool is_loopback_host(std::string_view host);
 
 // Parses MCP_AUTH_TOKENS: "alice:tok1,bob:tok2".
 core::Result<std::vector<Token>> parse_tokens(const std::string& text);

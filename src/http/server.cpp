@@ -190,7 +190,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     std::string h(host);
     std::transform(h.begin(), h.end(), h.begin(), ::tolower);
-    if (h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0) return true;
+    if (config::is_loopback_host(h)) return true;
     for (const auto& a : config.allowed_hosts) {
       std::string allowed = a;
       std::transform(allowed.begin(), allowed.end(), allowed.begin(), ::tolower);
@@ -210,8 +210,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         return make_response(req, bhttp::status::forbidden,
                              "{\"error\":\"forbidden: Origin not allowed (MCP_ALLOWED_HOSTS)\"}");
     }
-    const bool loopback = config.host == "127.0.0.1" || config.host == "localhost" || config.host == "::1";
-    if (config.host_check == HostCheck::On || loopback) {
+    if (config.host_check == HostCheck::On || config::is_loopback_host(config.host)) {
       if (!allowed_authority(header(req, "Host").value_or("")))
         return make_response(req, bhttp::status::forbidden,
                              "{\"error\":\"forbidden: Host not allowed (MCP_ALLOWED_HOSTS)\"}");

@@ -75,6 +75,8 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Si
       db_(db),
       audit_(audit),
       info_(std::move(info)),
+      server_meta_{{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}},
+      server_meta_text_(dump(server_meta_)),
       policy_{config.enforce_schemas, config.readable_schemas, config.redact_columns},
       tools_(tools::make_tools()) {}
 
@@ -195,7 +197,6 @@ awaitable<Reply> Dispatcher::dispatch_modern(Request& req, const Headers& header
     }
   }
 
-  const json server_meta = {{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}};
   if (req.method == "server/discover") {
     json result = {{"resultType", "complete"},
                    {"supportedVersions", supported_versions()},
@@ -203,7 +204,7 @@ awaitable<Reply> Dispatcher::dispatch_modern(Request& req, const Headers& header
                    {"instructions", instructions()},
                    {"ttlMs", kListTtlMs},
                    {"cacheScope", "public"},
-                   {"_meta", server_meta}};
+                   {"_meta", server_meta_}};
     co_return Reply{200, dump({{"jsonrpc", "2.0"}, {"id", req.id}, {"result", result}})};
   }
   if (req.method == "tools/list") co_return Reply{200, tools_list_result(req.id, true)};
@@ -249,7 +250,7 @@ std::string Dispatcher::tools_list_result(const json& id, bool modern) const {
     result["resultType"] = "complete";
     result["ttlMs"] = kListTtlMs;
     result["cacheScope"] = "public";
-    result["_meta"] = {{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}};
+    result["_meta"] = server_meta_;
   }
   return dump({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
 }
@@ -306,7 +307,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
   audit_.write(record);
   if (modern) {
     result += ",\"resultType\":\"complete\",\"_meta\":";
-    result += dump({{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}});
+    result += server_meta_text_;
   }
   result += "}";
   std::string body = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(req.id) + ",\"result\":";

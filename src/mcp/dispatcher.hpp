@@ -70,6 +70,8 @@ class Dispatcher {
   pg::Database& db_;
   audit::Sink& audit_;
   ServerInfo info_;
+  nlohmann::json server_meta_;     // result _meta of the modern era, built once
+  std::string server_meta_text_;  // the same, serialized for tools/call replies
   sql::Policy policy_;
   std::vector<tools::Tool> tools_;
   // In-flight tool calls by caller and request id, for notifications/cancelled
