@@ -172,6 +172,7 @@ INI
        for _ in $(seq 50); do ! port_free "$port" && break; sleep 0.1; done && ! port_free "$port"; then
       sed "s|FLEETMCP_TEST_DATABASE_URL='postgresql://analytics_ro:$ro_pw@127.0.0.1:$FLEETMCP_TEST_PORT/|FLEETMCP_TEST_DATABASE_URL='postgresql://analytics_ro:$ro_pw@127.0.0.1:$port/|" \
         "$dir/env" > "$bouncer/env"
+      echo "export FLEETMCP_TEST_POOLER='pgbouncer'" >> "$bouncer/env"
       echo "pg_cluster: PgBouncer (transaction mode) on 127.0.0.1:$port"
       exit 0
     fi

@@ -70,6 +70,7 @@ ClusterEnv read_cluster_env(const std::string& path) {
       if (name == "FLEETMCP_TEST_PGDATA") e.pgdata = value;
       if (name == "FLEETMCP_TEST_PGBIN") e.pgbin = value;
       if (name == "FLEETMCP_TEST_PORT") e.port = std::stoi(value);
+      if (name == "FLEETMCP_TEST_POOLER") e.through_pooler = !value.empty();
     }
     if (e.database_url.empty()) throw std::runtime_error("no cluster described in " + path);
     return e;

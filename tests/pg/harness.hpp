@@ -21,6 +21,9 @@ struct ClusterEnv {
   std::string database_url;  // the read-only role
   std::string pgdata, pgbin;
   int port = 0;
+  // Set when database_url goes through a transaction pooler: PostgreSQL's
+  // backends are then the pooler's, not fleetmcp's.
+  bool through_pooler = false;
 };
 // Read from the file the harness wrote (FLEETMCP_TEST_ENV).
 const ClusterEnv& cluster();
