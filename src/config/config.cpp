@@ -121,6 +121,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     for (const auto& col : list)
       if (col.size() > 63) return bad(name, "'" + col + "' is longer than a PostgreSQL name");
     c.redact_columns = list;
+  } else if (name == "MCP_PAGE_SIZE") {
+    return int_into(c.page_size, 1, 1000);
   } else if (name == "MCP_AUDIT_SQL_MAX") {
     return int_into(c.audit_sql_max, 0, 1 << 20);
   } else if (name == "MCP_AUTH_TOKENS") {
@@ -167,6 +169,7 @@ const std::vector<Setting>& settings() {
       {"MCP_REDACT_COLUMNS", "password_hash,password,secret,token,api_key,totp_secret,encryption_key,"
                              "private_key,client_secret,webhook_secret,auth_token",
        "columns never returned nor usable in SQL (empty: none)"},
+      {"MCP_PAGE_SIZE", "100", "items per page of the MCP list methods (tools, resources, templates, prompts)"},
       {"MCP_AUDIT_SQL_MAX", "2000", "longest SQL text written into one audit line"},
       {"MCP_READONLY", "true", "must be true: writes do not exist in fleetmcp"},
   };

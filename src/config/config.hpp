@@ -47,6 +47,7 @@ struct Config {
   std::size_t max_response_bytes = 16 << 20;
   std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
   std::size_t audit_sql_max = 2000;
+  int page_size = 100;  // items per page of tools/list, resources/list, prompts/list
   bool enforce_schemas = true;
   // Sensitive columns (seed 004's list): never returned, never usable in SQL.
   std::vector<std::string> redact_columns = {

@@ -12,6 +12,7 @@ std::string_view kind_name(ErrorKind kind) {
     case ErrorKind::ConnectionLost: return "connection_lost";
     case ErrorKind::Busy: return "busy";
     case ErrorKind::Cancelled: return "cancelled";
+    case ErrorKind::NotFound: return "not_found";
     case ErrorKind::Internal: return "internal";
   }
   return "internal";

@@ -20,6 +20,7 @@ enum class ErrorKind {
   ConnectionLost,  // the connection died while the statement may have run
   Busy,            // the pool's wait queue was full or the wait timed out
   Cancelled,       // the client went away or cancelled the request
+  NotFound,        // the named resource, prompt or object does not exist
   Internal,        // a bug: should never reach a user
 };
 

@@ -120,10 +120,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       stream.expires_never();  // a tool call may run as long as its statement timeout
       auto cancel = std::make_shared<core::CancelSignal>();
       watch_for_hangup(stream.socket(), cancel);
-      Response res = co_await route(req, cancel);
+      std::optional<Response> res = co_await route(stream, req, cancel);
       boost::system::error_code ignored;
       stream.socket().cancel(ignored);  // ends the watch
-      if (!co_await send(stream, std::move(res)) || !req.keep_alive()) break;
+      if (!res) {  // streamed as SSE, already complete
+        if (cancel->cancelled() || !req.keep_alive()) break;
+        continue;
+      }
+      if (!co_await send(stream, std::move(*res)) || !req.keep_alive()) break;
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -148,7 +152,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return !ec;
   }
 
-  awaitable<Response> route(Request& req, core::CancelPtr cancel) {
+  // nullopt when the response was streamed (SSE) by the endpoint itself.
+  awaitable<std::optional<Response>> route(beast::tcp_stream& stream, Request& req, core::CancelPtr cancel) {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
@@ -157,7 +162,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return make_response(req, bhttp::status::ok, "{\"ok\":true}");
     }
     if (path == "/readyz") co_return co_await readiness(req);
-    if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(req, std::move(cancel));
+    if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(stream, req, std::move(cancel));
     co_return make_response(req, bhttp::status::not_found, "{\"error\":\"not found\"}");
   }
 
@@ -218,7 +223,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     return std::nullopt;
   }
 
-  awaitable<Response> mcp_endpoint(Request& req, core::CancelPtr cancel) {
+  awaitable<std::optional<Response>> mcp_endpoint(beast::tcp_stream& stream, Request& req, core::CancelPtr cancel) {
     if (req.method() != bhttp::verb::post) co_return method_not_allowed(req, "POST");
     if (auto refused = refuse_foreign(req)) co_return std::move(*refused);
     std::string caller = "anonymous";
@@ -237,11 +242,65 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     headers.protocol_version = header(req, "MCP-Protocol-Version");
     headers.method = header(req, "Mcp-Method");
     headers.name = header(req, "Mcp-Name");
+    // A client that accepts an event stream may get progress before the
+    // response: the stream starts with the first notification.
+    SseStream sse{stream, req};
+    mcp::Notifier notify;
+    if (accepts_event_stream(req)) notify = [&sse](std::string event) { return sse.send(std::move(event)); };
     mcp::Reply reply = co_await dispatcher.handle(std::move(req.body()), std::move(headers), std::move(caller),
-                                                  std::move(cancel));
+                                                  cancel, std::move(notify));
+    if (sse.started) {
+      if (co_await sse.send(std::move(reply.body))) co_await sse.finish();
+      else cancel->cancel();  // gone: end the connection
+      co_return std::nullopt;
+    }
     if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
     co_return make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
   }
+
+  static bool accepts_event_stream(const Request& req) {
+    if (req.version() < 11) return false;  // SSE needs chunked transfer here
+    auto accept = header(req, "Accept");
+    return accept && accept->find("text/event-stream") != std::string::npos;
+  }
+
+  // One response as Server-Sent Events over chunked transfer: each message is
+  // an event; the final JSON-RPC response ends the stream.
+  struct SseStream {
+    beast::tcp_stream& stream;
+    const Request& req;
+    bool started = false;
+
+    awaitable<bool> send(std::string message) {
+      boost::system::error_code ec;
+      stream.expires_after(kWriteTimeout);
+      if (!started) {
+        started = true;
+        bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
+        head.set(bhttp::field::server, "fleetmcp");
+        head.set(bhttp::field::content_type, "text/event-stream");
+        head.set(bhttp::field::cache_control, "no-store");
+        head.set("X-Accel-Buffering", "no");  // proxies must pass events on at once
+        head.keep_alive(req.keep_alive());
+        head.chunked(true);
+        bhttp::response_serializer<bhttp::empty_body> serializer{head};
+        co_await bhttp::async_write_header(stream, serializer, asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return false;
+      }
+      std::string event = "event: message\ndata: " + message + "\n\n";
+      co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(event)),
+                                 asio::redirect_error(use_awaitable, ec));
+      stream.expires_never();
+      co_return !ec;
+    }
+
+    awaitable<void> finish() {
+      boost::system::error_code ec;
+      stream.expires_after(kWriteTimeout);
+      co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+      stream.expires_never();
+    }
+  };
 };
 
 Server::Server(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,

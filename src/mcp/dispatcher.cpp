@@ -2,10 +2,19 @@
 
 #include <openssl/evp.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
 #include "json/writer.hpp"
 #include "mcp/errors.hpp"
+#include "mcp/pages.hpp"
+#include "prompts/prompts.hpp"
+#include "resources/catalog.hpp"
 
 namespace fleetmcp::mcp {
 
@@ -17,8 +26,12 @@ namespace {
 constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
 constexpr const char* kMetaCapabilities = "io.modelcontextprotocol/clientCapabilities";
 constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
-// Tools change only with a restart; clients may cache the list this long.
+// Tools and prompts change only with a restart; clients may cache them this
+// long. The schema can change under us: resources are cached for a minute.
 constexpr int kListTtlMs = 300000;
+constexpr int kResourceTtlMs = 60000;
+// A long tool call reports progress this often (when the client asked for it).
+constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -53,6 +66,45 @@ std::string decode_header_value(const std::string& v) {
   return out;
 }
 
+// Progress of one long tool call: a timer loop beside the call that reports
+// rows fetched and time elapsed until the call ends. Both run on the request's
+// executor (a strand), so the flags need no lock; `rows` is bumped by the
+// connection as rows arrive.
+struct ProgressTicker {
+  explicit ProgressTicker(const boost::asio::any_io_executor& ex) : tick(ex), finished(ex) {}
+  boost::asio::steady_timer tick, finished;
+  std::atomic<long long> rows{0};
+  bool done = false, exited = false;
+};
+
+std::string progress_notification(const json& token, long long seconds, long long rows) {
+  std::string message = seconds == 0 ? "query started"
+                                     : std::to_string(rows) + " rows fetched, " + std::to_string(seconds) +
+                                           " s elapsed";
+  // progress must grow with every notification, even while no row arrives:
+  // it counts seconds; the rows are in the message.
+  return dump({{"jsonrpc", "2.0"},
+               {"method", "notifications/progress"},
+               {"params", {{"progressToken", token}, {"progress", seconds}, {"message", message}}}});
+}
+
+awaitable<void> tick_progress(std::shared_ptr<ProgressTicker> t, json token, Notifier notify,
+                              core::CancelPtr cancel) {
+  const auto started = std::chrono::steady_clock::now();
+  for (long long n = 1; !t->done; ++n) {
+    t->tick.expires_at(started + n * kProgressInterval);
+    boost::system::error_code ec;
+    co_await t->tick.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (t->done) break;
+    if (!co_await notify(progress_notification(token, n, t->rows.load()))) {
+      cancel->cancel();  // the stream is gone: so is the client
+      break;
+    }
+  }
+  t->exited = true;
+  t->finished.cancel();
+}
+
 Reply error_reply(int status, const json& id, int code, const std::string& message,
                   const json& data = nullptr) {
   return {status, rpc_error(id, code, message, data)};
@@ -67,6 +119,8 @@ struct Dispatcher::Request {
   json params;
   std::string caller;
   core::CancelPtr cancel;
+  Notifier notify;
+  bool modern = false;
 };
 
 Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit,
@@ -78,7 +132,36 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Si
       server_meta_{{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}},
       server_meta_text_(dump(server_meta_)),
       policy_{config.enforce_schemas, config.readable_schemas, config.redact_columns},
-      tools_(tools::make_tools()) {}
+      tools_(tools::make_tools()),
+      tools_json_(json::array()),
+      prompts_json_(json::array()) {
+  for (const auto& t : tools_)
+    tools_json_.push_back({{"name", t.name},
+                           {"title", t.title},
+                           {"description", t.description},
+                           {"inputSchema", t.input_schema},
+                           {"outputSchema", t.output_schema},
+                           {"annotations",
+                            {{"title", t.title},
+                             {"readOnlyHint", true},
+                             {"destructiveHint", false},
+                             {"idempotentHint", true},
+                             {"openWorldHint", false}}}});
+  for (const auto& p : prompts::fleet_prompts()) {
+    json args = json::array();
+    for (const auto& a : p.arguments)
+      args.push_back({{"name", a.name}, {"description", a.description}, {"required", a.required}});
+    prompts_json_.push_back(
+        {{"name", p.name}, {"title", p.title}, {"description", p.description}, {"arguments", args}});
+  }
+}
+
+json Dispatcher::capabilities() const {
+  return {{"tools", json::object()},
+          {"resources", json::object()},
+          {"prompts", json::object()},
+          {"completions", json::object()}};
+}
 
 std::string Dispatcher::instructions() const {
   std::string schemas;
@@ -108,7 +191,7 @@ void Dispatcher::cancel_request(const std::string& caller, const json& request_i
 }
 
 awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller,
-                                    core::CancelPtr cancel) {
+                                    core::CancelPtr cancel, Notifier notify) {
   json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded()) co_return error_reply(400, nullptr, kParseError, "Parse error: the body is not valid JSON");
   if (message.is_array())
@@ -143,6 +226,7 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
     co_return error_reply(400, id, kInvalidParams, "Invalid params: params must be an object");
   req.caller = std::move(caller);
   req.cancel = cancel ? std::move(cancel) : std::make_shared<core::CancelSignal>();
+  req.notify = std::move(notify);
   // A caller can cancel only its own requests.
   if (req.notification && req.method == "notifications/cancelled") {
     const json id = req.params.value("requestId", json());
@@ -150,8 +234,8 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
   }
 
   const json meta = req.params.value("_meta", json::object());
-  const bool modern = meta.is_object() && meta.contains(kMetaVersion) && meta[kMetaVersion].is_string();
-  if (modern) co_return co_await dispatch_modern(req, headers);
+  req.modern = meta.is_object() && meta.contains(kMetaVersion) && meta[kMetaVersion].is_string();
+  if (req.modern) co_return co_await dispatch_modern(req, headers);
 
   if (headers.protocol_version) {
     const std::string& h = *headers.protocol_version;
@@ -198,17 +282,12 @@ awaitable<Reply> Dispatcher::dispatch_modern(Request& req, const Headers& header
   }
 
   if (req.method == "server/discover") {
-    json result = {{"resultType", "complete"},
-                   {"supportedVersions", supported_versions()},
-                   {"capabilities", {{"tools", json::object()}}},
-                   {"instructions", instructions()},
-                   {"ttlMs", kListTtlMs},
-                   {"cacheScope", "public"},
-                   {"_meta", server_meta_}};
-    co_return Reply{200, dump({{"jsonrpc", "2.0"}, {"id", req.id}, {"result", result}})};
+    json discovered = {{"supportedVersions", supported_versions()},
+                       {"capabilities", capabilities()},
+                       {"instructions", instructions()}};
+    co_return result(req, std::move(discovered), kListTtlMs);
   }
-  if (req.method == "tools/list") co_return Reply{200, tools_list_result(req.id, true)};
-  if (req.method == "tools/call") co_return co_await call_tool(req, true);
+  if (auto reply = co_await dispatch_common(req)) co_return std::move(*reply);
   co_return error_reply(404, req.id, kMethodNotFound, "Method not found: " + req.method);
 }
 
@@ -218,44 +297,148 @@ awaitable<Reply> Dispatcher::dispatch_legacy(Request& req) {
     const json requested = req.params.value("protocolVersion", json());
     std::string version = kLegacyVersions[0];
     if (requested.is_string() && is_legacy_version(requested.get<std::string>())) version = requested;
-    json result = {{"protocolVersion", version},
-                   {"capabilities", {{"tools", json::object()}}},
-                   {"serverInfo", {{"name", info_.name}, {"version", info_.version}}},
-                   {"instructions", instructions()}};
-    co_return Reply{200, dump({{"jsonrpc", "2.0"}, {"id", req.id}, {"result", result}})};
+    json initialized = {{"protocolVersion", version},
+                        {"capabilities", capabilities()},
+                        {"serverInfo", {{"name", info_.name}, {"version", info_.version}}},
+                        {"instructions", instructions()}};
+    co_return result(req, std::move(initialized));
   }
-  if (req.method == "ping")
-    co_return Reply{200, dump({{"jsonrpc", "2.0"}, {"id", req.id}, {"result", json::object()}})};
-  if (req.method == "tools/list") co_return Reply{200, tools_list_result(req.id, false)};
-  if (req.method == "tools/call") co_return co_await call_tool(req, false);
+  if (req.method == "ping") co_return result(req, json::object());
+  if (auto reply = co_await dispatch_common(req)) co_return std::move(*reply);
   co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);
 }
 
-std::string Dispatcher::tools_list_result(const json& id, bool modern) const {
-  json list = json::array();
-  for (const auto& t : tools_)
-    list.push_back({{"name", t.name},
-                    {"title", t.title},
-                    {"description", t.description},
-                    {"inputSchema", t.input_schema},
-                    {"outputSchema", t.output_schema},
-                    {"annotations",
-                     {{"title", t.title},
-                      {"readOnlyHint", true},
-                      {"destructiveHint", false},
-                      {"idempotentHint", true},
-                      {"openWorldHint", false}}}});
-  json result = {{"tools", list}};
-  if (modern) {
-    result["resultType"] = "complete";
-    result["ttlMs"] = kListTtlMs;
-    result["cacheScope"] = "public";
-    result["_meta"] = server_meta_;
+awaitable<std::optional<Reply>> Dispatcher::dispatch_common(Request& req) {
+  const std::string& m = req.method;
+  if (m == "tools/list") co_return list_page(req, "tools", tools_json_, kListTtlMs);
+  if (m == "tools/call") co_return co_await call_tool(req);
+  if (m == "resources/list") co_return co_await list_resources(req);
+  if (m == "resources/templates/list") {
+    json items = json::array();
+    for (const auto& t : resources::templates())
+      items.push_back({{"uriTemplate", t.uri_template},
+                       {"name", t.name},
+                       {"title", t.title},
+                       {"description", t.description},
+                       {"mimeType", t.mime_type}});
+    co_return list_page(req, "resourceTemplates", items, kListTtlMs);
   }
-  return dump({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
+  if (m == "resources/read") co_return co_await read_resource(req);
+  if (m == "prompts/list") co_return list_page(req, "prompts", prompts_json_, kListTtlMs);
+  if (m == "prompts/get") co_return get_prompt(req);
+  if (m == "completion/complete") co_return co_await complete(req);
+  co_return std::nullopt;
 }
 
-awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
+Reply Dispatcher::result(const Request& req, json result, std::optional<int> ttl_ms) const {
+  if (req.modern) {
+    result["resultType"] = "complete";
+    if (ttl_ms) {
+      result["ttlMs"] = *ttl_ms;
+      result["cacheScope"] = "public";  // the same for every caller: one role, one policy
+    }
+    result["_meta"] = server_meta_;
+  }
+  return Reply{200, dump({{"jsonrpc", "2.0"}, {"id", req.id}, {"result", std::move(result)}})};
+}
+
+Reply Dispatcher::list_page(Request& req, const char* key, const json& items, int ttl_ms) {
+  const auto offset = decode_cursor(key, req.params.value("cursor", json()));
+  if (!offset || *offset > items.size())
+    return error_reply(200, req.id, kInvalidParams, "Invalid params: unknown or stale cursor");
+  const std::size_t end = std::min(items.size(), *offset + static_cast<std::size_t>(config_.page_size));
+  json page = {{key, json(items.begin() + static_cast<std::ptrdiff_t>(*offset),
+                          items.begin() + static_cast<std::ptrdiff_t>(end))}};
+  if (end < items.size()) page["nextCursor"] = encode_cursor(key, end);
+  return result(req, std::move(page), ttl_ms);
+}
+
+awaitable<Reply> Dispatcher::list_resources(Request& req) {
+  auto entries = co_await resources::list({db_, config_, req.cancel});
+  if (!entries) co_return error_reply(200, req.id, kInternalError, "Could not list resources: " + entries.error().message);
+  json items = json::array();
+  for (const auto& e : *entries)
+    items.push_back({{"uri", e.uri},
+                     {"name", e.name},
+                     {"title", e.title},
+                     {"description", e.description},
+                     {"mimeType", e.mime_type}});
+  co_return list_page(req, "resources", items, kResourceTtlMs);
+}
+
+awaitable<Reply> Dispatcher::read_resource(Request& req) {
+  const json uri = req.params.value("uri", json());
+  if (!uri.is_string()) co_return error_reply(200, req.id, kInvalidParams, "Invalid params: resources/read needs a uri");
+  auto contents = co_await resources::read(uri.get<std::string>(), {db_, config_, req.cancel});
+  if (!contents) {
+    const core::Error& e = contents.error();
+    // The legacy revisions have a code of their own for this; the modern one
+    // uses invalid params.
+    if (e.kind == core::ErrorKind::NotFound)
+      co_return error_reply(200, req.id, req.modern ? kInvalidParams : kResourceNotFound, e.message,
+                            {{"uri", uri}});
+    co_return error_reply(200, req.id, kInternalError, "Could not read " + uri.get<std::string>() + ": " + e.message);
+  }
+  json read = {{"contents", json::array({{{"uri", contents->uri},
+                                          {"mimeType", contents->mime_type},
+                                          {"text", contents->text}}})}};
+  co_return result(req, std::move(read), kResourceTtlMs);
+}
+
+Reply Dispatcher::get_prompt(Request& req) {
+  const json name = req.params.value("name", json());
+  const prompts::Prompt* prompt = nullptr;
+  for (const auto& p : prompts::fleet_prompts())
+    if (name.is_string() && p.name == name.get<std::string>()) prompt = &p;
+  if (!prompt)
+    return error_reply(200, req.id, kInvalidParams,
+                       "Invalid params: unknown prompt " + (name.is_string() ? name.get<std::string>() : name.dump()));
+  prompts::Arguments args;
+  const json given = req.params.value("arguments", json::object());
+  if (!given.is_object()) return error_reply(200, req.id, kInvalidParams, "Invalid params: arguments must be an object");
+  for (const auto& [k, v] : given.items()) {
+    if (!v.is_string())
+      return error_reply(200, req.id, kInvalidParams, "Invalid params: argument '" + k + "' must be a string");
+    args[k] = v.get<std::string>();
+  }
+  auto text = prompts::render(*prompt, args);
+  if (!text) return error_reply(200, req.id, kInvalidParams, "Invalid params: " + text.error().message);
+  json got = {{"description", prompt->description},
+              {"messages", json::array({{{"role", "user"}, {"content", {{"type", "text"}, {"text", *text}}}}})}};
+  return result(req, std::move(got));
+}
+
+awaitable<Reply> Dispatcher::complete(Request& req) {
+  const json ref = req.params.value("ref", json());
+  const json argument = req.params.value("argument", json());
+  if (!ref.is_object() || !argument.is_object() || !argument.value("name", json()).is_string() ||
+      !argument.value("value", json()).is_string())
+    co_return error_reply(200, req.id, kInvalidParams,
+                          "Invalid params: completion/complete needs ref and argument {name, value}");
+  const std::string type = ref.value("type", "");
+  bool known = false;
+  if (type == "ref/prompt") {
+    for (const auto& p : prompts::fleet_prompts()) known = known || p.name == ref.value("name", "");
+  } else if (type == "ref/resource") {
+    for (const auto& t : resources::templates()) known = known || t.uri_template == ref.value("uri", "");
+  }
+  if (!known)
+    co_return error_reply(200, req.id, kInvalidParams, "Invalid params: unknown completion reference " + ref.dump());
+  std::map<std::string, std::string> context;
+  const json given = req.params.value("context", json::object()).value("arguments", json::object());
+  if (given.is_object())
+    for (const auto& [k, v] : given.items())
+      if (v.is_string()) context[k] = v.get<std::string>();
+  auto done = co_await resources::complete(argument["name"].get<std::string>(), argument["value"].get<std::string>(),
+                                           std::move(context), {db_, config_, req.cancel});
+  if (!done) co_return error_reply(200, req.id, kInternalError, "Could not complete: " + done.error().message);
+  json completion = {{"values", done->values},
+                     {"total", done->total},
+                     {"hasMore", done->total > done->values.size()}};
+  co_return result(req, {{"completion", completion}});
+}
+
+awaitable<Reply> Dispatcher::call_tool(Request& req) {
   const json name = req.params.value("name", json());
   if (!name.is_string())
     co_return error_reply(200, req.id, kInvalidParams, "Invalid params: tools/call needs a tool name");
@@ -276,8 +459,29 @@ awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
     std::lock_guard lock(inflight_mu_);
     inflight_[key] = req.cancel;
   }
+  // Progress when the client asked for it and the transport can carry it.
+  std::shared_ptr<ProgressTicker> ticker;
+  const json token = req.params.value("_meta", json::object()).value("progressToken", json());
+  if (req.notify && (token.is_string() || token.is_number_integer())) {
+    ticker = std::make_shared<ProgressTicker>(co_await boost::asio::this_coro::executor);
+    ctx.rows_fetched = &ticker->rows;
+    if (co_await req.notify(progress_notification(token, 0, 0)))
+      boost::asio::co_spawn(ticker->tick.get_executor(), tick_progress(ticker, token, req.notify, req.cancel),
+                            boost::asio::detached);
+    else
+      ticker->exited = true;
+  }
   const auto started = std::chrono::steady_clock::now();
   auto outcome = co_await tool->run(args, ctx);
+  if (ticker) {
+    ticker->done = true;
+    ticker->tick.cancel();
+    if (!ticker->exited) {  // let a notification being written finish before the response
+      ticker->finished.expires_at(std::chrono::steady_clock::time_point::max());
+      boost::system::error_code ec;
+      co_await ticker->finished.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+  }
   {
     std::lock_guard lock(inflight_mu_);
     inflight_.erase(key);
@@ -305,7 +509,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req, bool modern) {
     result += "}],\"isError\":true";
   }
   audit_.write(record);
-  if (modern) {
+  if (req.modern) {
     result += ",\"resultType\":\"complete\",\"_meta\":";
     result += server_meta_text_;
   }

@@ -10,7 +10,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,6 +43,11 @@ struct Reply {
   std::string body;
 };
 
+// Sends one JSON-RPC notification that relates to the request being handled
+// (progress) ahead of its response; false when the client is gone. Transports
+// that cannot (HTTP without an SSE-accepting client) pass none.
+using Notifier = std::function<boost::asio::awaitable<bool>(std::string notification)>;
+
 struct ServerInfo {
   std::string name = "fleetmcp";
   std::string version;
@@ -54,7 +61,7 @@ class Dispatcher {
   // once the caller's temporaries are gone.
   // `cancel` (may be null) is fired by the transport when the client goes away.
   boost::asio::awaitable<Reply> handle(std::string body, Headers headers, std::string caller,
-                                       core::CancelPtr cancel = nullptr);
+                                       core::CancelPtr cancel = nullptr, Notifier notify = nullptr);
 
   const std::vector<tools::Tool>& tools() const { return tools_; }
 
@@ -62,8 +69,18 @@ class Dispatcher {
   struct Request;
   boost::asio::awaitable<Reply> dispatch_modern(Request& req, const Headers& headers);
   boost::asio::awaitable<Reply> dispatch_legacy(Request& req);
-  boost::asio::awaitable<Reply> call_tool(Request& req, bool modern);
-  std::string tools_list_result(const nlohmann::json& id, bool modern) const;
+  // The methods both eras share; nullopt for an unknown method.
+  boost::asio::awaitable<std::optional<Reply>> dispatch_common(Request& req);
+  boost::asio::awaitable<Reply> call_tool(Request& req);
+  boost::asio::awaitable<Reply> list_resources(Request& req);
+  boost::asio::awaitable<Reply> read_resource(Request& req);
+  boost::asio::awaitable<Reply> complete(Request& req);
+  Reply get_prompt(Request& req);
+  // One page of `items` under `key`, from the request's cursor.
+  Reply list_page(Request& req, const char* key, const nlohmann::json& items, int ttl_ms);
+  // The result envelope: resultType, caching hints and server info when modern.
+  Reply result(const Request& req, nlohmann::json result, std::optional<int> ttl_ms = std::nullopt) const;
+  nlohmann::json capabilities() const;
   std::string instructions() const;
 
   const config::Config& config_;
@@ -74,6 +91,8 @@ class Dispatcher {
   std::string server_meta_text_;  // the same, serialized for tools/call replies
   sql::Policy policy_;
   std::vector<tools::Tool> tools_;
+  nlohmann::json tools_json_;    // tools/list items, built once
+  nlohmann::json prompts_json_;  // prompts/list items, built once
   // In-flight tool calls by caller and request id, for notifications/cancelled
   // (which arrives on another HTTP request, or later on stdin).
   std::mutex inflight_mu_;

@@ -43,6 +43,9 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
     case ErrorKind::BadRequest:
       text = "Invalid arguments: " + e.message;
       break;
+    case ErrorKind::NotFound:
+      text = e.message;
+      break;
     case ErrorKind::Cancelled:
       text = "Cancelled: " + e.message;
       break;

@@ -16,6 +16,7 @@ enum RpcCode {
   kMethodNotFound = -32601,
   kInvalidParams = -32602,
   kInternalError = -32603,
+  kResourceNotFound = -32002,  // legacy revisions only; modern ones use kInvalidParams
   kHeaderMismatch = -32020,
   kUnsupportedVersion = -32022,
 };

@@ -47,7 +47,12 @@ void serve_stdio(asio::io_context& io, Dispatcher& dispatcher, std::FILE* in, st
           asio::make_strand(io),
           [&, message = std::move(line)]() mutable -> asio::awaitable<void> {
             // stdio carries no HTTP headers; the local process owner is the caller.
-            Reply reply = co_await dispatcher.handle(std::move(message), Headers{}, "stdio");
+            // Progress notifications go out as lines ahead of the response.
+            Notifier notify = [&write_line](std::string notification) -> asio::awaitable<bool> {
+              write_line(notification);
+              co_return true;
+            };
+            Reply reply = co_await dispatcher.handle(std::move(message), Headers{}, "stdio", nullptr, notify);
             if (!reply.body.empty()) write_line(reply.body);
             std::lock_guard lock(mu);
             if (--in_flight == 0) idle.notify_all();

@@ -83,6 +83,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   long long count = 0;
   bool truncated = false, cut_for_size = false;
   auto add_row = [&](const PGresult* result, int row) {
+    if (ctx.rows_fetched) ctx.rows_fetched->fetch_add(1, std::memory_order_relaxed);
     if (!columns) columns = fleetmcp::json::describe_columns(result, hide);
     if (count >= cap || cut_for_size) {
       truncated = true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,6 +27,8 @@ struct CallContext {
   const sql::Policy& policy;
   audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated
   core::CancelPtr cancel;  // fired when the client goes away or cancels
+  // Counts the rows PostgreSQL has sent so far, for progress reports (may be null).
+  std::atomic<long long>* rows_fetched = nullptr;
 };
 
 // A successful result: structuredContent as JSON text (an object), rendered as

@@ -70,7 +70,7 @@ describe('modern era (2026-07-28) over raw HTTP', () => {
   });
 
   it('an unknown method: 404, -32601', async () => {
-    const res = await modern('prompts/list');
+    const res = await modern('subscriptions/listen');
     assert.equal(res.status, 404);
     assert.equal(res.json.error.code, -32601);
   });

@@ -115,7 +115,7 @@ TEST_F(DispatcherTest, LegacyPingListAndUnknownMethod) {
     EXPECT_EQ(t["inputSchema"]["type"], "object");
     EXPECT_EQ(t["outputSchema"]["type"], "object");
   }
-  r = call_json(R"({"jsonrpc":"2.0","id":3,"method":"resources/list"})");
+  r = call_json(R"({"jsonrpc":"2.0","id":3,"method":"no/such_method"})");
   EXPECT_EQ(r["error"]["code"], -32601);
   EXPECT_EQ(last_status_, 200);
 }

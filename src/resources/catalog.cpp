@@ -1,0 +1,327 @@
+#include "resources/catalog.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace fleetmcp::resources {
+
+using boost::asio::awaitable;
+using core::ErrorKind;
+using core::make_error;
+
+namespace {
+
+constexpr std::size_t kMaxCompletions = 100;
+
+// {"a","b"}: a text[] literal, bound as a parameter (never spliced into SQL).
+std::string text_array(const std::vector<std::string>& items, bool lower = false) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += lower ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// What the role may read, in the readable schemas: relations it has SELECT on
+// (some column of, with column grants) and functions it may execute.
+constexpr const char* kReadableObjects = R"SQL(
+SELECT schema, name, kind, comment FROM (
+  SELECT n.nspname AS schema, c.relname AS name,
+         CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                        WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
+         obj_description(c.oid, 'pg_class') AS comment
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+    AND has_any_column_privilege(c.oid, 'SELECT')
+  UNION ALL
+  SELECT n.nspname, p.proname, 'function', min(obj_description(p.oid, 'pg_proc'))
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = ANY($1::text[]) AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+  GROUP BY n.nspname, p.proname
+) o ORDER BY schema, kind = 'function', name
+)SQL";
+
+// One relation as a JSON document, built by PostgreSQL. $3: sensitive column
+// names, lowercased, flagged so a model knows not to ask for them; $4: the
+// readable schemas (tables elsewhere that refer to this one stay unnamed).
+constexpr const char* kRelationDocument = R"SQL(
+SELECT json_build_object(
+  'schema', n.nspname, 'name', c.relname,
+  'kind', CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                         WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+  'comment', obj_description(c.oid, 'pg_class'),
+  'row_estimate', CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END,
+  'columns', (SELECT coalesce(json_agg(json_build_object(
+                'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                'nullable', NOT a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid),
+                'comment', col_description(c.oid, a.attnum),
+                'sensitive', lower(a.attname) = ANY($3::text[])) ORDER BY a.attnum), '[]')
+              FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+  'primary_key', (SELECT json_agg(a.attname ORDER BY k.ord)
+                  FROM pg_index i CROSS JOIN unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                  WHERE i.indrelid = c.oid AND i.indisprimary),
+  'foreign_keys', (SELECT coalesce(json_agg(json_build_object(
+                     'name', f.conname, 'references', f.confrelid::regclass::text,
+                     'definition', pg_get_constraintdef(f.oid)) ORDER BY f.conname), '[]')
+                   FROM pg_constraint f WHERE f.conrelid = c.oid AND f.contype = 'f'),
+  'referenced_by', (SELECT coalesce(json_agg(json_build_object(
+                      'name', f.conname, 'table', f.conrelid::regclass::text,
+                      'definition', pg_get_constraintdef(f.oid)) ORDER BY f.conname), '[]')
+                    FROM pg_constraint f JOIN pg_class rc ON rc.oid = f.conrelid
+                    JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                    WHERE f.confrelid = c.oid AND f.contype = 'f' AND rn.nspname = ANY($4::text[])),
+  'indexes', (SELECT coalesce(json_agg(json_build_object(
+                'name', ic.relname, 'unique', i.indisunique, 'primary', i.indisprimary,
+                'definition', pg_get_indexdef(i.indexrelid)) ORDER BY ic.relname), '[]')
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid)
+)::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND has_any_column_privilege(c.oid, 'SELECT')
+)SQL";
+
+// All overloads of one function name.
+constexpr const char* kFunctionDocument = R"SQL(
+SELECT json_build_object(
+  'schema', $1::text, 'name', $2::text, 'kind', 'function',
+  'overloads', json_agg(json_build_object(
+    'call', quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_arguments(p.oid) || ')',
+    'returns', pg_get_function_result(p.oid),
+    'comment', obj_description(p.oid, 'pg_proc'),
+    'volatility', CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END,
+    'language', l.lanname) ORDER BY p.oid)
+)::text
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+WHERE n.nspname = $1 AND p.proname = $2 AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+HAVING count(*) > 0
+)SQL";
+
+// The overview: one line per relation (columns without the sensitive ones)
+// and per function overload.
+constexpr const char* kOverview = R"SQL(
+SELECT schema, name, kind, row_estimate, comment, detail FROM (
+  SELECT n.nspname AS schema, quote_ident(c.relname) AS name,
+         CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                        WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
+         CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate,
+         obj_description(c.oid, 'pg_class') AS comment,
+         (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
+                            ORDER BY a.attnum)
+          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            AND NOT lower(a.attname) = ANY($2::text[])) AS detail
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+    AND has_any_column_privilege(c.oid, 'SELECT')
+  UNION ALL
+  SELECT n.nspname, quote_ident(p.proname) || '(' || pg_get_function_arguments(p.oid) || ')', 'function',
+         NULL, obj_description(p.oid, 'pg_proc'), pg_get_function_result(p.oid)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = ANY($1::text[]) AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+) o ORDER BY schema, kind = 'function', name
+)SQL";
+
+constexpr const char* kCompleteRelations = R"SQL(
+SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+  AND has_any_column_privilege(c.oid, 'SELECT') AND starts_with(c.relname, $2)
+ORDER BY 1
+)SQL";
+
+constexpr const char* kCompleteFunctions = R"SQL(
+SELECT DISTINCT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = ANY($1::text[]) AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+  AND starts_with(p.proname, $2)
+ORDER BY 1
+)SQL";
+
+awaitable<core::Result<pg::RunOutput>> run_one(Context& ctx, const char* sql, std::vector<std::string> params) {
+  pg::Plan plan;
+  plan.statements.push_back({sql, std::move(params)});
+  co_return co_await ctx.db.run(std::move(plan), ctx.cancel);
+}
+
+std::string value(const PGresult* r, int row, int col) {
+  return PQgetisnull(r, row, col) ? std::string() : std::string(PQgetvalue(r, row, col));
+}
+
+bool readable(const config::Config& config, const std::string& schema) {
+  const auto& s = config.readable_schemas;
+  return std::find(s.begin(), s.end(), schema) != s.end();
+}
+
+core::Error not_found(const std::string& uri) {
+  return make_error(ErrorKind::NotFound, "Resource not found: " + uri);
+}
+
+std::string with_commas(const std::string& digits) {
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+awaitable<core::Result<Contents>> overview(Context& ctx) {
+  std::vector<std::string> params{text_array(ctx.config.readable_schemas),
+                                  text_array(ctx.config.redact_columns, true)};
+  auto ran = co_await run_one(ctx, kOverview, std::move(params));
+  if (!ran) co_return ran.error();
+  const PGresult* r = ran->results.at(0).get();
+  std::string text = "# Database overview\n\nReadable schemas: ";
+  for (std::size_t i = 0; i < ctx.config.readable_schemas.size(); ++i)
+    text += (i ? ", " : "") + ctx.config.readable_schemas[i];
+  text += ". Sensitive columns are left out here and cannot be queried. Read fleetmcp://table/{schema}/{table} "
+          "for a relation's keys, indexes and column comments.\n";
+  std::string schema;
+  for (int row = 0; row < PQntuples(r); ++row) {
+    if (value(r, row, 0) != schema) {
+      schema = value(r, row, 0);
+      text += "\n## " + schema + "\n";
+    }
+    const std::string kind = value(r, row, 2), estimate = value(r, row, 3), comment = value(r, row, 4),
+                      detail = value(r, row, 5);
+    text += "- " + value(r, row, 1) + " (" + kind;
+    if (!estimate.empty()) text += ", ~" + with_commas(estimate) + " rows";
+    text += ")";
+    if (!detail.empty()) text += kind == "function" ? " -> " + detail : ": " + detail;
+    if (!comment.empty()) text += ". " + comment;
+    text += "\n";
+  }
+  co_return Contents{kOverviewUri, "text/markdown", std::move(text)};
+}
+
+}  // namespace
+
+std::string encode_segment(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> decode_segment(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '/') return std::nullopt;
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+      return std::nullopt;
+    out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+    i += 2;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+awaitable<core::Result<std::vector<Entry>>> list(Context ctx) {
+  std::vector<std::string> params{text_array(ctx.config.readable_schemas)};
+  auto ran = co_await run_one(ctx, kReadableObjects, std::move(params));
+  if (!ran) co_return ran.error();
+  const PGresult* r = ran->results.at(0).get();
+  std::vector<Entry> entries;
+  entries.push_back({kOverviewUri, "overview", "Database overview",
+                     "Start here: every readable table, view and function with its columns, in one page.",
+                     "text/markdown"});
+  for (int row = 0; row < PQntuples(r); ++row) {
+    const std::string schema = value(r, row, 0), name = value(r, row, 1), kind = value(r, row, 2),
+                      comment = value(r, row, 3);
+    const bool function = kind == "function";
+    Entry e;
+    e.uri = std::string("fleetmcp://") + (function ? "function/" : "table/") + encode_segment(schema) + "/" +
+            encode_segment(name);
+    e.name = schema + "." + name;
+    e.title = e.name + " (" + kind + ")";
+    e.description = comment.empty() ? "The " + kind + " " + e.name + "." : comment;
+    e.mime_type = "application/json";
+    entries.push_back(std::move(e));
+  }
+  co_return entries;
+}
+
+const std::vector<Template>& templates() {
+  static const std::vector<Template> all = {
+      {kTableTemplate, "table", "Table, view or materialized view",
+       "Columns (type, nullability, default, comment, sensitive), primary and foreign keys, indexes and "
+       "row estimate of one relation in a readable schema.",
+       "application/json"},
+      {kFunctionTemplate, "function", "Function",
+       "Signatures, return types, comments and volatility of a function in a readable schema.",
+       "application/json"},
+  };
+  return all;
+}
+
+awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
+  if (uri == kOverviewUri) co_return co_await overview(ctx);
+  constexpr std::string_view scheme = "fleetmcp://";
+  std::string_view rest = uri;
+  if (rest.substr(0, scheme.size()) != scheme) co_return not_found(uri);
+  rest.remove_prefix(scheme.size());
+  const auto first = rest.find('/'), second = rest.find('/', first + 1);
+  if (first == std::string_view::npos || second == std::string_view::npos) co_return not_found(uri);
+  const std::string_view kind = rest.substr(0, first);
+  const auto schema = decode_segment(rest.substr(first + 1, second - first - 1));
+  const auto name = decode_segment(rest.substr(second + 1));
+  if ((kind != "table" && kind != "function") || !schema || !name || !readable(ctx.config, *schema))
+    co_return not_found(uri);
+  std::vector<std::string> params{*schema, *name};
+  if (kind == "table") {
+    params.push_back(text_array(ctx.config.redact_columns, true));
+    params.push_back(text_array(ctx.config.readable_schemas));
+  }
+  auto ran = co_await run_one(ctx, kind == "table" ? kRelationDocument : kFunctionDocument, std::move(params));
+  if (!ran) co_return ran.error();
+  const PGresult* r = ran->results.at(0).get();
+  if (PQntuples(r) == 0) co_return not_found(uri);
+  co_return Contents{std::move(uri), "application/json", value(r, 0, 0)};
+}
+
+awaitable<core::Result<Completion>> complete(std::string argument, std::string prefix,
+                                             std::map<std::string, std::string> arguments, Context ctx) {
+  Completion out;
+  std::vector<std::string> all;
+  if (argument == "schema") {
+    for (const auto& s : ctx.config.readable_schemas)
+      if (s.rfind(prefix, 0) == 0) all.push_back(s);
+    std::sort(all.begin(), all.end());
+  } else if (argument == "table" || argument == "function") {
+    std::vector<std::string> schemas = ctx.config.readable_schemas;
+    if (auto it = arguments.find("schema"); it != arguments.end() && !it->second.empty()) {
+      if (!readable(ctx.config, it->second)) co_return out;
+      schemas = {it->second};
+    }
+    std::vector<std::string> params{text_array(schemas), prefix};
+    auto ran = co_await run_one(ctx, argument == "table" ? kCompleteRelations : kCompleteFunctions,
+                                std::move(params));
+    if (!ran) co_return ran.error();
+    const PGresult* r = ran->results.at(0).get();
+    for (int row = 0; row < PQntuples(r); ++row) all.push_back(value(r, row, 0));
+  }
+  out.total = all.size();
+  if (all.size() > kMaxCompletions) all.resize(kMaxCompletions);
+  out.values = std::move(all);
+  co_return out;
+}
+
+}  // namespace fleetmcp::resources
