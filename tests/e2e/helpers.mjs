@@ -209,3 +209,62 @@ export function toolTests(getClient) {
     assert.equal(out.rows[0].n, 3);
   });
 }
+
+// Registers the resource, prompt, completion and progress tests. `callTool`
+// passes request options the way the client's version wants them.
+export function featureTests(getClient, callTool) {
+  it('listResources: every readable relation and function, page by page', async () => {
+    const uris = [];
+    let cursor;
+    do {
+      const page = await getClient().listResources(cursor ? { cursor } : undefined);
+      uris.push(...page.resources.map((r) => r.uri));
+      cursor = page.nextCursor;
+    } while (cursor);
+    assert.equal(uris[0], 'fleetmcp://overview');
+    for (const uri of ['fleetmcp://table/tickets/inc', 'fleetmcp://table/reporting/v_trips',
+      'fleetmcp://function/reporting/fn_points']) assert.ok(uris.includes(uri), uri);
+    assert.ok(!uris.some((u) => u.includes('secret_stuff')));
+  });
+
+  it('readResource: a table with columns, keys and sensitive columns flagged', async () => {
+    const { contents } = await getClient().readResource({ uri: 'fleetmcp://table/tickets/users' });
+    const doc = JSON.parse(contents[0].text);
+    assert.deepEqual(doc.primary_key, ['id']);
+    assert.equal(doc.columns.find((c) => c.name === 'password_hash').sensitive, true);
+  });
+
+  it('listResourceTemplates: {schema}/{table}', async () => {
+    const { resourceTemplates } = await getClient().listResourceTemplates();
+    assert.ok(resourceTemplates.some((t) => t.uriTemplate === 'fleetmcp://table/{schema}/{table}'));
+  });
+
+  it('prompts: listed with arguments, rendered with them', async () => {
+    const { prompts } = await getClient().listPrompts();
+    const names = prompts.map((p) => p.name);
+    for (const n of ['daily_fleet_summary', 'open_tickets_by_sla', 'fuel_anomalies']) assert.ok(names.includes(n), n);
+    const got = await getClient().getPrompt({ name: 'daily_fleet_summary', arguments: { start_date: '2025-03-01' } });
+    assert.match(got.messages[0].content.text, /reporting\.v_daily_summary/);
+  });
+
+  it('complete: table names of a schema', async () => {
+    const { completion } = await getClient().complete({
+      ref: { type: 'ref/prompt', name: 'explore_table' },
+      argument: { name: 'table', value: 'inc' },
+      context: { arguments: { schema: 'tickets' } },
+    });
+    assert.deepEqual(completion.values, ['inc', 'inc_open_sla']);
+  });
+
+  it('callTool with onprogress: progress arrives on an SSE response, then the result', async () => {
+    const progress = [];
+    const res = await callTool(getClient(), {
+      name: 'query',
+      arguments: { sql: 'SELECT count(*) AS n FROM generate_series(1, 3000) a, generate_series(1, 3000) b' },
+    }, { onprogress: (p) => progress.push(p) });
+    assert.notEqual(res.isError, true, res.content?.[0]?.text);
+    assert.equal(res.structuredContent.rows[0].n, 9000000);
+    assert.ok(progress.length >= 1, 'no progress notification');
+    assert.equal(progress[0].message, 'query started');
+  });
+}

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { startServer, stdioParams, bearer, toolTests, callOk } from './helpers.mjs';
+import { startServer, stdioParams, bearer, toolTests, featureTests, callOk } from './helpers.mjs';
 
 const info = { name: 'e2e-sdk1', version: '1.0.0' };
+// SDK 1.x takes request options after an optional result schema.
+const callTool = (client, params, options) => client.callTool(params, undefined, options);
 
 describe('SDK 1.x over Streamable HTTP', () => {
   let server, client;
@@ -31,6 +33,7 @@ describe('SDK 1.x over Streamable HTTP', () => {
   });
 
   toolTests(() => client);
+  featureTests(() => client, callTool);
 
   it('audits tool calls under the token owner', async () => {
     await callOk(client, 'list_schemas');
@@ -69,4 +72,5 @@ describe('SDK 1.x over stdio', () => {
   });
 
   toolTests(() => client);
+  featureTests(() => client, callTool);
 });

@@ -5,9 +5,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { startServer, stdioParams, bearer, toolTests, MODERN } from './helpers.mjs';
+import { startServer, stdioParams, bearer, toolTests, featureTests, MODERN } from './helpers.mjs';
 
 const info = { name: 'e2e-client2', version: '2.0.0' };
+const callTool = (client, params, options) => client.callTool(params, options);
 const modes = [
   ['default', {}, 'legacy'],
   ['auto', { versionNegotiation: { mode: 'auto' } }, 'modern'],
@@ -40,10 +41,12 @@ for (const [label, options, era] of modes) {
         const discover = client.getDiscoverResult();
         assert.ok(discover.supportedVersions.includes(MODERN));
         assert.ok(discover.capabilities.tools);
+        assert.ok(discover.capabilities.resources && discover.capabilities.prompts && discover.capabilities.completions);
       });
     }
 
     toolTests(() => client);
+    featureTests(() => client, callTool);
 
     for (const [what, headers] of [
       ['a wrong token', { Authorization: 'Bearer wrong-token-123' }],
@@ -72,4 +75,5 @@ describe('client 2.x over stdio, auto mode', () => {
   });
 
   toolTests(() => client);
+  featureTests(() => client, callTool);
 });
