@@ -81,6 +81,17 @@ describe('Inspector CLI over Streamable HTTP', () => {
     assert.deepEqual(result.structuredContent, { row_count: 3, truncated: true, rows: [{ id: 1 }, { id: 2 }, { id: 3 }] });
   });
 
+  // A progressToken lets the server answer with an SSE stream instead of JSON;
+  // the Inspector must get the same result either way.
+  for (const era of ['legacy', 'modern']) {
+    it(`tools/call with a progressToken (${era} era): the same result`, async () => {
+      const result = await inspectorOk([server.url, '--transport', 'http', '--protocol-era', era, ...auth,
+        '--method', 'tools/call', '--tool-name', 'query', '--tool-args-json', firstIdsSql,
+        '--tool-metadata', 'progressToken=e2e-progress']);
+      assert.deepEqual(result.structuredContent, { row_count: 3, truncated: true, rows: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+    });
+  }
+
   it('without the bearer header: auth_required (exit 3), no OAuth attempt', async () => {
     const r = await inspector([server.url, '--transport', 'http', '--stored-auth-only', '--method', 'tools/list']);
     assert.equal(r.code, 3, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
