@@ -146,7 +146,7 @@ async function runSuite(era, url, scenarios, outDir) {
   for (const args of invocations) {
     const child = spawn(process.execPath, [suiteCli(pkg), 'server', '--url', url, ...args, '-o', path.join(outDir, era)],
                         { stdio: ['ignore', log, log] });
-    const [code, signal] = await once(child, 'exit');
+    const [, signal] = await once(child, 'exit');
     if (signal) die(`${pkg} server ${args.join(' ')} was killed by ${signal} (log: ${path.join(outDir, `${era}.log`)})`);
   }
   fs.closeSync(log);
