@@ -8,8 +8,11 @@ bash scripts/install-deps.sh
 preset=${PRESET:-release}
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
-# The end-to-end clients, from the lockfile, once: two e2e tests run in parallel.
-if [[ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
-  (cd tests/e2e && npm ci --no-audit --no-fund)
-fi
+# The end-to-end clients and the conformance suite, from their lockfiles, once:
+# the tests that use them run in parallel.
+for dir in tests/e2e tests/conformance; do
+  if [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+done
 ctest --preset "$preset" -j2 "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the end-to-end tests: the official MCP TypeScript clients (SDK 1.x and
-# client 2.x) against a built fleetmcp and a test database.
+# client 2.x) and the MCP Inspector's CLI against a built fleetmcp and a test
+# database.
 #
 #   FLEETMCP_BIN=build/release/fleetmcp \
 #   FLEETMCP_TEST_DATABASE_URL=postgresql://analytics_ro:...@127.0.0.1:PORT/tracksolid_db \
