@@ -26,7 +26,7 @@ void print_help() {
   std::printf(
       "fleetmcp %s — a read-only PostgreSQL gateway for MCP clients\n\n"
       "Usage:\n"
-      "  fleetmcp serve [--config FILE] [--insecure-no-auth]\n"
+      "  fleetmcp serve [--config FILE] [--insecure-no-auth] [--conformance-fixtures]\n"
       "                      serve MCP over Streamable HTTP on MCP_HOST:MCP_PORT\n"
       "                      (POST /mcp; GET /healthz, GET /readyz)\n"
       "  fleetmcp stdio [--config FILE]\n"
@@ -47,7 +47,10 @@ void print_help() {
       "  fleetmcp --help     this text\n\n"
       "Options:\n"
       "  --config FILE       KEY=VALUE lines with the settings below; the environment wins\n"
-      "  --insecure-no-auth  serve without bearer tokens (loopback only; for local trials)\n\n"
+      "  --insecure-no-auth  serve without bearer tokens (loopback only; for local trials)\n"
+      "  --conformance-fixtures\n"
+      "                      tests only: also serve the MCP conformance suite's fixture tools,\n"
+      "                      resources and prompts (refused unless MCP_HOST is loopback)\n\n"
       "Settings (environment variables):\n",
       fleetmcp::app::version());
   for (const auto& s : fleetmcp::config::settings())
@@ -245,13 +248,15 @@ int main(int argc, char** argv) {
     return fail("unknown command '" + command + "'; see fleetmcp --help");
 
   std::string config_path;
-  bool insecure_no_auth = false;
+  bool insecure_no_auth = false, conformance_fixtures = false;
   const bool own_arguments = command == "check-sql" || command == "role-sql" || command == "demo";
   for (std::size_t i = 1; i < args.size() && !own_arguments; ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
     } else if (args[i] == "--insecure-no-auth") {
       insecure_no_auth = true;
+    } else if (args[i] == "--conformance-fixtures") {
+      conformance_fixtures = true;
     } else if (args[i] == "--help" || args[i] == "-h") {
       print_help();
       return 0;
@@ -276,6 +281,11 @@ int main(int argc, char** argv) {
   if (command == "role-sql") return role_sql(config, args);
   if (command == "demo") return demo(std::move(config), args);
   if (config.database_url.empty()) return fail("DATABASE_URL: must be set (the read-only role's connection string)");
+  if (conformance_fixtures) {
+    if (command == "serve" && !fleetmcp::config::is_loopback_host(config.host))
+      return fail("--conformance-fixtures: refused with MCP_HOST=" + config.host + "; it is for loopback test servers");
+    config.conformance_fixtures = true;
+  }
 
   if (command == "stdio") {
     // The local process owner is the caller; no tokens on stdio.

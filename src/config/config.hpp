@@ -27,6 +27,7 @@ struct Config {
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 1 << 20;
   bool insecure_no_auth = false;  // only from the command line, never the environment
+  bool conformance_fixtures = false;  // the conformance suite's fixtures; command line, tests only
   // DNS-rebinding protection: a foreign Origin is refused; "auto" also refuses
   // a foreign Host when the listener is on loopback (where a reverse proxy on
   // another name is unlikely, and a rebinding attack is the threat).

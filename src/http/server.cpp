@@ -242,6 +242,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     headers.protocol_version = header(req, "MCP-Protocol-Version");
     headers.method = header(req, "Mcp-Method");
     headers.name = header(req, "Mcp-Name");
+    constexpr std::string_view kParamPrefix = "mcp-param-";
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      if (name.size() > kParamPrefix.size() && name.compare(0, kParamPrefix.size(), kParamPrefix) == 0)
+        headers.params[name.substr(kParamPrefix.size())] = std::string(field.value());
+    }
     // A client that accepts an event stream may get progress before the
     // response: the stream starts with the first notification.
     SseStream sse{stream, req};

@@ -154,13 +154,26 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Si
     prompts_json_.push_back(
         {{"name", p.name}, {"title", p.title}, {"description", p.description}, {"arguments", args}});
   }
+  if (config.conformance_fixtures) {
+    fixtures_ = std::make_unique<conformance::Fixtures>();
+    for (const auto& t : fixtures_->tools()) tools_json_.push_back(t);
+    for (const auto& p : fixtures_->prompts()) prompts_json_.push_back(p);
+  }
 }
 
 json Dispatcher::capabilities() const {
-  return {{"tools", json::object()},
-          {"resources", json::object()},
-          {"prompts", json::object()},
-          {"completions", json::object()}};
+  json c = {{"tools", json::object()},
+            {"resources", json::object()},
+            {"prompts", json::object()},
+            {"completions", json::object()}};
+  if (fixtures_) c["logging"] = json::object();  // only the fixtures log
+  return c;
+}
+
+Reply Dispatcher::outcome_reply(const Request& req, conformance::Outcome outcome) const {
+  if (auto* f = std::get_if<conformance::Failure>(&outcome))
+    return error_reply(f->status, req.id, f->code, f->message, f->data);
+  return result(req, std::move(std::get<json>(outcome)));
 }
 
 std::string Dispatcher::instructions() const {
@@ -250,6 +263,30 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
   co_return co_await dispatch_legacy(req);
 }
 
+// Tool parameters a tool's schema mirrors into Mcp-Param-{name} headers
+// (x-mcp-header) must match the arguments; the reason when one does not.
+std::optional<std::string> Dispatcher::param_header_mismatch(const json& params, const Headers& headers) const {
+  const json name = params.value("name", json());
+  const json args = params.value("arguments", json::object());
+  for (const auto& tool : tools_json_) {
+    if (tool["name"] != name) continue;
+    const json properties = tool["inputSchema"].value("properties", json::object());  // named: items() refers into it
+    for (const auto& [property, schema] : properties.items()) {
+      const json header = schema.value("x-mcp-header", json());
+      if (!header.is_string() || !args.is_object() || !args.contains(property) || args[property].is_null()) continue;
+      std::string key = header.get<std::string>();
+      std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+      const auto it = headers.params.find(key);
+      if (it == headers.params.end()) return "Mcp-Param-" + header.get<std::string>() + " header is required";
+      const json& value = args[property];
+      const std::string expected = value.is_string() ? value.get<std::string>() : value.dump();
+      if (decode_header_value(it->second) != expected)
+        return "Mcp-Param-" + header.get<std::string>() + " header does not match argument '" + property + "'";
+    }
+  }
+  return std::nullopt;
+}
+
 awaitable<Reply> Dispatcher::dispatch_modern(Request& req, const Headers& headers) {
   const json& meta = req.params["_meta"];
   const std::string version = meta[kMetaVersion].get<std::string>();
@@ -279,6 +316,9 @@ awaitable<Reply> Dispatcher::dispatch_modern(Request& req, const Headers& header
                               "Header mismatch: Mcp-Name header '" + headers.name.value_or("") +
                                   "' does not match body value '" + body_name + "'");
     }
+    if (req.method == "tools/call")
+      if (auto mismatch = param_header_mismatch(req.params, headers))
+        co_return error_reply(400, req.id, kHeaderMismatch, "Header mismatch: " + *mismatch);
   }
 
   if (req.method == "server/discover") {
@@ -304,6 +344,10 @@ awaitable<Reply> Dispatcher::dispatch_legacy(Request& req) {
     co_return result(req, std::move(initialized));
   }
   if (req.method == "ping") co_return result(req, json::object());
+  // Accepted for clients that set a level; only the conformance fixtures log.
+  if (req.method == "logging/setLevel") co_return result(req, json::object());
+  if (fixtures_ && (req.method == "resources/subscribe" || req.method == "resources/unsubscribe"))
+    co_return result(req, json::object());
   if (auto reply = co_await dispatch_common(req)) co_return std::move(*reply);
   co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);
 }
@@ -321,6 +365,8 @@ awaitable<std::optional<Reply>> Dispatcher::dispatch_common(Request& req) {
                        {"title", t.title},
                        {"description", t.description},
                        {"mimeType", t.mime_type}});
+    if (fixtures_)
+      for (const auto& t : fixtures_->templates()) items.push_back(t);
     co_return list_page(req, "resourceTemplates", items, kListTtlMs);
   }
   if (m == "resources/read") co_return co_await read_resource(req);
@@ -332,8 +378,8 @@ awaitable<std::optional<Reply>> Dispatcher::dispatch_common(Request& req) {
 
 Reply Dispatcher::result(const Request& req, json result, std::optional<int> ttl_ms) const {
   if (req.modern) {
-    result["resultType"] = "complete";
-    if (ttl_ms) {
+    if (!result.contains("resultType")) result["resultType"] = "complete";
+    if (ttl_ms && result["resultType"] == "complete") {
       result["ttlMs"] = *ttl_ms;
       result["cacheScope"] = "public";  // the same for every caller: one role, one policy
     }
@@ -354,9 +400,11 @@ Reply Dispatcher::list_page(Request& req, const char* key, const json& items, in
 }
 
 awaitable<Reply> Dispatcher::list_resources(Request& req) {
-  auto entries = co_await resources::list({db_, config_, req.cancel});
+  // (Named arguments: g++ 12 miscompiles braced temporaries passed to coroutines.)
+  resources::Context catalog{db_, config_, req.cancel};
+  auto entries = co_await resources::list(catalog);
   if (!entries) co_return error_reply(200, req.id, kInternalError, "Could not list resources: " + entries.error().message);
-  json items = json::array();
+  json items = fixtures_ ? fixtures_->resources() : json::array();
   for (const auto& e : *entries)
     items.push_back({{"uri", e.uri},
                      {"name", e.name},
@@ -369,7 +417,11 @@ awaitable<Reply> Dispatcher::list_resources(Request& req) {
 awaitable<Reply> Dispatcher::read_resource(Request& req) {
   const json uri = req.params.value("uri", json());
   if (!uri.is_string()) co_return error_reply(200, req.id, kInvalidParams, "Invalid params: resources/read needs a uri");
-  auto contents = co_await resources::read(uri.get<std::string>(), {db_, config_, req.cancel});
+  if (fixtures_)
+    if (auto fixture = fixtures_->read_resource(uri.get<std::string>()))
+      co_return result(req, std::move(*fixture), kResourceTtlMs);
+  resources::Context catalog{db_, config_, req.cancel};
+  auto contents = co_await resources::read(uri.get<std::string>(), catalog);
   if (!contents) {
     const core::Error& e = contents.error();
     // The legacy revisions have a code of their own for this; the modern one
@@ -387,6 +439,8 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
 
 Reply Dispatcher::get_prompt(Request& req) {
   const json name = req.params.value("name", json());
+  if (fixtures_ && name.is_string() && fixtures_->has_prompt(name.get<std::string>()))
+    return outcome_reply(req, fixtures_->get_prompt(req.params));
   const prompts::Prompt* prompt = nullptr;
   for (const auto& p : prompts::fleet_prompts())
     if (name.is_string() && p.name == name.get<std::string>()) prompt = &p;
@@ -419,6 +473,10 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
   bool known = false;
   if (type == "ref/prompt") {
     for (const auto& p : prompts::fleet_prompts()) known = known || p.name == ref.value("name", "");
+    if (fixtures_ && fixtures_->has_prompt(ref.value("name", ""))) {  // nothing to offer
+      json none = {{"values", json::array()}, {"total", 0}, {"hasMore", false}};
+      co_return result(req, {{"completion", none}});
+    }
   } else if (type == "ref/resource") {
     for (const auto& t : resources::templates()) known = known || t.uri_template == ref.value("uri", "");
   }
@@ -429,8 +487,9 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
   if (given.is_object())
     for (const auto& [k, v] : given.items())
       if (v.is_string()) context[k] = v.get<std::string>();
+  resources::Context catalog{db_, config_, req.cancel};
   auto done = co_await resources::complete(argument["name"].get<std::string>(), argument["value"].get<std::string>(),
-                                           std::move(context), {db_, config_, req.cancel});
+                                           std::move(context), catalog);
   if (!done) co_return error_reply(200, req.id, kInternalError, "Could not complete: " + done.error().message);
   json completion = {{"values", done->values},
                      {"total", done->total},
@@ -442,6 +501,15 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   const json name = req.params.value("name", json());
   if (!name.is_string())
     co_return error_reply(200, req.id, kInvalidParams, "Invalid params: tools/call needs a tool name");
+  if (fixtures_ && fixtures_->has_tool(name.get<std::string>())) {
+    // A legacy client's capabilities were declared once, at initialize; a
+    // stateless server cannot know them, so they are taken as all declared.
+    const json caps = req.modern ? req.params["_meta"][kMetaCapabilities]
+                                 : json{{"sampling", json::object()}, {"elicitation", json::object()},
+                                        {"roots", json::object()}};
+    conformance::Call call{req.params, caps, req.modern, req.notify};
+    co_return outcome_reply(req, co_await fixtures_->call_tool(std::move(call)));
+  }
   const tools::Tool* tool = nullptr;
   for (const auto& t : tools_)
     if (t.name == name) tool = &t;

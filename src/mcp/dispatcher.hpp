@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "audit/audit.hpp"
+#include "conformance/fixtures.hpp"
 #include "config/config.hpp"
 #include "pg/database.hpp"
 #include "tools/tool.hpp"
@@ -34,6 +35,7 @@ struct Headers {
   std::optional<std::string> protocol_version;  // MCP-Protocol-Version
   std::optional<std::string> method;            // Mcp-Method
   std::optional<std::string> name;              // Mcp-Name
+  std::map<std::string, std::string> params;    // Mcp-Param-{name}, by lower-case name
 };
 
 // What to send back. An empty body means "accepted, nothing to say" (HTTP 202;
@@ -81,6 +83,8 @@ class Dispatcher {
   // The result envelope: resultType, caching hints and server info when modern.
   Reply result(const Request& req, nlohmann::json result, std::optional<int> ttl_ms = std::nullopt) const;
   nlohmann::json capabilities() const;
+  std::optional<std::string> param_header_mismatch(const nlohmann::json& params, const Headers& headers) const;
+  Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
   std::string instructions() const;
 
   const config::Config& config_;
@@ -93,6 +97,7 @@ class Dispatcher {
   std::vector<tools::Tool> tools_;
   nlohmann::json tools_json_;    // tools/list items, built once
   nlohmann::json prompts_json_;  // prompts/list items, built once
+  std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
   // In-flight tool calls by caller and request id, for notifications/cancelled
   // (which arrives on another HTTP request, or later on stdin).
   std::mutex inflight_mu_;

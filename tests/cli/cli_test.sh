@@ -41,6 +41,8 @@ check readonly-false 2 "MCP_READONLY: false is refused: fleetmcp is read-only by
 check no-tokens 2 "MCP_AUTH_TOKENS: no tokens configured" -- DATABASE_URL=$url "$bin" serve
 check insecure-public 2 "--insecure-no-auth: refused with MCP_HOST=0.0.0.0" -- \
   MCP_HOST=0.0.0.0 DATABASE_URL=$url "$bin" serve --insecure-no-auth
+check fixtures-public 2 "--conformance-fixtures: refused with MCP_HOST=0.0.0.0" -- \
+  MCP_HOST=0.0.0.0 MCP_AUTH_TOKENS=a:abcdefghij DATABASE_URL=$url "$bin" serve --conformance-fixtures
 check missing-config 2 "cannot be read" -- DATABASE_URL=$url "$bin" serve --config /nonexistent/fleetmcp.env
 check demo-bad-scale 2 "demo: --scale must be a number" -- "$bin" demo --scale lots
 check demo-bad-option 2 "demo: unknown option '--fast'" -- "$bin" demo --fast
