@@ -28,7 +28,8 @@ void print_help() {
       "Usage:\n"
       "  fleetmcp serve [--config FILE] [--insecure-no-auth]\n"
       "                      serve MCP over Streamable HTTP on MCP_HOST:MCP_PORT\n"
-      "                      (POST /mcp; GET /healthz, GET /readyz)\n"
+      "                      (POST /mcp; GET /healthz, GET /readyz; with MCP_ENABLED=true\n"
+      "                      also the WebSocket record API on /mcp/ws, see docs/WEBSOCKET.md)\n"
       "  fleetmcp stdio [--config FILE]\n"
       "                      serve MCP over stdin/stdout (newline-delimited JSON-RPC)\n"
       "  fleetmcp demo [--dir DIR] [--scale S]\n"
@@ -286,7 +287,11 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (config.auth_tokens.empty() && !insecure_no_auth)
+  // The record API never serves without a token, --insecure-no-auth or not.
+  if (config.ws_enabled && config.ws_token.empty() && config.auth_tokens.empty())
+    return fail("MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN or MCP_AUTH_TOKENS");
+  const bool record_api_only = config.auth_tokens.empty() && config.ws_enabled;
+  if (config.auth_tokens.empty() && !insecure_no_auth && !record_api_only)
     return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs, or pass "
                 "--insecure-no-auth for a loopback-only trial");
   if (insecure_no_auth) {
@@ -300,6 +305,12 @@ int main(int argc, char** argv) {
   if (!port) return fail(port.error().message);
   std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)\n",
                fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads);
+  if (config.ws_enabled)
+    std::fprintf(stderr, "fleetmcp: record API on ws://%s:%u/mcp/ws (models: %zu, %d requests/minute)\n",
+                 config.host.c_str(), *port, config.ws_models.size(), config.ws_rate_limit);
+  if (record_api_only && !insecure_no_auth)
+    std::fprintf(stderr, "fleetmcp: MCP_AUTH_TOKENS is empty, so POST /mcp refuses every request; "
+                         "only /mcp/ws (MCP_TOKEN) is served\n");
 
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: shutting down\n");

@@ -109,6 +109,11 @@ class Admin {
   PGconn* conn_;
 };
 
+// A digest of the database as the superuser sees it: every table's rows,
+// sequences, roles, settings, catalog sizes, advisory locks, large objects.
+// Equal before and after means nothing was written.
+std::string database_digest(Admin& admin);
+
 // Polls `check` until true or `seconds` pass; tests never assume a fast machine.
 bool eventually(const std::function<bool()>& check, double seconds = 20);
 
