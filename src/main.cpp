@@ -220,6 +220,9 @@ int demo(Config config, const std::vector<std::string>& args) {
       "  - Which vehicles used the most fuel per 100 km this month?\n\n"
       "Ctrl-C stops the server and the database (the data stays for the next run).\n\n",
       url.c_str(), token.c_str(), url.c_str(), token.c_str());
+  if (config.ws_enabled)
+    std::printf("Record API (docs/WEBSOCKET.md): ws://%s:%u/mcp/ws with the header X-MCP-Token: %s\n\n",
+                config.host.c_str(), *port, token.c_str());
   std::fflush(stdout);
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: stopping the server and the demo database\n");
@@ -303,14 +306,15 @@ int main(int argc, char** argv) {
   fleetmcp::app::App app(config, stdout);
   auto port = app.start_http();
   if (!port) return fail(port.error().message);
-  std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)\n",
-               fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads);
-  if (config.ws_enabled)
-    std::fprintf(stderr, "fleetmcp: record API on ws://%s:%u/mcp/ws (models: %zu, %d requests/minute)\n",
-                 config.host.c_str(), *port, config.ws_models.size(), config.ws_rate_limit);
   if (record_api_only && !insecure_no_auth)
     std::fprintf(stderr, "fleetmcp: MCP_AUTH_TOKENS is empty, so POST /mcp refuses every request; "
                          "only /mcp/ws (MCP_TOKEN) is served\n");
+  // One line: tests and scripts read the port from it.
+  const std::string record_api =
+      config.ws_enabled ? "; record API on ws://" + config.host + ":" + std::to_string(*port) + "/mcp/ws" : "";
+  std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)%s\n",
+               fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads,
+               record_api.c_str());
 
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: shutting down\n");

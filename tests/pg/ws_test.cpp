@@ -444,6 +444,39 @@ TEST(Ws, HundredsOfConnectionsAtOnce) {
   EXPECT_TRUE(eventually([&] { return server.app().records().sessions() == 0; }));
 }
 
+// What a connection costs the real binary: a thousand of them, each with a
+// request answered, then held open.
+TEST(Ws, AThousandConnectionsCostLittleMemory) {
+  ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_ENABLED", "true"},
+                        {"MCP_TOKEN", kSharedToken}, {"MCP_RATE_LIMIT", "1000"},
+                        {"MCP_ALLOWED_MODELS", "users,tickets=tickets.inc,change_log"}});
+  auto open_and_ask = [&](std::vector<std::unique_ptr<WsClient>>& clients, int n) {
+    for (int i = 0; i < n; ++i) {
+      clients.push_back(std::make_unique<WsClient>(server.port(), std::map<std::string, std::string>{
+                                                                      {"X-MCP-Token", kSharedToken}}));
+      ASSERT_TRUE(clients.back()->upgraded());
+      clients.back()->send(list(std::to_string(i), "tickets", {{"limit", 3}}).dump());
+    }
+    for (auto& c : clients) ASSERT_EQ(c->receive()["count"], 3);
+  };
+  std::vector<std::unique_ptr<WsClient>> warm, many;
+  open_and_ask(warm, 20);  // the pool's connections, the first allocations
+  const long before = server.peak_rss_kib();
+  constexpr int kConnections = 1000;
+  open_and_ask(many, kConnections);
+  const long after = server.peak_rss_kib();
+  const double per_connection = static_cast<double>(after - before) / kConnections;
+  ::testing::Test::RecordProperty("kib_per_connection", std::to_string(per_connection));
+  std::printf("server peak RSS: %ld KiB with 20 connections, %ld KiB with %d more (%.1f KiB each)\n", before,
+              after, kConnections, per_connection);
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "RSS not meaningful under AddressSanitizer (" << per_connection << " KiB per connection)";
+#endif
+  // A Beast websocket stream with its buffers, a few coroutine frames and a
+  // timer: tens of KiB at most. Buffering per connection would pass this.
+  EXPECT_LT(per_connection, 64);
+}
+
 // The catalog changing under a running server (own cluster: DDL would disturb
 // the digests of tests sharing the test cluster).
 TEST(WsOwnCluster, TheRelationIsDescribedAgainWhenItChanges) {
