@@ -500,5 +500,40 @@ TEST(WsOwnCluster, TheRelationIsDescribedAgainWhenItChanges) {
   EXPECT_EQ(ws.request(list("p4", "probe"))["error"].get<std::string>().rfind("Model 'probe' is allowed but", 0), 0u);
 }
 
+// A slow relation (a view that sleeps): the statement timeout applies, and a
+// client that hangs up stops its statement in PostgreSQL.
+TEST(WsOwnCluster, StatementTimeoutAndHangUpReachPostgres) {
+  OwnCluster own;
+  Admin admin(own.env().admin_url);
+  admin.exec("CREATE VIEW tickets.slow AS SELECT 1 AS id, pg_sleep(30)::text AS nap; "
+             "GRANT SELECT ON tickets.slow TO analytics_ro");
+  TestServer server([&](config::Config& c) {
+    enable(c);
+    c.database_url = own.env().database_url;
+    c.statement_timeout_ms = 300;
+    c.ws_models = config::parse_models("slow=tickets.slow").value();
+  });
+  {
+    WsClient ws(server.port());
+    EXPECT_EQ(ws.request(list("t", "slow"))["error"],
+              "Timed out: the statement ran longer than the statement timeout (300 ms) and was cancelled. Narrow "
+              "the query (filters, time range, LIMIT) and retry. (SQLSTATE 57014)");
+  }
+  TestServer patient([&](config::Config& c) {
+    enable(c);
+    c.database_url = own.env().database_url;
+    c.ws_models = config::parse_models("slow=tickets.slow").value();
+  });
+  const std::string sleeping =
+      "SELECT count(*) FROM pg_stat_activity WHERE usename = 'analytics_ro' AND query LIKE '%tickets%slow%' "
+      "AND state = 'active'";
+  {
+    WsClient ws(patient.port());
+    ws.send(list("h", "slow").dump());
+    ASSERT_TRUE(eventually([&] { return admin.scalar(sleeping) == "1"; }));
+  }  // hangs up without a close
+  EXPECT_TRUE(eventually([&] { return admin.scalar(sleeping) == "0"; }, 10));
+}
+
 }  // namespace
 }  // namespace fleetmcp::testing
