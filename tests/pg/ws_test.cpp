@@ -424,7 +424,10 @@ TEST(Ws, AClientThatStopsAnsweringPingsIsDropped) {
 }
 
 TEST(Ws, HundredsOfConnectionsAtOnce) {
-  TestServer server(enable);
+  TestServer server([](config::Config& c) {
+    enable(c);
+    c.queue_timeout_ms = 300000;  // all queue for 8 connections: on a busy machine too
+  });
   constexpr int kConnections = 400;
   std::vector<std::unique_ptr<WsClient>> clients;
   for (int i = 0; i < kConnections; ++i) {
@@ -447,8 +450,9 @@ TEST(Ws, HundredsOfConnectionsAtOnce) {
 // What a connection costs the real binary: a thousand of them, each with a
 // request answered, then held open.
 TEST(Ws, AThousandConnectionsCostLittleMemory) {
+  // A long queue deadline: this test is about memory, not about a busy machine.
   ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_ENABLED", "true"},
-                        {"MCP_TOKEN", kSharedToken}, {"MCP_RATE_LIMIT", "1000"},
+                        {"MCP_TOKEN", kSharedToken}, {"MCP_RATE_LIMIT", "1000"}, {"MCP_QUEUE_TIMEOUT_MS", "300000"},
                         {"MCP_ALLOWED_MODELS", "users,tickets=tickets.inc,change_log"}});
   auto open_and_ask = [&](std::vector<std::unique_ptr<WsClient>>& clients, int n) {
     for (int i = 0; i < n; ++i) {
@@ -457,7 +461,10 @@ TEST(Ws, AThousandConnectionsCostLittleMemory) {
       ASSERT_TRUE(clients.back()->upgraded());
       clients.back()->send(list(std::to_string(i), "tickets", {{"limit", 3}}).dump());
     }
-    for (auto& c : clients) ASSERT_EQ(c->receive()["count"], 3);
+    for (auto& c : clients) {
+      json answer = c->receive();
+      ASSERT_EQ(answer["count"], 3) << answer;
+    }
   };
   std::vector<std::unique_ptr<WsClient>> warm, many;
   open_and_ask(warm, 20);  // the pool's connections, the first allocations
