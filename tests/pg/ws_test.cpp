@@ -507,8 +507,9 @@ TEST(WsOwnCluster, TheRelationIsDescribedAgainWhenItChanges) {
   EXPECT_EQ(ws.request(list("p4", "probe"))["error"].get<std::string>().rfind("Model 'probe' is allowed but", 0), 0u);
 }
 
-// A slow relation (a view that sleeps): the statement timeout applies, and a
-// client that hangs up stops its statement in PostgreSQL.
+// A slow relation (a view that sleeps): the statement timeout applies, the
+// requests in flight on one connection are bounded, and a client that hangs
+// up stops its statements in PostgreSQL.
 TEST(WsOwnCluster, StatementTimeoutAndHangUpReachPostgres) {
   OwnCluster own;
   Admin admin(own.env().admin_url);
@@ -536,8 +537,11 @@ TEST(WsOwnCluster, StatementTimeoutAndHangUpReachPostgres) {
       "AND state = 'active'";
   {
     WsClient ws(patient.port());
-    ws.send(list("h", "slow").dump());
-    ASSERT_TRUE(eventually([&] { return admin.scalar(sleeping) == "1"; }));
+    // Eight run at once (the pool has eight connections); a ninth in flight is refused.
+    for (int i = 0; i < 9; ++i) ws.send(list("h" + std::to_string(i), "slow").dump());
+    EXPECT_EQ(ws.receive(), json::parse(R"({"id":"h8","status":"error","error":
+      "Too many requests in flight on this connection (at most 8): wait for answers before sending more"})"));
+    ASSERT_TRUE(eventually([&] { return admin.scalar(sleeping) == "8"; }));
   }  // hangs up without a close
   EXPECT_TRUE(eventually([&] { return admin.scalar(sleeping) == "0"; }, 10));
 }
