@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   postgresql-15 postgresql-contrib
   nodejs npm
+  python3-websockets  # docs/WEBSOCKET.md's Python example, which the e2e tests run
   wrk pgbouncer
   clang-14 libclang-rt-14-dev
 )

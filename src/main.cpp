@@ -28,7 +28,8 @@ void print_help() {
       "Usage:\n"
       "  fleetmcp serve [--config FILE] [--insecure-no-auth] [--conformance-fixtures]\n"
       "                      serve MCP over Streamable HTTP on MCP_HOST:MCP_PORT\n"
-      "                      (POST /mcp; GET /healthz, GET /readyz)\n"
+      "                      (POST /mcp; GET /healthz, GET /readyz; with MCP_ENABLED=true\n"
+      "                      also the WebSocket record API on /mcp/ws, see docs/WEBSOCKET.md)\n"
       "  fleetmcp stdio [--config FILE]\n"
       "                      serve MCP over stdin/stdout (newline-delimited JSON-RPC)\n"
       "  fleetmcp demo [--dir DIR] [--scale S]\n"
@@ -222,6 +223,9 @@ int demo(Config config, const std::vector<std::string>& args) {
       "  - Which vehicles used the most fuel per 100 km this month?\n\n"
       "Ctrl-C stops the server and the database (the data stays for the next run).\n\n",
       url.c_str(), token.c_str(), url.c_str(), token.c_str());
+  if (config.ws_enabled)
+    std::printf("Record API (docs/WEBSOCKET.md): ws://%s:%u/mcp/ws with the header X-MCP-Token: %s\n\n",
+                config.host.c_str(), *port, token.c_str());
   std::fflush(stdout);
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: stopping the server and the demo database\n");
@@ -296,7 +300,11 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (config.auth_tokens.empty() && !insecure_no_auth)
+  // The record API never serves without a token, --insecure-no-auth or not.
+  if (config.ws_enabled && config.ws_token.empty() && config.auth_tokens.empty())
+    return fail("MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN or MCP_AUTH_TOKENS");
+  const bool record_api_only = config.auth_tokens.empty() && config.ws_enabled;
+  if (config.auth_tokens.empty() && !insecure_no_auth && !record_api_only)
     return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs, or pass "
                 "--insecure-no-auth for a loopback-only trial");
   if (insecure_no_auth) {
@@ -308,8 +316,15 @@ int main(int argc, char** argv) {
   fleetmcp::app::App app(config, stdout);
   auto port = app.start_http();
   if (!port) return fail(port.error().message);
-  std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)\n",
-               fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads);
+  if (record_api_only && !insecure_no_auth)
+    std::fprintf(stderr, "fleetmcp: MCP_AUTH_TOKENS is empty, so POST /mcp refuses every request; "
+                         "only /mcp/ws (MCP_TOKEN) is served\n");
+  // One line: tests and scripts read the port from it.
+  const std::string record_api =
+      config.ws_enabled ? "; record API on ws://" + config.host + ":" + std::to_string(*port) + "/mcp/ws" : "";
+  std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)%s\n",
+               fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads,
+               record_api.c_str());
 
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: shutting down\n");

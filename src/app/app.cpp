@@ -37,7 +37,8 @@ App::App(config::Config config, std::FILE* audit_out)
       audit_(audit_out, config_.audit_sql_max),
       tokens_(config_.auth_tokens),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}),
-      http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_)) {}
+      records_(config_, db_, audit_),
+      http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_, records_)) {}
 
 App::~App() {
   stop();

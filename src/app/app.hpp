@@ -14,6 +14,7 @@
 #include "http/server.hpp"
 #include "mcp/dispatcher.hpp"
 #include "pg/database.hpp"
+#include "ws/session.hpp"
 
 namespace fleetmcp::app {
 
@@ -37,6 +38,7 @@ class App {
   pg::Pool& pool() { return pool_; }
   pg::Database& database() { return db_; }
   const config::Config& config() const { return config_; }
+  ws::Endpoint& records() { return records_; }
 
  private:
   config::Config config_;
@@ -49,6 +51,7 @@ class App {
   audit::Sink audit_;
   auth::TokenStore tokens_;
   mcp::Dispatcher dispatcher_;
+  ws::Endpoint records_;  // the WebSocket record API
   std::unique_ptr<http::Server> http_;
   std::vector<std::thread> threads_;
 };

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -129,6 +130,26 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     auto tokens = parse_tokens(value);
     if (!tokens) return tokens.error();
     c.auth_tokens = std::move(*tokens);
+  } else if (name == "MCP_ENABLED") {
+    auto b = parse_bool(name, value);
+    if (!b) return b.error();
+    c.ws_enabled = *b;
+  } else if (name == "MCP_TOKEN") {
+    // Never echo the value: it is a secret.
+    if (!value.empty() && value.size() < 8) return bad(name, "shorter than 8 characters");
+    c.ws_token = value;
+  } else if (name == "MCP_ALLOWED_MODELS") {
+    auto models = parse_models(value);
+    if (!models) return models.error();
+    c.ws_models = std::move(*models);
+  } else if (name == "MCP_RATE_LIMIT") {
+    return int_into(c.ws_rate_limit, 1, 1000000);
+  } else if (name == "MCP_WS_IDLE_TIMEOUT") {
+    return int_into(c.ws_idle_timeout_s, 1, 86400);
+  } else if (name == "MCP_WS_PING_INTERVAL") {
+    return int_into(c.ws_ping_interval_s, 1, 3600);
+  } else if (name == "MCP_WS_MAX_MESSAGE_BYTES") {
+    return int_into(c.ws_max_message_bytes, 1024, 8LL << 20);
   } else if (name == "MCP_READONLY") {
     auto b = parse_bool(name, value);
     if (!b) return b.error();
@@ -172,6 +193,16 @@ const std::vector<Setting>& settings() {
       {"MCP_PAGE_SIZE", "100", "items per page of the MCP list methods (tools, resources, templates, prompts)"},
       {"MCP_AUDIT_SQL_MAX", "2000", "longest SQL text written into one audit line"},
       {"MCP_READONLY", "true", "must be true: writes do not exist in fleetmcp"},
+      {"MCP_ENABLED", "false", "serve the WebSocket record API on /mcp/ws (list/get/query of MCP_ALLOWED_MODELS)"},
+      {"MCP_TOKEN", "(none)",
+       "one shared token for /mcp/ws, audited as caller 'shared' (MCP_AUTH_TOKENS work there too)"},
+      {"MCP_ALLOWED_MODELS", "users,tickets,change_log",
+       "record API models: name (found in MCP_READABLE_SCHEMAS), schema.table, or name=schema.table"},
+      {"MCP_RATE_LIMIT", "60", "record API requests per minute per connection; one more closes it"},
+      {"MCP_WS_IDLE_TIMEOUT", "300", "seconds without a request before the server closes a /mcp/ws connection"},
+      {"MCP_WS_PING_INTERVAL", "30",
+       "seconds of silence before the server pings a /mcp/ws client; no answer in as long again closes it"},
+      {"MCP_WS_MAX_MESSAGE_BYTES", "65536", "largest record API request; larger gets an error frame"},
   };
   return all;
 }
@@ -196,6 +227,31 @@ core::Result<std::vector<Token>> parse_tokens(const std::string& text) {
       return bad("MCP_AUTH_TOKENS", "two names share one token");
     out.push_back(std::move(t));
   }
+  return out;
+}
+
+core::Result<std::vector<RecordModel>> parse_models(const std::string& text) {
+  const std::string name = "MCP_ALLOWED_MODELS";
+  std::vector<RecordModel> out;
+  std::set<std::string> names;
+  for (const auto& item : split_list(text)) {
+    RecordModel m;
+    const auto eq = item.find('=');
+    const std::string target = trim(eq == std::string::npos ? item : item.substr(eq + 1));
+    m.name = eq == std::string::npos ? item : trim(item.substr(0, eq));
+    const auto dot = target.find('.');
+    m.relation = dot == std::string::npos ? target : target.substr(dot + 1);
+    if (dot != std::string::npos) m.schema = target.substr(0, dot);
+    if (m.name.empty() || m.name.size() > 127 ||
+        m.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            std::string::npos)
+      return bad(name, "'" + m.name + "' is not a model name (letters, digits, _ . -)");
+    if (!valid_identifier(m.relation) || (dot != std::string::npos && !valid_identifier(m.schema)))
+      return bad(name, "'" + target + "' is not a plain table or schema.table name");
+    if (!names.insert(m.name).second) return bad(name, "model '" + m.name + "' appears twice");
+    out.push_back(std::move(m));
+  }
+  if (out.empty()) return bad(name, "must name at least one model");
   return out;
 }
 
@@ -232,6 +288,19 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
     if (auto value = environment(s.name))
       if (auto st = apply(c, s.name, *value); !st) return st.error();
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  // Checks across settings, once every value is in.
+  for (const auto& m : c.ws_models)
+    if (!m.schema.empty() && std::find(c.readable_schemas.begin(), c.readable_schemas.end(), m.schema) ==
+                                 c.readable_schemas.end())
+      return bad("MCP_ALLOWED_MODELS", "'" + m.schema + "." + m.relation + "' is outside MCP_READABLE_SCHEMAS");
+  if (!c.ws_token.empty())
+    for (const auto& t : c.auth_tokens) {
+      if (t.name == kSharedTokenCaller)
+        return bad("MCP_AUTH_TOKENS", std::string("the name '") + kSharedTokenCaller +
+                                          "' is MCP_TOKEN's in audit lines; name the analyst otherwise");
+      if (t.token == c.ws_token)
+        return bad("MCP_TOKEN", "equals the token of '" + t.name + "' in MCP_AUTH_TOKENS; give it its own value");
+    }
   return c;
 }
 

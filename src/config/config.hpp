@@ -20,6 +20,14 @@ struct Token {
   std::string token;  // the secret
 };
 
+// One entry of MCP_ALLOWED_MODELS: what a record-API client names, and the
+// relation it reads.
+struct RecordModel {
+  std::string name;      // as clients write it in "model"
+  std::string schema;    // empty: the first of readable_schemas that has `relation`
+  std::string relation;  // table, view or materialized view
+};
+
 struct Config {
   // Listener
   std::string host = "127.0.0.1";
@@ -58,9 +66,20 @@ struct Config {
   // Auth
   std::vector<Token> auth_tokens;
 
-  // Record API of seed 004 (served by a later transport); read-only is not optional.
+  // The WebSocket record API of seed 004 (/mcp/ws). Read-only is not optional.
   bool readonly = true;
+  bool ws_enabled = false;
+  std::string ws_token;  // MCP_TOKEN: one shared token, audited as caller kSharedTokenCaller
+  std::vector<RecordModel> ws_models = {{"users", "", "users"}, {"tickets", "", "tickets"},
+                                        {"change_log", "", "change_log"}};
+  int ws_rate_limit = 60;  // requests per minute per connection
+  int ws_idle_timeout_s = 300;
+  int ws_ping_interval_s = 30;
+  std::size_t ws_max_message_bytes = 64 << 10;
 };
+
+// The caller name audit lines carry for MCP_TOKEN, which names nobody.
+inline constexpr const char* kSharedTokenCaller = "shared";
 
 // One documented setting: the same names in the environment and the config file.
 struct Setting {
@@ -85,5 +104,8 @@ bool is_loopback_host(std::string_view host);
 
 // Parses MCP_AUTH_TOKENS: "alice:tok1,bob:tok2".
 core::Result<std::vector<Token>> parse_tokens(const std::string& text);
+
+// Parses MCP_ALLOWED_MODELS: "users,tickets=tickets.inc,tickets.change_log".
+core::Result<std::vector<RecordModel>> parse_models(const std::string& text);
 
 }  // namespace fleetmcp::config

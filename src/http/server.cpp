@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <sys/socket.h>
 
@@ -61,8 +62,8 @@ std::optional<std::string> header(const Request& req, std::string_view name) {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
-       const auth::TokenStore& tokens, pg::Database& db)
-      : io(io), config(config), dispatcher(dispatcher), tokens(tokens), db(db),
+       const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
+      : io(io), config(config), dispatcher(dispatcher), tokens(tokens), db(db), records(records),
         acceptor(asio::make_strand(io)) {}
 
   asio::io_context& io;
@@ -70,6 +71,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   mcp::Dispatcher& dispatcher;
   const auth::TokenStore& tokens;
   pg::Database& db;
+  ws::Endpoint& records;
   tcp::acceptor acceptor;
 
   awaitable<void> accept_loop() {
@@ -117,6 +119,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       Request req = parser.release();
+      if (path_of(req) == ws::kPath && beast::websocket::is_upgrade(req)) {
+        if (auto refused = refuse_foreign(req)) {
+          co_await send(stream, std::move(*refused));
+          break;
+        }
+        // The record API takes the connection over; this coroutine ends with it.
+        co_await records.serve(std::move(stream), std::move(req));
+        co_return;
+      }
       stream.expires_never();  // a tool call may run as long as its statement timeout
       auto cancel = std::make_shared<core::CancelSignal>();
       watch_for_hangup(stream.socket(), cancel);
@@ -152,10 +163,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return !ec;
   }
 
+  static std::string_view path_of(const Request& req) {
+    std::string_view target(req.target().data(), req.target().size());
+    return target.substr(0, target.find('?'));
+  }
+
   // nullopt when the response was streamed (SSE) by the endpoint itself.
   awaitable<std::optional<Response>> route(beast::tcp_stream& stream, Request& req, core::CancelPtr cancel) {
-    std::string_view target(req.target().data(), req.target().size());
-    std::string_view path = target.substr(0, target.find('?'));
+    const std::string_view path = path_of(req);
     if (path == "/healthz") {
       if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
         co_return method_not_allowed(req, "GET");
@@ -163,6 +178,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     if (path == "/readyz") co_return co_await readiness(req);
     if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(stream, req, std::move(cancel));
+    if (path == ws::kPath) {
+      Response res = make_response(req, bhttp::status::upgrade_required,
+                                   "{\"error\":\"/mcp/ws is a WebSocket endpoint: send a WebSocket upgrade\"}");
+      res.set(bhttp::field::upgrade, "websocket");
+      co_return res;
+    }
     co_return make_response(req, bhttp::status::not_found, "{\"error\":\"not found\"}");
   }
 
@@ -311,8 +332,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
-               const auth::TokenStore& tokens, pg::Database& db)
-    : impl_(std::make_shared<Impl>(io, config, dispatcher, tokens, db)) {}
+               const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
+    : impl_(std::make_shared<Impl>(io, config, dispatcher, tokens, db, records)) {}
 
 core::Result<unsigned short> Server::listen() {
   auto& acceptor = impl_->acceptor;

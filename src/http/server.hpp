@@ -1,7 +1,8 @@
 // The HTTP listener (Boost.Beast): one coroutine per connection on its own
 // strand, HTTP/1.1 keep-alive, a body limit and a timeout before every read.
 // Routes: POST /mcp (and /) to the MCP dispatcher after bearer auth;
-// GET /healthz (liveness, no auth, leaks nothing); GET /readyz (database reachable).
+// GET /healthz (liveness, no auth, leaks nothing); GET /readyz (database reachable);
+// a WebSocket upgrade on /mcp/ws to the record API (ws/), which takes the connection.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,13 +12,14 @@
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
 #include "mcp/dispatcher.hpp"
+#include "ws/session.hpp"
 
 namespace fleetmcp::http {
 
 class Server {
  public:
   Server(boost::asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
-         const auth::TokenStore& tokens, pg::Database& db);
+         const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records);
 
   // Binds and listens; returns the bound port (MCP_PORT=0 picks a free one).
   core::Result<unsigned short> listen();

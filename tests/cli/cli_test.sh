@@ -22,7 +22,8 @@ check() {  # check NAME EXPECTED_STATUS EXPECTED_TEXT -- command...
 
 help=$("$bin" --help)
 for setting in DATABASE_URL MCP_AUTH_TOKENS MCP_HOST MCP_PORT MCP_MAX_ROWS MCP_POOL_MAX \
-  MCP_READABLE_SCHEMAS MCP_STATEMENT_TIMEOUT_MS MCP_QUEUE_TIMEOUT_MS MCP_READONLY; do
+  MCP_READABLE_SCHEMAS MCP_STATEMENT_TIMEOUT_MS MCP_QUEUE_TIMEOUT_MS MCP_READONLY MCP_ENABLED MCP_TOKEN \
+  MCP_ALLOWED_MODELS MCP_RATE_LIMIT MCP_WS_IDLE_TIMEOUT MCP_WS_PING_INTERVAL MCP_WS_MAX_MESSAGE_BYTES; do
   if [[ $help == *"$setting"* ]]; then pass=$((pass + 1)); else
     echo "FAIL help does not document $setting"
     failures=$((failures + 1))
@@ -39,6 +40,10 @@ check bad-pool 2 "MCP_POOL_MAX: 0 is out of range" -- MCP_POOL_MAX=0 DATABASE_UR
 check readonly-false 2 "MCP_READONLY: false is refused: fleetmcp is read-only by design" -- \
   MCP_READONLY=false DATABASE_URL=$url MCP_AUTH_TOKENS=a:tok12345678 "$bin" serve
 check no-tokens 2 "MCP_AUTH_TOKENS: no tokens configured" -- DATABASE_URL=$url "$bin" serve
+check ws-no-token 2 "MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN or MCP_AUTH_TOKENS" -- \
+  MCP_ENABLED=true DATABASE_URL=$url "$bin" serve --insecure-no-auth
+check ws-bad-model 2 "MCP_ALLOWED_MODELS: 'secret_stuff.keys' is outside MCP_READABLE_SCHEMAS" -- \
+  MCP_ALLOWED_MODELS=users,secret_stuff.keys DATABASE_URL=$url MCP_AUTH_TOKENS=a:tok12345678 "$bin" serve
 check insecure-public 2 "--insecure-no-auth: refused with MCP_HOST=0.0.0.0" -- \
   MCP_HOST=0.0.0.0 DATABASE_URL=$url "$bin" serve --insecure-no-auth
 check fixtures-public 2 "--conformance-fixtures: refused with MCP_HOST=0.0.0.0" -- \

@@ -18,13 +18,14 @@ export const DATABASE_URL = requireEnv('FLEETMCP_TEST_DATABASE_URL');
 export const MODERN = '2026-07-28';
 export const TOOL_NAMES = ['describe_table', 'list_functions', 'list_schemas', 'list_tables', 'query', 'sample_table'];
 
-// Starts `fleetmcp serve` on a free port (MCP_PORT=0) with a fresh token.
-// Resolves once the listening line names the port; `audit` collects the lines
-// (one JSON object each) the server writes to stdout.
-export async function startServer() {
+// Starts `fleetmcp serve` on a free port (MCP_PORT=0) with a fresh token and
+// any `extraEnv` settings. Resolves once the listening line names the port;
+// `audit` collects the lines (one JSON object each) the server writes to stdout.
+export async function startServer(extraEnv = {}) {
   const token = randomBytes(16).toString('hex');
   const child = spawn(BIN, ['serve'], {
-    env: { ...process.env, DATABASE_URL, MCP_AUTH_TOKENS: `e2e:${token}`, MCP_HOST: '127.0.0.1', MCP_PORT: '0' },
+    env: { ...process.env, DATABASE_URL, MCP_AUTH_TOKENS: `e2e:${token}`, MCP_HOST: '127.0.0.1', MCP_PORT: '0',
+           ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // If the test process dies first, don't leave the server running.

@@ -25,7 +25,7 @@ std::string tool_call_body(int id) {
 }
 
 TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
-  const std::string tag = "fleetmcp-cancel-hangup";
+  const std::string tag = test_tag("fleetmcp-cancel-hangup");
   TestServer server([&](config::Config& c) {
     c.database_url = cluster().database_url + "?application_name=" + tag;
     c.statement_timeout_ms = 60000;
@@ -49,7 +49,7 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
 }
 
 TEST(Cancel, NotificationsCancelledStopsTheQuery) {
-  const std::string tag = "fleetmcp-cancel-notification";
+  const std::string tag = test_tag("fleetmcp-cancel-notification");
   TestServer server([&](config::Config& c) {
     c.database_url = cluster().database_url + "?application_name=" + tag;
     c.statement_timeout_ms = 60000;

@@ -38,7 +38,12 @@ TEST(Faults, DatabaseRestartUnderLoadRecoversWithoutAServerRestart) {
         outcomes.push_back({Clock::now(), ok, r["content"][0]["text"]});
       }
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Load first: two answers per client on average (a slow, sanitized build
+  // may take well over a second for that).
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return outcomes.size() >= 32;
+  }));
   const auto restart_started = Clock::now();
   db.restart();
   const auto restart_done = Clock::now();

@@ -27,34 +27,16 @@ std::vector<Case> corpus() {
   return cases;
 }
 
-std::string digest(Admin& admin) {
-  std::string out;
-  const std::string tables = admin.scalar(
-      "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ' ' ORDER BY 1) FROM pg_class c "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') "
-      "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')");
-  std::istringstream names(tables);
-  for (std::string t; names >> t;)
-    out += t + "=" + admin.scalar("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " + t + " x") + "\n";
-  out += "seq " + admin.scalar("SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY 1) FROM pg_sequences") + "\n";
-  out += "roles " + admin.scalar("SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) FROM pg_roles") + "\n";
-  out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY 1) FROM pg_db_role_setting") + "\n";
-  out += "catalog " + admin.scalar("SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT count(*) FROM pg_namespace)") + "\n";
-  out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") + "\n";
-  out += "large objects " + admin.scalar("SELECT count(*) FROM pg_largeobject_metadata") + "\n";
-  return out;
-}
-
 TEST(GuardDifferential, CorpusThroughTheServerLeavesTheDatabaseUnchanged) {
   const auto cases = corpus();
   ASSERT_GE(cases.size(), 200u);
-  const std::string tag = "fleetmcp-differential";
+  const std::string tag = test_tag("fleetmcp-differential");
   TestServer server([&](config::Config& c) {
     c.database_url = cluster().database_url + "?application_name=" + tag;
     c.statement_timeout_ms = 5000;
   });
   Admin admin;
-  const std::string before = digest(admin);
+  const std::string before = database_digest(admin);
   int allowed = 0, rejected = 0;
   for (const auto& c : cases) {
     const auto sent = server.app().database().plans_sent();
@@ -76,7 +58,7 @@ TEST(GuardDifferential, CorpusThroughTheServerLeavesTheDatabaseUnchanged) {
   }
   EXPECT_GT(allowed, 80);
   EXPECT_GT(rejected, 80);
-  EXPECT_EQ(digest(admin), before);
+  EXPECT_EQ(database_digest(admin), before);
   // Nothing left behind: no transaction open on the server's connections.
   EXPECT_EQ(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
                          "' AND state <> 'idle'"),

@@ -27,6 +27,11 @@ struct ClusterEnv {
 };
 // Read from the file the harness wrote (FLEETMCP_TEST_ENV).
 const ClusterEnv& cluster();
+// An application_name for one test's server. The direct and the PgBouncer
+// runs of a test share the cluster, and may run at once: their tags differ.
+inline std::string test_tag(const std::string& name) {
+  return cluster().through_pooler ? name + "-pooled" : name;
+}
 ClusterEnv read_cluster_env(const std::string& path);
 
 // A cluster of the test's own, for faults that would disturb other tests
@@ -108,6 +113,11 @@ class Admin {
  private:
   PGconn* conn_;
 };
+
+// A digest of the database as the superuser sees it: every table's rows,
+// sequences, roles, settings, catalog sizes, advisory locks, large objects.
+// Equal before and after means nothing was written.
+std::string database_digest(Admin& admin);
 
 // Polls `check` until true or `seconds` pass; tests never assume a fast machine.
 bool eventually(const std::function<bool()>& check, double seconds = 20);

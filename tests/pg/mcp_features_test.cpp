@@ -261,7 +261,7 @@ TEST(Progress, AProgressTokenGetsAnEventStreamWithProgressThenTheResult) {
 }
 
 TEST(Progress, ClosingTheEventStreamCancelsTheQuery) {
-  const std::string tag = "fleetmcp-sse-close";
+  const std::string tag = test_tag("fleetmcp-sse-close");
   TestServer server([&](config::Config& c) {
     c.database_url = cluster().database_url + "?application_name=" + tag;
     c.statement_timeout_ms = 60000;

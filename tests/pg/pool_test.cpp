@@ -31,7 +31,7 @@ int backend_pid(TestServer& server) {
 }
 
 TEST(Pool, MoreCallsThanConnectionsQueueAndAllSucceed) {
-  const std::string tag = "fleetmcp-pool-queue";
+  const std::string tag = test_tag("fleetmcp-pool-queue");
   TestServer server([&](config::Config& c) {
     c.database_url = tagged_url(tag);
     c.pool_max = 4;
@@ -67,7 +67,7 @@ TEST(Pool, MoreCallsThanConnectionsQueueAndAllSucceed) {
 }
 
 TEST(Pool, QueueDeadlineGivesAClearBusyError) {
-  const std::string tag = "fleetmcp-pool-deadline";
+  const std::string tag = test_tag("fleetmcp-pool-deadline");
   TestServer server([&](config::Config& c) {
     c.database_url = tagged_url(tag);
     c.pool_max = 1;
@@ -92,7 +92,7 @@ TEST(Pool, QueueDeadlineGivesAClearBusyError) {
 }
 
 TEST(Pool, TerminatedConnectionsAreReplacedInvisibly) {
-  const std::string tag = "fleetmcp-pool-reaped";
+  const std::string tag = test_tag("fleetmcp-pool-reaped");
   TestServer server([&](config::Config& c) {
     c.database_url = tagged_url(tag);
     c.pool_max = 1;
@@ -125,7 +125,7 @@ TEST(Pool, StatementTimeoutIsAnErrorButTheConnectionStays) {
 }
 
 TEST(Pool, IdleConnectionsAreClosedAndOldOnesReplaced) {
-  const std::string tag = "fleetmcp-pool-idle";
+  const std::string tag = test_tag("fleetmcp-pool-idle");
   TestServer server([&](config::Config& c) {
     c.database_url = tagged_url(tag);
     c.pool_idle_timeout_s = 1;

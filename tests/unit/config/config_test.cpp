@@ -54,6 +54,16 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
       {"MCP_AUTH_TOKENS", "a:tok12345678,b:tok12345678", "share one token"},
       {"MCP_READONLY", "false", "read-only by design"},
       {"MCP_READONLY", "maybe", "true or false"},
+      {"MCP_ENABLED", "sometimes", "true or false"},
+      {"MCP_TOKEN", "short", "shorter than 8"},
+      {"MCP_RATE_LIMIT", "0", "out of range"},
+      {"MCP_ALLOWED_MODELS", " , ", "at least one model"},
+      {"MCP_ALLOWED_MODELS", "users,users", "appears twice"},
+      {"MCP_ALLOWED_MODELS", "users;drop", "not a model name"},
+      {"MCP_ALLOWED_MODELS", "t=tickets.inc.x", "not a plain table"},
+      {"MCP_ALLOWED_MODELS", "keys=secret_stuff.keys", "outside MCP_READABLE_SCHEMAS"},
+      {"MCP_WS_MAX_MESSAGE_BYTES", "10", "out of range"},
+      {"MCP_WS_IDLE_TIMEOUT", "0", "out of range"},
   };
   for (const auto& bad : cases) {
     auto c = load({}, env({{bad.name, bad.value}}));
@@ -63,6 +73,43 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
     EXPECT_NE(msg.find(bad.reason), std::string::npos) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
+}
+
+TEST(Config, RecordApiDefaultsMatchTheSeed) {
+  auto c = load({}, env({}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->ws_enabled);
+  EXPECT_EQ(c->ws_rate_limit, 60);
+  ASSERT_EQ(c->ws_models.size(), 3u);
+  EXPECT_EQ(c->ws_models[0].name, "users");
+  EXPECT_EQ(c->ws_models[1].name, "tickets");
+  EXPECT_EQ(c->ws_models[2].name, "change_log");
+  EXPECT_TRUE(c->ws_models[0].schema.empty());  // found through MCP_READABLE_SCHEMAS
+}
+
+TEST(Config, ModelsAreNamesTablesOrMappings) {
+  auto m = parse_models("users, tickets=tickets.inc ,tickets.change_log,log=change_log");
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(m->size(), 4u);
+  auto is = [](const RecordModel& r, const char* name, const char* schema, const char* relation) {
+    return r.name == name && r.schema == schema && r.relation == relation;
+  };
+  EXPECT_TRUE(is((*m)[0], "users", "", "users"));
+  EXPECT_TRUE(is((*m)[1], "tickets", "tickets", "inc"));
+  EXPECT_TRUE(is((*m)[2], "tickets.change_log", "tickets", "change_log"));
+  EXPECT_TRUE(is((*m)[3], "log", "", "change_log"));
+}
+
+TEST(Config, SharedTokenNeitherNamesNorCopiesAnAnalyst) {
+  auto named = load({}, env({{"MCP_TOKEN", "shared-1234567"}, {"MCP_AUTH_TOKENS", "shared:tok12345678"}}));
+  ASSERT_FALSE(named.ok());
+  EXPECT_NE(named.error().message.find("MCP_AUTH_TOKENS: the name 'shared'"), std::string::npos);
+  auto copied = load({}, env({{"MCP_TOKEN", "tok12345678"}, {"MCP_AUTH_TOKENS", "alice:tok12345678"}}));
+  ASSERT_FALSE(copied.ok());
+  EXPECT_EQ(copied.error().message, "MCP_TOKEN: equals the token of 'alice' in MCP_AUTH_TOKENS; give it its own value");
+  // The secret itself never appears in a message.
+  auto short_token = load({}, env({{"MCP_TOKEN", "abc"}}));
+  EXPECT_EQ(short_token.error().message.find("abc"), std::string::npos);
 }
 
 TEST(Config, UnknownKeyInFileIsRefused) {
