@@ -13,31 +13,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 
-missing=0
-for var in FLEETMCP_BIN FLEETMCP_TEST_DATABASE_URL; do
-  if [[ -z ${!var:-} ]]; then
-    echo "run.sh: $var is not set" >&2
-    missing=1
-  fi
-done
-if [[ $missing == 1 ]]; then
-  echo "run.sh: set FLEETMCP_BIN to the fleetmcp binary and FLEETMCP_TEST_DATABASE_URL to the read-only" >&2
-  echo "        role's URL (tests/harness/pg_cluster.sh start DIR FIXTURE writes it to DIR/env)" >&2
-  exit 2
-fi
-if [[ ! -x $FLEETMCP_BIN ]]; then
-  echo "run.sh: FLEETMCP_BIN=$FLEETMCP_BIN is not an executable file" >&2
-  exit 2
-fi
-# The tests spawn the binary themselves, possibly from another directory.
-FLEETMCP_BIN=$(cd "$(dirname "$FLEETMCP_BIN")" && pwd)/$(basename "$FLEETMCP_BIN")
-export FLEETMCP_BIN
-
-# npm keeps node_modules/.package-lock.json in step with what it installed; a
-# newer package-lock.json (or none installed yet) means install again.
-if [[ $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
-  (cd "$here" && npm ci --no-audit --no-fund)
-fi
+# shellcheck source=../harness/client_env.sh
+source "$here/../harness/client_env.sh"
+prepare_client_tests "$here"
 
 status=0
 node --test --test-concurrency=2 "$@" "$here"/*.test.mjs || status=$?

@@ -13,11 +13,6 @@ namespace {
 // Long enough to still run when we look, short enough to end on its own.
 const char* kSlowSql = "SELECT count(*) FROM generate_series(1, 20000) a, generate_series(1, 20000) b";
 
-int active_queries(Admin& admin, const std::string& tag) {
-  return std::stoi(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
-                                "' AND state = 'active'"));
-}
-
 std::string tool_call_body(int id) {
   return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
               {"params", {{"name", "query"}, {"arguments", {{"sql", kSlowSql}}}}}}
@@ -27,7 +22,7 @@ std::string tool_call_body(int id) {
 TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
   const std::string tag = test_tag("fleetmcp-cancel-hangup");
   TestServer server([&](config::Config& c) {
-    c.database_url = cluster().database_url + "?application_name=" + tag;
+    c.database_url = tagged_url(tag);
     c.statement_timeout_ms = 60000;
   });
   Admin admin;
@@ -41,9 +36,9 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
                                 "\r\nContent-Type: application/json\r\nContent-Length: " +
                                 std::to_string(body.size()) + "\r\n\r\n" + body;
     asio::write(socket, asio::buffer(request));
-    ASSERT_TRUE(eventually([&] { return active_queries(admin, tag) == 1; }));
+    ASSERT_TRUE(eventually([&] { return backends(admin, tag, "active") == 1; }));
   }  // the socket closes here: the client is gone
-  EXPECT_TRUE(eventually([&] { return active_queries(admin, tag) == 0; }, 20));
+  EXPECT_TRUE(eventually([&] { return backends(admin, tag, "active") == 0; }, 20));
   // The connection survived the cancel (57014 is not a disconnect) and serves again.
   EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
 }
@@ -51,19 +46,19 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
 TEST(Cancel, NotificationsCancelledStopsTheQuery) {
   const std::string tag = test_tag("fleetmcp-cancel-notification");
   TestServer server([&](config::Config& c) {
-    c.database_url = cluster().database_url + "?application_name=" + tag;
+    c.database_url = tagged_url(tag);
     c.statement_timeout_ms = 60000;
   });
   Admin admin;
   json result;
   std::thread call([&] { result = server.post(json::parse(tool_call_body(42))).json_body(); });
-  ASSERT_TRUE(eventually([&] { return active_queries(admin, tag) == 1; }));
+  ASSERT_TRUE(eventually([&] { return backends(admin, tag, "active") == 1; }));
   // Another caller's cancel for the same id does nothing.
   auto other = http_request(server.port(), "POST", "/mcp",
                             R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":43}})",
                             {{"Authorization", std::string("Bearer ") + kToken}});
   EXPECT_EQ(other.status, 202);
-  EXPECT_EQ(active_queries(admin, tag), 1);
+  EXPECT_EQ(backends(admin, tag, "active"), 1);
   auto r = server.post({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"},
                         {"params", {{"requestId", 42}, {"reason", "user pressed stop"}}}});
   EXPECT_EQ(r.status, 202);
@@ -71,7 +66,7 @@ TEST(Cancel, NotificationsCancelledStopsTheQuery) {
   EXPECT_EQ(result["result"]["isError"], true);
   EXPECT_NE(result["result"]["content"][0]["text"].get<std::string>().find("Cancelled"), std::string::npos)
       << result.dump();
-  EXPECT_TRUE(eventually([&] { return active_queries(admin, tag) == 0; }, 20));
+  EXPECT_TRUE(eventually([&] { return backends(admin, tag, "active") == 0; }, 20));
 }
 
 TEST(Cancel, ARequestCancelledWhileQueuedLeavesTheQueue) {

@@ -32,7 +32,7 @@ TEST(GuardDifferential, CorpusThroughTheServerLeavesTheDatabaseUnchanged) {
   ASSERT_GE(cases.size(), 200u);
   const std::string tag = test_tag("fleetmcp-differential");
   TestServer server([&](config::Config& c) {
-    c.database_url = cluster().database_url + "?application_name=" + tag;
+    c.database_url = tagged_url(tag);
     c.statement_timeout_ms = 5000;
   });
   Admin admin;

@@ -119,6 +119,17 @@ class Admin {
 // Equal before and after means nothing was written.
 std::string database_digest(Admin& admin);
 
+// A test server's backends are told apart by their application_name.
+inline std::string tagged_url(const std::string& tag) {
+  return cluster().database_url + "?application_name=" + tag;
+}
+// Backends of the server tagged `tag`; with `state`, only those in it ("active").
+inline int backends(Admin& admin, const std::string& tag, const std::string& state = "") {
+  std::string sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag + "'";
+  if (!state.empty()) sql += " AND state = '" + state + "'";
+  return std::stoi(admin.scalar(sql));
+}
+
 // Polls `check` until true or `seconds` pass; tests never assume a fast machine.
 bool eventually(const std::function<bool()>& check, double seconds = 20);
 

@@ -263,14 +263,11 @@ TEST(Progress, AProgressTokenGetsAnEventStreamWithProgressThenTheResult) {
 TEST(Progress, ClosingTheEventStreamCancelsTheQuery) {
   const std::string tag = test_tag("fleetmcp-sse-close");
   TestServer server([&](config::Config& c) {
-    c.database_url = cluster().database_url + "?application_name=" + tag;
+    c.database_url = tagged_url(tag);
     c.statement_timeout_ms = 60000;
   });
   Admin admin;
-  auto active = [&] {
-    return std::stoi(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
-                                  "' AND state = 'active'"));
-  };
+  auto active = [&] { return backends(admin, tag, "active"); };
   {
     namespace asio = boost::asio;
     asio::io_context io;

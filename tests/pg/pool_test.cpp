@@ -15,16 +15,6 @@
 namespace fleetmcp::testing {
 namespace {
 
-// Each test server gets its own application_name, so its backends can be told
-// apart from those of tests running in parallel.
-std::string tagged_url(const std::string& tag) {
-  return cluster().database_url + "?application_name=" + tag;
-}
-
-int backends(Admin& admin, const std::string& tag) {
-  return std::stoi(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag + "'"));
-}
-
 int backend_pid(TestServer& server) {
   json r = server.call_tool("query", {{"sql", "SELECT pg_backend_pid() AS pid"}});
   return r["structuredContent"]["rows"][0]["pid"];
