@@ -180,7 +180,8 @@ std::string Dispatcher::instructions() const {
   std::string schemas;
   for (const auto& s : config_.readable_schemas) schemas += (schemas.empty() ? "" : ", ") + s;
   return "Read-only access to a PostgreSQL fleet-telemetry database. Readable schemas: " + schemas +
-         ". Start with list_schemas, list_tables and describe_table to learn the structure, then "
+         ". Read the resource fleetmcp://overview (or call list_schemas, list_tables and describe_table) "
+         "to learn the structure, then "
          "answer questions with one SELECT per query call. Results are capped at max_rows "
          "(default 1000, at most " + std::to_string(config_.max_rows) +
          "); truncated=true means more rows existed: aggregate, filter or add a time range in SQL "
