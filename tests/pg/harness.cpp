@@ -237,18 +237,19 @@ void Admin::exec(const std::string& sql) {
     throw std::runtime_error("admin command failed: " + err);
 }
 
+// (Inside an aggregate, ORDER BY 1 sorts by the constant 1: name the columns.)
 std::string database_digest(Admin& admin) {
   std::string out;
   const std::string tables = admin.scalar(
-      "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ' ' ORDER BY 1) FROM pg_class c "
+      "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ' ' ORDER BY n.nspname, c.relname) FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') "
       "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')");
   std::istringstream names(tables);
   for (std::string t; names >> t;)
     out += t + "=" + admin.scalar("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " + t + " x") + "\n";
-  out += "seq " + admin.scalar("SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY 1) FROM pg_sequences") + "\n";
+  out += "seq " + admin.scalar("SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY schemaname, sequencename) FROM pg_sequences") + "\n";
   out += "roles " + admin.scalar("SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) FROM pg_roles") + "\n";
-  out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY 1) FROM pg_db_role_setting") + "\n";
+  out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting") + "\n";
   out += "catalog " + admin.scalar("SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT count(*) FROM pg_namespace)") + "\n";
   out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") + "\n";
   out += "large objects " + admin.scalar("SELECT count(*) FROM pg_largeobject_metadata") + "\n";
