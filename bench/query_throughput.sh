@@ -39,52 +39,9 @@ cells=$((${#levels[@]} * ${#names[@]}))
 echo "fleetmcp query benchmark: ${#levels[@]} concurrency levels x ${#names[@]} statements," \
   "${duration}s + ${warmup}s warm-up per tool: about $((cells * 2 * (duration + warmup) + 10)) s in total"
 
-tmp=$(mktemp -d /tmp/fleetmcp-bench.XXXXXX)
-chmod 755 "$tmp"  # pg_cluster.sh runs initdb as postgres when we are root
-server_pid="" child=""
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
-cleanup() {
-  local rc=$?
-  if [[ -n $child ]]; then kill "$child" 2>/dev/null || true; fi
-  if [[ -n $server_pid ]] && ! kill -0 "$server_pid" 2>/dev/null; then
-    wait "$server_pid" && rc=0 || rc=$?
-    echo "fleetmcp exited early (status $rc); its stderr:" >&2
-    cat "$tmp/server.err" >&2
-  fi
-  stop_server
-  bash "$root/tests/harness/pg_cluster.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-bash "$root/tests/harness/pg_cluster.sh" start "$tmp/pg" "$root/tests/fixtures/fleet_small.sql"
-# shellcheck disable=SC1091
-source "$tmp/pg/env"
-token=$(openssl rand -hex 16)
-
-# Starts fleetmcp with MCP_POOL_MAX=$1 and sets $port from its stderr banner.
-start_server() {
-  DATABASE_URL=$FLEETMCP_TEST_DATABASE_URL MCP_AUTH_TOKENS=bench:$token MCP_HOST=127.0.0.1 \
-    MCP_PORT=0 MCP_POOL_MAX=$1 "$bin" serve >/dev/null 2>"$tmp/server.err" &
-  server_pid=$!
-  port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/mcp.*|\1|p' "$tmp/server.err")
-    [[ -n $port ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "fleetmcp did not start:" >&2
-  cat "$tmp/server.err" >&2
-  exit 1
-}
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+bench_cluster fleetmcp-bench
 
 # One real call per statement before measuring: wrk only counts HTTP status,
 # and a tool error is an HTTP 200, so check the reply carries the rows.
@@ -151,7 +108,7 @@ for c in "${levels[@]}"; do
     name=${names[$i]} sql=${sqls[$i]} rows=${max_rows[$i]}
     # A server per cell: MCP_POOL_MAX follows c, and its pooled connections are
     # gone before pgbench needs up to c backends of its own.
-    start_server "$pool"
+    start_server /dev/null MCP_POOL_MAX="$pool"
     check_reply "$sql" "$rows"
 
     # (a) fleetmcp over HTTP with wrk; the warm-up also opens the pool's connections.

@@ -31,44 +31,12 @@ echo "fleetmcp soak: ${seconds}s, $clients clients, MCP_POOL_MAX=$pool_max," \
   "RSS and backends every 30 s"
 echo "started $(date +%T), ends about $(date -d "+$((seconds + 10)) seconds" +%T)"
 
-tmp=$(mktemp -d /tmp/fleetmcp-soak.XXXXXX)
-chmod 755 "$tmp"  # pg_cluster.sh runs initdb as postgres when we are root
-server_pid="" child=""
-cleanup() {
-  local rc=$?
-  if [[ -n $child ]]; then kill "$child" 2>/dev/null || true; fi
-  if [[ -n $server_pid ]] && ! kill -0 "$server_pid" 2>/dev/null; then
-    wait "$server_pid" && rc=0 || rc=$?
-    echo "fleetmcp exited early (status $rc); its stderr:" >&2
-    cat "$tmp/server.err" >&2
-  elif [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  bash "$root/tests/harness/pg_cluster.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-bash "$root/tests/harness/pg_cluster.sh" start "$tmp/pg" "$root/tests/fixtures/fleet_small.sql"
-# shellcheck disable=SC1091
-source "$tmp/pg/env"
-token=$(openssl rand -hex 16)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+bench_cluster fleetmcp-soak
 
 # The audit (stdout, one line per call) goes to a file: soak_load.mjs sums it up.
-DATABASE_URL=$FLEETMCP_TEST_DATABASE_URL MCP_AUTH_TOKENS=soak:$token MCP_HOST=127.0.0.1 \
-  MCP_PORT=0 MCP_POOL_MAX=$pool_max MCP_STATEMENT_TIMEOUT_MS=$timeout_ms \
-  "$bin" serve >"$tmp/audit.jsonl" 2>"$tmp/server.err" &
-server_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/mcp.*|\1|p' "$tmp/server.err")
-  [[ -n $port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n $port ]] || { echo "fleetmcp did not start:" >&2; cat "$tmp/server.err" >&2; exit 1; }
+start_server "$tmp/audit.jsonl" MCP_POOL_MAX="$pool_max" MCP_STATEMENT_TIMEOUT_MS="$timeout_ms"
 
 # In the background so that Ctrl-C interrupts `wait` and runs the trap at once;
 # timeout bounds a hung run. Exit status 1 means the verdict found problems.
