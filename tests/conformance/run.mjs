@@ -9,8 +9,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serve } from '../harness/serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.FLEETMCP_BIN;
@@ -96,43 +96,11 @@ function listScenarios(era) {
   return names;
 }
 
-async function startServer() {
-  const env = { ...process.env, DATABASE_URL, MCP_HOST: '127.0.0.1', MCP_PORT: '0' };
+// Without tokens: the suite cannot send one (hence --insecure-no-auth).
+function startServer() {
+  const env = { ...process.env, DATABASE_URL };
   delete env.MCP_AUTH_TOKENS;
-  const child = spawn(BIN, ['serve', ...serveArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const stderr = [];
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail('no listening line within 15 s'), 15000);
-    function fail(why) {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`fleetmcp serve ${serveArgs.join(' ')}: ${why}\n${stderr.join('\n')}`));
-    }
-    child.once('error', (err) => fail(err.message));
-    child.once('exit', (code) => fail(`exited with ${code} before listening`));
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      stderr.push(line);
-      const m = /listening on http:\/\/[^\s]+:(\d+)\/mcp/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(`http://127.0.0.1:${m[1]}/mcp`);
-      }
-    });
-  });
-  return {
-    url,
-    stderr,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return serve(BIN, { args: serveArgs, env });
 }
 
 // Runs the suite; its own exit status is ignored (the baseline decides), its

@@ -1,11 +1,9 @@
 // Shared by the e2e test files: starting fleetmcp, raw HTTP requests, and the
 // fixture checks (tests/fixtures/fleet_small.sql) that every client runs.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { serve } from '../harness/serve.mjs';
 
 function requireEnv(name) {
   const value = process.env[name];
@@ -18,59 +16,12 @@ export const DATABASE_URL = requireEnv('FLEETMCP_TEST_DATABASE_URL');
 export const MODERN = '2026-07-28';
 export const TOOL_NAMES = ['describe_table', 'list_functions', 'list_schemas', 'list_tables', 'query', 'sample_table'];
 
-// Starts `fleetmcp serve` on a free port (MCP_PORT=0) with a fresh token and
-// any `extraEnv` settings. Resolves once the listening line names the port;
-// `audit` collects the lines (one JSON object each) the server writes to stdout.
+// Starts `fleetmcp serve` with a fresh token and any `extraEnv` settings;
+// see tests/harness/serve.mjs.
 export async function startServer(extraEnv = {}) {
   const token = randomBytes(16).toString('hex');
-  const child = spawn(BIN, ['serve'], {
-    env: { ...process.env, DATABASE_URL, MCP_AUTH_TOKENS: `e2e:${token}`, MCP_HOST: '127.0.0.1', MCP_PORT: '0',
-           ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // If the test process dies first, don't leave the server running.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const audit = [];
-  createInterface({ input: child.stdout }).on('line', (line) => audit.push(line));
-
-  const stderr = [];
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail('no listening line within 15 s'), 15000);
-    function fail(why) {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`fleetmcp serve: ${why}\n${stderr.join('\n')}`));
-    }
-    child.once('error', (err) => fail(err.message));
-    child.once('exit', (code) => fail(`exited with ${code} before listening`));
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      stderr.push(line);
-      const m = /listening on http:\/\/[^\s]+:(\d+)\/mcp/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve(`http://127.0.0.1:${m[1]}/mcp`);
-      }
-    });
-  });
-
-  return {
-    url,
-    token,
-    audit,
-    stderr,
-    async stop() {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const server = await serve(BIN, { env: { ...process.env, DATABASE_URL, MCP_AUTH_TOKENS: `e2e:${token}`, ...extraEnv } });
+  return { ...server, token };
 }
 
 // StdioClientTransport parameters (same shape in SDK 1.x and client 2.x).
