@@ -265,10 +265,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     headers.name = header(req, "Mcp-Name");
     constexpr std::string_view kParamPrefix = "mcp-param-";
     for (const auto& field : req) {
-      std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-      if (name.size() > kParamPrefix.size() && name.compare(0, kParamPrefix.size(), kParamPrefix) == 0)
-        headers.params[name.substr(kParamPrefix.size())] = std::string(field.value());
+      const auto name = field.name_string();
+      if (name.size() <= kParamPrefix.size() || !beast::iequals(name.substr(0, kParamPrefix.size()), kParamPrefix))
+        continue;
+      std::string param(name.substr(kParamPrefix.size()));
+      std::transform(param.begin(), param.end(), param.begin(), ::tolower);
+      headers.params[std::move(param)] = std::string(field.value());
     }
     // A client that accepts an event stream may get progress before the
     // response: the stream starts with the first notification.

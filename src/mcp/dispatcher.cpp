@@ -159,6 +159,13 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Si
     for (const auto& t : fixtures_->tools()) tools_json_.push_back(t);
     for (const auto& p : fixtures_->prompts()) prompts_json_.push_back(p);
   }
+  // Found once here, so a tools/call without mirrored parameters costs a lookup.
+  for (const auto& tool : tools_json_) {
+    const json properties = tool["inputSchema"].value("properties", json::object());
+    for (const auto& [property, schema] : properties.items())
+      if (auto header = schema.find("x-mcp-header"); header != schema.end() && header->is_string())
+        param_headers_[tool["name"].get<std::string>()].emplace_back(property, header->get<std::string>());
+  }
 }
 
 json Dispatcher::capabilities() const {
@@ -267,23 +274,22 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
 // Tool parameters a tool's schema mirrors into Mcp-Param-{name} headers
 // (x-mcp-header) must match the arguments; the reason when one does not.
 std::optional<std::string> Dispatcher::param_header_mismatch(const json& params, const Headers& headers) const {
-  const json name = params.value("name", json());
-  const json args = params.value("arguments", json::object());
-  for (const auto& tool : tools_json_) {
-    if (tool["name"] != name) continue;
-    const json properties = tool["inputSchema"].value("properties", json::object());  // named: items() refers into it
-    for (const auto& [property, schema] : properties.items()) {
-      const json header = schema.value("x-mcp-header", json());
-      if (!header.is_string() || !args.is_object() || !args.contains(property) || args[property].is_null()) continue;
-      std::string key = header.get<std::string>();
-      std::transform(key.begin(), key.end(), key.begin(), ::tolower);
-      const auto it = headers.params.find(key);
-      if (it == headers.params.end()) return "Mcp-Param-" + header.get<std::string>() + " header is required";
-      const json& value = args[property];
-      const std::string expected = value.is_string() ? value.get<std::string>() : value.dump();
-      if (decode_header_value(it->second) != expected)
-        return "Mcp-Param-" + header.get<std::string>() + " header does not match argument '" + property + "'";
-    }
+  const auto tool = params.find("name");
+  if (tool == params.end() || !tool->is_string()) return std::nullopt;
+  const auto mirrored = param_headers_.find(tool->get_ref<const std::string&>());
+  if (mirrored == param_headers_.end()) return std::nullopt;
+  const auto args = params.find("arguments");
+  if (args == params.end() || !args->is_object()) return std::nullopt;
+  for (const auto& [property, header] : mirrored->second) {
+    const auto value = args->find(property);
+    if (value == args->end() || value->is_null()) continue;
+    std::string key = header;
+    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+    const auto it = headers.params.find(key);
+    if (it == headers.params.end()) return "Mcp-Param-" + header + " header is required";
+    const std::string expected = value->is_string() ? value->get<std::string>() : value->dump();
+    if (decode_header_value(it->second) != expected)
+      return "Mcp-Param-" + header + " header does not match argument '" + property + "'";
   }
   return std::nullopt;
 }

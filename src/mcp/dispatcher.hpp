@@ -98,6 +98,9 @@ class Dispatcher {
   nlohmann::json tools_json_;    // tools/list items, built once
   nlohmann::json prompts_json_;  // prompts/list items, built once
   std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
+  // Per tool, the (argument, header name) pairs its schema mirrors into
+  // Mcp-Param-* headers (x-mcp-header).
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> param_headers_;
   // In-flight tool calls by caller and request id, for notifications/cancelled
   // (which arrives on another HTTP request, or later on stdin).
   std::mutex inflight_mu_;
