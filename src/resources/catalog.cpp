@@ -28,21 +28,30 @@ std::string text_array(const std::vector<std::string>& items, bool lower = false
   return out + "}";
 }
 
-// What the role may read, in the readable schemas: relations it has SELECT on
-// (some column of, with column grants) and functions it may execute.
+// What the role may read: relations it has SELECT on (on some column, with
+// column grants) and functions it may execute. Partitions are read through
+// their parent and not listed.
+#define FLEETMCP_READABLE_RELATION \
+  "c.relkind IN ('r', 'p', 'v', 'm', 'f') AND has_any_column_privilege(c.oid, 'SELECT')"
+#define FLEETMCP_LISTED_RELATION FLEETMCP_READABLE_RELATION " AND NOT c.relispartition"
+#define FLEETMCP_READABLE_FUNCTION "p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')"
+#define FLEETMCP_RELATION_KIND \
+  "CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' " \
+  "WHEN 'f' THEN 'foreign table' ELSE 'table' END"
+#define FLEETMCP_ROW_ESTIMATE \
+  "CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END"
+
+// Everything readable in the readable schemas ($1), for resources/list.
 constexpr const char* kReadableObjects = R"SQL(
 SELECT schema, name, kind, comment FROM (
-  SELECT n.nspname AS schema, c.relname AS name,
-         CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                        WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
+  SELECT n.nspname AS schema, c.relname AS name, )SQL" FLEETMCP_RELATION_KIND R"SQL( AS kind,
          obj_description(c.oid, 'pg_class') AS comment
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-    AND has_any_column_privilege(c.oid, 'SELECT')
+  WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_LISTED_RELATION R"SQL(
   UNION ALL
   SELECT n.nspname, p.proname, 'function', min(obj_description(p.oid, 'pg_proc'))
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-  WHERE n.nspname = ANY($1::text[]) AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+  WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_READABLE_FUNCTION R"SQL(
   GROUP BY n.nspname, p.proname
 ) o ORDER BY schema, kind = 'function', name
 )SQL";
@@ -53,10 +62,9 @@ SELECT schema, name, kind, comment FROM (
 constexpr const char* kRelationDocument = R"SQL(
 SELECT json_build_object(
   'schema', n.nspname, 'name', c.relname,
-  'kind', CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                         WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+  'kind', )SQL" FLEETMCP_RELATION_KIND R"SQL(,
   'comment', obj_description(c.oid, 'pg_class'),
-  'row_estimate', CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END,
+  'row_estimate', )SQL" FLEETMCP_ROW_ESTIMATE R"SQL(,
   'columns', (SELECT coalesce(json_agg(json_build_object(
                 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
                 'nullable', NOT a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid),
@@ -84,8 +92,7 @@ SELECT json_build_object(
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid)
 )::text
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND has_any_column_privilege(c.oid, 'SELECT')
+WHERE n.nspname = $1 AND c.relname = $2 AND )SQL" FLEETMCP_READABLE_RELATION R"SQL(
 )SQL";
 
 // All overloads of one function name.
@@ -100,7 +107,7 @@ SELECT json_build_object(
     'language', l.lanname) ORDER BY p.oid)
 )::text
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-WHERE n.nspname = $1 AND p.proname = $2 AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+WHERE n.nspname = $1 AND p.proname = $2 AND )SQL" FLEETMCP_READABLE_FUNCTION R"SQL(
 HAVING count(*) > 0
 )SQL";
 
@@ -108,39 +115,40 @@ HAVING count(*) > 0
 // and per function overload.
 constexpr const char* kOverview = R"SQL(
 SELECT schema, name, kind, row_estimate, comment, detail FROM (
-  SELECT n.nspname AS schema, quote_ident(c.relname) AS name,
-         CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                        WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
-         CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate,
+  SELECT n.nspname AS schema, quote_ident(c.relname) AS name, )SQL" FLEETMCP_RELATION_KIND R"SQL( AS kind,
+         )SQL" FLEETMCP_ROW_ESTIMATE R"SQL( AS row_estimate,
          obj_description(c.oid, 'pg_class') AS comment,
          (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
                             ORDER BY a.attnum)
           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             AND NOT lower(a.attname) = ANY($2::text[])) AS detail
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-    AND has_any_column_privilege(c.oid, 'SELECT')
+  WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_LISTED_RELATION R"SQL(
   UNION ALL
   SELECT n.nspname, quote_ident(p.proname) || '(' || pg_get_function_arguments(p.oid) || ')', 'function',
          NULL, obj_description(p.oid, 'pg_proc'), pg_get_function_result(p.oid)
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-  WHERE n.nspname = ANY($1::text[]) AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
+  WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_READABLE_FUNCTION R"SQL(
 ) o ORDER BY schema, kind = 'function', name
 )SQL";
 
 constexpr const char* kCompleteRelations = R"SQL(
 SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-  AND has_any_column_privilege(c.oid, 'SELECT') AND starts_with(c.relname, $2)
+WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_LISTED_RELATION R"SQL( AND starts_with(c.relname, $2)
 ORDER BY 1
 )SQL";
 
 constexpr const char* kCompleteFunctions = R"SQL(
 SELECT DISTINCT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = ANY($1::text[]) AND p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')
-  AND starts_with(p.proname, $2)
+WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_READABLE_FUNCTION R"SQL( AND starts_with(p.proname, $2)
 ORDER BY 1
 )SQL";
+
+#undef FLEETMCP_READABLE_RELATION
+#undef FLEETMCP_LISTED_RELATION
+#undef FLEETMCP_READABLE_FUNCTION
+#undef FLEETMCP_RELATION_KIND
+#undef FLEETMCP_ROW_ESTIMATE
 
 awaitable<core::Result<pg::RunOutput>> run_one(Context& ctx, const char* sql, std::vector<std::string> params) {
   pg::Plan plan;
