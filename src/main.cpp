@@ -17,6 +17,7 @@
 #include "mcp/stdio.hpp"
 #include "ops/role_sql.hpp"
 #include "sql/guard.hpp"
+#include "tools/tool.hpp"
 
 namespace {
 
@@ -75,8 +76,7 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
   } else {
     sql.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  const fleetmcp::sql::Policy policy{config.enforce_schemas, config.readable_schemas, config.redact_columns};
-  auto verdict = fleetmcp::sql::validate(sql, policy);
+  auto verdict = fleetmcp::sql::validate(sql, fleetmcp::tools::policy_from(config));
   if (!verdict) {
     const auto& e = verdict.error();
     std::printf("verdict: rejected\nrule: %s\nmessage: %s\n", e.rule.c_str(), e.message.c_str());

@@ -131,7 +131,7 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Si
       info_(std::move(info)),
       server_meta_{{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}},
       server_meta_text_(dump(server_meta_)),
-      policy_{config.enforce_schemas, config.readable_schemas, config.redact_columns},
+      policy_(tools::policy_from(config)),
       tools_(tools::make_tools()),
       tools_json_(json::array()),
       prompts_json_(json::array()) {

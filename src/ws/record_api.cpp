@@ -4,6 +4,7 @@
 
 #include "json/rows.hpp"
 #include "mcp/errors.hpp"
+#include "tools/tool.hpp"
 
 namespace fleetmcp::ws {
 
@@ -48,7 +49,7 @@ RecordApi::RecordApi(const config::Config& config, pg::Database& db, audit::Sink
     : config_(config),
       db_(db),
       audit_(audit),
-      policy_{config.enforce_schemas, config.readable_schemas, config.redact_columns} {}
+      policy_(tools::policy_from(config)) {}
 
 std::string RecordApi::allowed_list() const {
   std::string list;
