@@ -2,12 +2,6 @@
 
 namespace fleetmcp::pg {
 
-namespace {
-core::Error cancelled_error() {
-  return core::make_error(core::ErrorKind::Cancelled, "the request was cancelled by the client");
-}
-}  // namespace
-
 asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPtr cancel) {
   plan.statement_timeout_ms = settings_.statement_timeout_ms;
   for (int attempt = 0;; ++attempt) {

@@ -15,6 +15,10 @@ using asio::use_awaitable;
 using core::ErrorKind;
 using core::make_error;
 
+core::Error cancelled_error() {
+  return make_error(ErrorKind::Cancelled, "the request was cancelled by the client");
+}
+
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
     give_back();
@@ -82,7 +86,7 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
   }
   if (may_open) co_return co_await open_new(deadline);
   if (cancel && cancel->cancelled())
-    co_return make_error(ErrorKind::Cancelled, "the request was cancelled by the client");
+    co_return cancelled_error();
   co_return make_error(ErrorKind::Busy,
                        "server busy: no database connection became free in time; retry shortly");
 }

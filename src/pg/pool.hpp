@@ -51,6 +51,9 @@ class Lease {
   std::unique_ptr<Connection> conn_;
 };
 
+// What a request the client cancelled (or left) gets, wherever it stopped.
+core::Error cancelled_error();
+
 struct PoolStats {
   int open = 0;      // connections that exist (idle, leased or being opened)
   int idle = 0;
