@@ -9,10 +9,12 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      libboost1.74-dev libpq-dev libpg-query-dev nlohmann-json3-dev libsimdjson-dev libssl-dev \
+      libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# PostgreSQL 16's parser (static, linked into the binary), pinned by its lockfile.
+RUN cd third_party/libpg_query && npm ci --ignore-scripts --no-audit --no-fund
 # Only the server: the tests and benchmarks need GoogleTest, Google Benchmark and
 # a PostgreSQL server, which the image does not.
 RUN cmake --preset release -DFLEETMCP_TESTS=OFF -DFLEETMCP_BENCH=OFF \
@@ -21,12 +23,11 @@ RUN cmake --preset release -DFLEETMCP_TESTS=OFF -DFLEETMCP_BENCH=OFF \
  && build/release/fleetmcp version
 
 FROM debian:12-slim
-# Exactly the shared libraries the binary links (ldd): libpq, libpg_query,
-# simdjson, OpenSSL, the C++ runtime. Boost (Asio, Beast) is header-only.
+# Exactly the shared libraries the binary links (ldd): libpq, simdjson, OpenSSL, the C++ runtime. Boost (Asio, Beast) is header-only.
 # curl is for the health check; ca-certificates for sslrootcert= in DATABASE_URL.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libpq5 libpg-query1504.0 libsimdjson14 libssl3 libstdc++6 libgcc-s1 \
+      libpq5 libsimdjson14 libssl3 libstdc++6 libgcc-s1 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 fleetmcp \

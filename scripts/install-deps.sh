@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything fleetmcp needs to build, test and run its demo on Debian 12.
-# Idempotent: packages already present are skipped, so both README commands can
+# Idempotent: packages (and the pinned npm build dependency) already present are skipped, so both README commands can
 # call it every time. Needs root (or passwordless sudo) only when something is missing.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost1.74-dev libpq-dev libpg-query-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
+  libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
   libgtest-dev libbenchmark-dev
   postgresql-15 postgresql-contrib
   nodejs npm
@@ -37,4 +37,12 @@ if ((${#missing[@]})); then
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
     $sudo systemctl disable --now postgresql pgbouncer >/dev/null 2>&1 || true
   fi
+fi
+
+# PostgreSQL 16's parser for the SQL guard (Debian 12 ships only libpg_query 15):
+# the static library inside the npm package libpg-query, pinned with its
+# integrity hash. Scripts disabled: its install script would fetch a Node binding.
+lib="$(cd "$(dirname "$0")/.." && pwd)/third_party/libpg_query"
+if [[ $lib/package-lock.json -nt $lib/node_modules/.package-lock.json ]]; then
+  (cd "$lib" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
 fi
