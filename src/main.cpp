@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <thread>
 
 #include "app/app.hpp"
 #include "mcp/stdio.hpp"
@@ -37,9 +38,12 @@ void print_help() {
       "                      start (or reuse) a private PostgreSQL filled with a synthetic fleet\n"
       "                      (from a source checkout) and serve it on MCP_HOST:MCP_PORT with a\n"
       "                      fresh token until Ctrl-C; DIR defaults to ~/.cache/fleetmcp/demo\n"
-      "  fleetmcp check-sql [SQL | -]\n"
+      "  fleetmcp check-sql [SQL | - | --jsonl]\n"
       "                      print the guard's verdict on SQL (argument or stdin): rule,\n"
-      "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected\n"
+      "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected.\n"
+      "                      With DATABASE_URL, functions are judged by the live catalog as the\n"
+      "                      role sees it (as the server does); without, by PostgreSQL 15's.\n"
+      "                      --jsonl: {\"sql\": ...} per stdin line, one verdict object per line\n"
       "  fleetmcp role-sql [--role NAME] [--exclude-columns a,b | --no-exclude-columns]\n"
       "                      print the read-only role's DDL for MCP_READABLE_SCHEMAS; tables with\n"
       "                      excluded columns (default MCP_REDACT_COLUMNS) get column-level grants\n"
@@ -67,16 +71,55 @@ int fail(const std::string& message) {
   return 2;
 }
 
+// check-sql --jsonl: one {"sql": ...} per input line, one verdict object per
+// output line; for corpora (one catalog load for all of them).
+int check_sql_lines(const fleetmcp::sql::Policy& policy) {
+  using nlohmann::json;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json in = json::parse(line, nullptr, false);
+    if (!in.is_object() || !in.contains("sql") || !in["sql"].is_string()) {
+      std::printf("%s\n", json{{"verdict", "error"}, {"message", "each line must be {\"sql\": \"...\"}"}}.dump().c_str());
+      continue;
+    }
+    auto verdict = fleetmcp::sql::validate(in["sql"].get<std::string>(), policy);
+    json out = verdict ? json{{"verdict", "allow"}}
+                       : json{{"verdict", "reject"}, {"rule", verdict.error().rule}, {"message", verdict.error().message}};
+    std::printf("%s\n", out.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+  }
+  return 0;
+}
+
 // check-sql: the guard's verdict for operators, with the policy the server would use.
 int check_sql(const Config& config, const std::vector<std::string>& args) {
   std::string sql;
-  if (args.size() > 2) return fail("check-sql takes one SQL argument (or - / nothing for stdin)");
-  if (args.size() == 2 && args[1] != "-") {
+  if (args.size() > 2) return fail("check-sql takes one SQL argument (or - / nothing for stdin, or --jsonl)");
+  const bool jsonl = args.size() == 2 && args[1] == "--jsonl";
+  if (args.size() == 2 && args[1] != "-" && !jsonl) {
     sql = args[1];
-  } else {
+  } else if (!jsonl) {
     sql.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  auto verdict = fleetmcp::sql::validate(sql, fleetmcp::tools::policy_from(config));
+  // With DATABASE_URL, calls are judged by the live catalog as the role sees
+  // it, exactly as the server would; without, by PostgreSQL 15's built-ins.
+  std::unique_ptr<fleetmcp::app::App> app;
+  if (!config.database_url.empty()) {
+    app = std::make_unique<fleetmcp::app::App>(config, stderr);
+    app->start_loop();
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(config.connect_timeout_ms + config.statement_timeout_ms);
+    while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!app->catalog().current()->live)
+      return fail("check-sql: the catalog could not be loaded from DATABASE_URL (see above); unset "
+                  "DATABASE_URL to judge with PostgreSQL 15's built-in catalog only");
+  }
+  const auto policy = fleetmcp::tools::policy_from(config, app ? &app->catalog() : nullptr);
+  if (jsonl) return check_sql_lines(policy);
+  auto verdict = fleetmcp::sql::validate(sql, policy);
+  std::printf("catalog: %s\n", app ? "live (DATABASE_URL, as the role sees it)"
+                                    : "offline (PostgreSQL 15's pg_catalog; set DATABASE_URL for the live one)");
   if (!verdict) {
     const auto& e = verdict.error();
     std::printf("verdict: rejected\nrule: %s\nmessage: %s\n", e.rule.c_str(), e.message.c_str());
@@ -95,6 +138,7 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
     for (const auto& n : verdict->unqualified_relations) names += (names.empty() ? "" : ", ") + n;
     std::printf("unqualified (resolved by search_path): %s\n", names.c_str());
   }
+  for (const auto& note : verdict->notes) std::printf("note: %s\n", note.c_str());
   return 0;
 }
 

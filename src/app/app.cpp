@@ -34,9 +34,10 @@ App::App(config::Config config, std::FILE* audit_out)
       io_(std::make_unique<boost::asio::io_context>(config_.threads)),
       pool_(*io_, pool_settings(config_)),
       db_(pool_, database_settings(config_)),
+      refresher_(*io_, db_, catalog_, {config_.redact_columns}, std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
       tokens_(config_.auth_tokens),
-      dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}),
+      dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
       http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_, records_)) {}
 
@@ -54,6 +55,7 @@ void App::start_loop() {
   if (!threads_.empty()) return;
   work_ = std::make_unique<decltype(work_)::element_type>(io_->get_executor());
   pool_.start();
+  refresher_.start();
   for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { io_->run(); });
 }
 
@@ -68,6 +70,7 @@ core::Result<unsigned short> App::start_http() {
 void App::stop() {
   if (threads_.empty()) return;
   http_->stop();
+  refresher_.stop();
   pool_.stop();
   work_.reset();
   io_->stop();

@@ -10,6 +10,7 @@
 
 #include "audit/audit.hpp"
 #include "auth/tokens.hpp"
+#include "catalog/load.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "mcp/dispatcher.hpp"
@@ -39,6 +40,7 @@ class App {
   pg::Database& database() { return db_; }
   const config::Config& config() const { return config_; }
   ws::Endpoint& records() { return records_; }
+  const catalog::Store& catalog() const { return catalog_; }
 
  private:
   config::Config config_;
@@ -48,6 +50,8 @@ class App {
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   pg::Pool pool_;
   pg::Database db_;
+  catalog::Store catalog_;  // what the guard judges calls by, kept fresh by refresher_
+  catalog::Refresher refresher_;
   audit::Sink audit_;
   auth::TokenStore tokens_;
   mcp::Dispatcher dispatcher_;

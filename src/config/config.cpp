@@ -124,6 +124,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     c.redact_columns = list;
   } else if (name == "MCP_PAGE_SIZE") {
     return int_into(c.page_size, 1, 1000);
+  } else if (name == "MCP_CATALOG_REFRESH_S") {
+    return int_into(c.catalog_refresh_s, 10, 86400);
   } else if (name == "MCP_AUDIT_SQL_MAX") {
     return int_into(c.audit_sql_max, 0, 1 << 20);
   } else if (name == "MCP_AUTH_TOKENS") {
@@ -191,6 +193,9 @@ const std::vector<Setting>& settings() {
                              "private_key,client_secret,webhook_secret,auth_token",
        "columns never returned nor usable in SQL (empty: none)"},
       {"MCP_PAGE_SIZE", "100", "items per page of the MCP list methods (tools, resources, templates, prompts)"},
+      {"MCP_CATALOG_REFRESH_S", "300",
+       "seconds between reloads of the catalog the SQL guard judges functions by (sooner when it meets an "
+       "unknown function)"},
       {"MCP_AUDIT_SQL_MAX", "2000", "longest SQL text written into one audit line"},
       {"MCP_READONLY", "true", "must be true: writes do not exist in fleetmcp"},
       {"MCP_ENABLED", "false", "serve the WebSocket record API on /mcp/ws (list/get/query of MCP_ALLOWED_MODELS)"},

@@ -57,6 +57,7 @@ struct Config {
   std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
   std::size_t audit_sql_max = 2000;
   int page_size = 100;  // items per page of tools/list, resources/list, prompts/list
+  int catalog_refresh_s = 300;  // the guard's catalog is reloaded this often
   bool enforce_schemas = true;
   // Sensitive columns (seed 004's list): never returned, never usable in SQL.
   std::vector<std::string> redact_columns = {

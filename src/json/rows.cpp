@@ -5,7 +5,7 @@
 
 namespace fleetmcp::json {
 
-Columns describe_columns(const PGresult* result, const std::function<bool(std::string_view)>& hide) {
+Columns describe_columns(const PGresult* result, const HidePredicate& hide) {
   const int n = PQnfields(result);
   Columns c;
   std::set<std::string> seen;
@@ -18,7 +18,7 @@ Columns describe_columns(const PGresult* result, const std::function<bool(std::s
     quoted_key.push_back(':');
     c.keys.push_back(std::move(quoted_key));
     c.kinds.push_back(kind_for_oid(PQftype(result, i)));
-    const bool hidden = hide && hide(name);
+    const bool hidden = hide && hide(name, PQftable(result, i), PQftablecol(result, i));
     c.hidden.push_back(hidden);
     if (hidden) c.hidden_names.push_back(name);
   }

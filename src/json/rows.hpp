@@ -23,8 +23,10 @@ struct Columns {
   std::vector<std::string> hidden_names;
 };
 
-Columns describe_columns(const PGresult* result,
-                         const std::function<bool(std::string_view)>& hide = nullptr);
+// Whether a column is left out, by its name and the table column it comes from
+// (PQftable, PQftablecol: 0 when it is not a plain table column).
+using HidePredicate = std::function<bool(std::string_view name, unsigned table_oid, int table_column)>;
+Columns describe_columns(const PGresult* result, const HidePredicate& hide = nullptr);
 
 // Appends row `row` of `result` as {...}.
 void append_row(std::string& out, const PGresult* result, int row, const Columns& columns);

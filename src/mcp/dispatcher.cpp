@@ -124,14 +124,14 @@ struct Dispatcher::Request {
 };
 
 Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit,
-                       ServerInfo info)
+                       ServerInfo info, const catalog::Store* catalog)
     : config_(config),
       db_(db),
       audit_(audit),
       info_(std::move(info)),
       server_meta_{{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}},
       server_meta_text_(dump(server_meta_)),
-      policy_(tools::policy_from(config)),
+      policy_(tools::policy_from(config, catalog)),
       tools_(tools::make_tools()),
       tools_json_(json::array()),
       prompts_json_(json::array()) {

@@ -57,7 +57,9 @@ struct ServerInfo {
 
 class Dispatcher {
  public:
-  Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit, ServerInfo info);
+  // `catalog`: what the SQL guard judges calls by (null: PostgreSQL 15's built-ins only).
+  Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit, ServerInfo info,
+             const catalog::Store* catalog = nullptr);
 
   // By value: a coroutine keeps its parameters, and references would dangle
   // once the caller's temporaries are gone.

@@ -44,6 +44,9 @@ struct Plan {
   // memory stays at one row however wide or many the rows are.
   int stream_statement = -1;
   std::function<void(const PGresult* row)> on_row;
+  // Sent for a caller (counted in Database::plans_sent), or by the server
+  // itself (the catalog refresh).
+  bool for_caller = true;
 };
 
 // A failed run: the error, plus what the pool and retry logic need to know.

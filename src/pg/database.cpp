@@ -11,7 +11,7 @@ asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPt
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
                           settings_.answer_grace;
-    ++plans_sent_;
+    if (plan.for_caller) ++plans_sent_;
     Connection* conn = &**lease;
     if (cancel) cancel->on_cancel([conn] { conn->cancel(); });
     auto outcome = co_await conn->run(plan, deadline);

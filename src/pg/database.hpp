@@ -29,8 +29,8 @@ class Database {
   asio::awaitable<core::Result<RunOutput>> run(Plan plan, core::CancelPtr cancel = nullptr);
 
   Pool& pool() { return pool_; }
-  // Plans sent to PostgreSQL so far (retries included): lets tests prove that a
-  // rejected statement never reached the database, and feeds metrics.
+  // Plans sent to PostgreSQL for callers so far (retries included): lets tests
+  // prove that a rejected statement never reached the database, and feeds metrics.
   std::uint64_t plans_sent() const { return plans_sent_.load(); }
   int statement_timeout_ms() const { return settings_.statement_timeout_ms; }
 

@@ -1,9 +1,13 @@
 #include "sql/guard.hpp"
 
+#include "sql/exceptions.hpp"
+
 #include <pg_query.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
+#include <unordered_map>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -59,50 +63,6 @@ const char* statement_word(std::string_view node) {
     if (node == name) return word;
   return nullptr;
 }
-
-// Functions with side effects, or access to files, other backends, the network,
-// settings or time; matched on the bare name whatever the schema qualification.
-// Exact names first, then prefixes. Reviewed as one list: add here, nowhere else.
-const std::array kDeniedFunctions = {
-    "set_config", "pg_read_file", "pg_read_binary_file", "pg_stat_file",
-    "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
-    "nextval", "setval", "pg_notify", "pg_switch_wal", "pg_create_restore_point",
-    "pg_promote", "pg_log_backend_memory_contexts", "txid_current", "pg_current_xact_id",
-    "pg_import_system_collations", "pg_logical_emit_message", "loread", "lowrite",
-};
-const std::array kDeniedFunctionPrefixes = {
-    "pg_ls_", "lo_", "dblink", "pg_sleep", "pg_advisory_lock", "pg_advisory_unlock",
-    "pg_try_advisory_lock", "query_to_xml", "cursor_to_xml", "table_to_xml",
-    "query_to_json", "schema_to_xml", "database_to_xml", "ts_stat", "pg_stat_reset",
-    "pg_replication_origin_", "pg_create_", "pg_drop_replication_slot",
-    "pg_logical_slot_", "pg_replication_slot_advance", "pg_file_",
-};
-
-bool function_denied(std::string_view name) {
-  for (const char* f : kDeniedFunctions)
-    if (iequals(name, f)) return true;
-  for (const char* p : kDeniedFunctionPrefixes)
-    if (name.size() >= std::strlen(p) && iequals(name.substr(0, std::strlen(p)), p)) return true;
-  return false;
-}
-
-// Catalogs that hold secrets. The role cannot read them anyway; naming them gets
-// a clear refusal instead of a permission error.
-const std::array kSecretCatalogs = {
-    "pg_authid", "pg_shadow", "pg_user_mappings", "pg_hba_file_rules", "pg_file_settings",
-    "pg_ident_file_mappings", "pg_statistic",
-};
-
-// Settings SHOW may not reveal: file paths, commands and connection strings of
-// the server. (PostgreSQL hides most from non-superusers; this is the fourth layer.)
-const std::array kSecretSettings = {
-    "all", "data_directory", "config_file", "hba_file", "ident_file", "external_pid_file",
-    "primary_conninfo", "primary_slot_name", "archive_command", "archive_library",
-    "restore_command", "archive_cleanup_command", "recovery_end_command", "krb_server_keyfile",
-    "ssl_key_file", "ssl_cert_file", "ssl_ca_file", "ssl_crl_file", "ssl_crl_dir",
-    "ssl_passphrase_command", "log_directory", "unix_socket_directories", "dynamic_library_path",
-    "local_preload_libraries", "session_preload_libraries", "shared_preload_libraries",
-};
 
 // Schemas every read may use besides the configured ones.
 const std::array kSystemSchemas = {"pg_catalog", "information_schema"};
@@ -171,12 +131,149 @@ bool is_position_key(std::string_view key) {
   return key == "location" || key == "stmt_location" || key == "stmt_len";
 }
 
+// Node types a read may contain (PostgreSQL 16's raw parse tree). Anything
+// else is refused as not supported: a new grammar's node is never allowed by
+// default. Statement nodes get their own, clearer refusal (kStatementWords).
+const std::array kReadNodes = {
+    "A_ArrayExpr", "A_Const", "A_Expr", "A_Indices", "A_Indirection", "A_Star", "Alias", "BitString",
+    "BoolExpr", "Boolean", "BooleanTest", "CTECycleClause", "CTESearchClause", "CaseExpr", "CaseWhen",
+    "CoalesceExpr", "CollateClause", "ColumnDef", "ColumnRef", "CommonTableExpr", "DefElem", "Float",
+    "FuncCall", "GroupingFunc", "GroupingSet", "Integer", "JoinExpr", "JsonAggConstructor",
+    "JsonArrayAgg", "JsonArrayConstructor", "JsonArrayQueryConstructor", "JsonFormat", "JsonIsPredicate",
+    "JsonKeyValue", "JsonObjectAgg", "JsonObjectConstructor", "JsonOutput", "JsonReturning",
+    "JsonValueExpr", "List", "MinMaxExpr", "NamedArgExpr", "NullTest", "ParamRef", "RangeFunction",
+    "RangeSubselect", "RangeTableFunc", "RangeTableFuncCol", "RangeTableSample", "RangeVar", "ResTarget",
+    "RowExpr", "SQLValueFunction", "SelectStmt", "SortBy", "String", "SubLink", "TypeCast", "TypeName",
+    "WindowDef", "WithClause", "XmlExpr", "XmlSerialize",
+};
+
+bool is_node_type(std::string_view key) {
+  return !key.empty() && key[0] >= 'A' && key[0] <= 'Z';
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Names of a list of {"String":{"sval":…}} nodes; other nodes (A_Star) as "*".
+template <class E>
+std::vector<std::string_view> names_of(E&& list_node) {
+  std::vector<std::string_view> out;
+  dom::array list;
+  if (list_node.get(list) != simdjson::SUCCESS) return out;
+  for (dom::element n : list) {
+    std::string_view name = string_node(n);
+    out.push_back(name.empty() ? std::string_view("*") : name);
+  }
+  return out;
+}
+
+bool is_system_schema(std::string_view schema) { return contains(kSystemSchemas, schema); }
+
+// Which FROM items (by alias or name) can carry a sensitive column, found
+// before the verdict walk: a whole-row reference to one of them is refused.
+struct Ranges {
+  const catalog::Catalog& catalog;
+  const Policy& policy;
+  std::unordered_map<std::string, bool> names;  // alias, relation or CTE name -> holds a sensitive column
+  std::unordered_map<std::string, bool> ctes;
+  std::vector<const catalog::SensitiveRelation*> relations;  // sensitive relations read
+  bool any = false;                                          // the statement reads one
+
+  bool relation_sensitive(std::string_view schema, std::string_view name) {
+    auto it = catalog.sensitive_relations.find(lower(name));
+    if (it == catalog.sensitive_relations.end()) return false;
+    bool found = false;
+    for (const auto& r : it->second)
+      if (schema.empty() || r.schema == schema) {
+        relations.push_back(&r);
+        found = true;
+      }
+    return found;
+  }
+
+  void name(std::string_view alias, bool sensitive) {
+    if (alias.empty()) return;
+    auto& slot = names[std::string(alias)];
+    slot = slot || sensitive;
+  }
+
+  // Whether the subtree reads a sensitive relation; registers the names of its FROM items.
+  bool scan(dom::element node) {
+    dom::array array;
+    if (node.get(array) == simdjson::SUCCESS) {
+      bool t = false;
+      for (dom::element child : array) t = scan(child) || t;
+      return t;
+    }
+    dom::object object;
+    if (node.get(object) != simdjson::SUCCESS) return false;
+    bool t = false;
+    for (dom::key_value_pair kv : object) {
+      const std::string_view key = kv.key;
+      if (key == "RangeVar") {
+        const std::string_view schema = str(field(kv.value, "schemaname")), rel = str(field(kv.value, "relname"));
+        bool s = false;
+        if (schema.empty())
+          if (auto c = ctes.find(std::string(rel)); c != ctes.end()) s = c->second;
+        s = s || relation_sensitive(schema, rel);
+        const std::string_view alias = str(field(field(kv.value, "alias"), "aliasname"));
+        name(alias.empty() ? rel : alias, s);
+        t = t || s;
+      } else if (key == "RangeSubselect" || key == "RangeFunction" || key == "JoinExpr") {
+        dom::element inner;
+        const bool s = kv.value.get(inner) == simdjson::SUCCESS && scan(inner);
+        name(str(field(field(kv.value, "alias"), "aliasname")), s);
+        t = t || s;
+      } else if (key == "CommonTableExpr") {
+        dom::element query;
+        const bool s = field(kv.value, "ctequery").get(query) == simdjson::SUCCESS && scan(query);
+        auto& slot = ctes[std::string(str(field(kv.value, "ctename")))];
+        slot = slot || s;
+        name(str(field(kv.value, "ctename")), s);
+        t = t || s;
+      } else {
+        t = scan(kv.value) || t;
+      }
+    }
+    return t;
+  }
+
+  void run(dom::element root) {
+    // A CTE may be named before it is defined in the tree's field order: scan
+    // until what each name holds no longer changes.
+    for (int pass = 0; pass < 4; ++pass) {
+      const auto before = ctes;
+      relations.clear();
+      any = scan(root);
+      if (ctes == before) break;
+    }
+  }
+
+  bool sensitive(std::string_view alias) const {
+    auto it = names.find(std::string(alias));
+    return it != names.end() && it->second;
+  }
+  bool known_column(std::string_view column) const {
+    for (const auto* r : relations)
+      for (const auto& c : r->columns)
+        if (iequals(c, column)) return true;
+    return false;
+  }
+};
+
 struct Walker {
   std::string_view sql;
   const Policy& policy;
+  const catalog::Catalog& catalog;
+  const Ranges& ranges;
   std::optional<Error> verdict;
   std::vector<std::string> cte_names;
   std::vector<std::string> unqualified;
+  std::vector<std::string> notes;
+  std::vector<long> expansions;  // locations of `*` / `alias.*` that a target list expands
   Fingerprint fingerprint;
 
   void reject(std::string rule, std::string message, long location) {
@@ -221,48 +318,253 @@ struct Walker {
         reject("locking_clause", "FOR UPDATE/SHARE row locks are not allowed in a read-only query", where);
         return;
       }
+      if (is_node_type(key) && !contains(kReadNodes, key)) {
+        reject("not_supported", std::string(key) + " is not supported in a read here", location_of(kv.value, where));
+        return;
+      }
       if (key == "A_Const") continue;  // a constant's value does not change the shape
-      if (key == "CommonTableExpr") cte_names.emplace_back(str(field(kv.value, "ctename")));
-      if (key == "FuncCall") check_function(kv.value, location_of(kv.value, where));
-      if (key == "RangeVar") check_relation(kv.value, location_of(kv.value, where));
-      if (key == "ColumnRef") check_column_fields(field(kv.value, "fields"), location_of(kv.value, where));
-      if (key == "A_Indirection") check_column_fields(field(kv.value, "indirection"), where);
+      const long at = location_of(kv.value, where);
+      if (key == "CommonTableExpr") check_cte(kv.value, at);
+      else if (key == "FuncCall") check_call(kv.value, at);
+      else if (key == "RangeVar") check_relation(kv.value, at);
+      else if (key == "ColumnRef") check_column_ref(kv.value, at);
+      else if (key == "A_Indirection") check_indirection(kv.value, at);
+      else if (key == "A_Expr") check_expression_operator(kv.value, at);
+      else if (key == "TypeCast") check_cast(field(kv.value, "typeName"), at);
+      else if (key == "RangeSubselect" || key == "RangeFunction" || key == "JoinExpr") check_alias(kv.value, at);
+      else if (key == "operName" || key == "useOp") check_operator(names_of(kv.value), where);
+      else if (key == "targetList") note_expansions(kv.value);
       // Join columns (USING) and alias column lists name columns without a
       // ColumnRef; a sensitive name there would be an oracle too.
-      if (key == "usingClause" || key == "colnames") check_column_fields(kv.value, where);
+      if (key == "usingClause" || key == "colnames") check_column_names(kv.value, where);
+      if (verdict) return;
       walk(kv.value, where);
       if (verdict) return;
     }
   }
 
   bool schema_readable(std::string_view schema) const {
-    return contains(kSystemSchemas, schema) || contains(policy.readable_schemas, schema);
+    return !policy.enforce_schemas || is_system_schema(schema) || contains(policy.readable_schemas, schema);
   }
 
-  void check_function(dom::element call, long at) {
-    dom::array names;
-    if (field(call, "funcname").get(names) != simdjson::SUCCESS || names.size() == 0) return;
-    std::vector<std::string_view> parts;
-    for (dom::element n : names) parts.push_back(string_node(n));
-    const std::string name(parts.back());
-    if (function_denied(name)) {
-      reject("denied_function", "function " + name + "() is not allowed: it has effects beyond reading", at);
+  // Overloads of `name` a call with `nargs` arguments (-1: any) can reach:
+  // in `schema` when qualified, else in the search path.
+  std::vector<const catalog::Function*> overloads(std::string_view schema, std::string_view name, int nargs) const {
+    std::vector<const catalog::Function*> out;
+    auto it = catalog.functions.find(lower(name));
+    if (it == catalog.functions.end()) return out;
+    for (const auto& f : it->second) {
+      if (nargs >= 0 && !f.accepts(nargs)) continue;
+      if (schema.empty() ? !contains(catalog.search_path, f.schema) : f.schema != schema) continue;
+      out.push_back(&f);
+    }
+    return out;
+  }
+
+  // The catalog's rule for one function a statement may call.
+  void judge(const catalog::Function& f, long at, std::string_view how) {
+    if (const char* why = denied_function_reason(f.name)) {
+      reject("denied_function", "function " + f.signature() + " is not allowed: " + why, at);
+    } else if (!f.from_extension && !schema_readable(f.schema)) {
+      reject("schema_not_readable", "function " + f.signature() + " is in schema " + f.schema +
+                                        ", which is not readable here", at);
+    } else if (f.volatility == catalog::Volatility::Volatile && !allowed_volatile_reason(f.name)) {
+      reject("volatile_function",
+             "function " + f.signature() + std::string(how) +
+                 " is volatile (" + f.language +
+                 "): it may change state or have effects beyond reading, and is not on the reviewed "
+                 "list of volatile functions that only read",
+             at);
+    }
+  }
+
+  void check_call(dom::element call, long at) {
+    const auto parts = names_of(field(call, "funcname"));
+    if (parts.empty()) return;
+    const std::string_view name = parts.back();
+    const std::string_view schema = parts.size() >= 2 ? parts[parts.size() - 2] : std::string_view();
+    dom::array args;
+    int nargs = 0;
+    if (field(call, "args").get(args) == simdjson::SUCCESS) nargs = static_cast<int>(args.size());
+    // An ordered-set aggregate also takes its WITHIN GROUP (ORDER BY …) columns.
+    dom::array within;
+    bool within_group = false;
+    if (field(call, "agg_within_group").get(within_group) == simdjson::SUCCESS && within_group &&
+        field(call, "agg_order").get(within) == simdjson::SUCCESS)
+      nargs += static_cast<int>(within.size());
+    if (nargs == 1 && is_redacted_column(policy, name)) {
+      reject("sensitive_column", "column " + std::string(name) +
+                                     " is sensitive and may not be read (here in functional notation)", at);
       return;
     }
-    if (parts.size() >= 2 && policy.enforce_schemas && !schema_readable(parts[parts.size() - 2])) {
-      const std::string schema(parts[parts.size() - 2]);
-      reject("schema_not_readable",
-             "schema " + schema + " is not readable here (function " + schema + "." + name + ")", at);
+    if (const char* why = denied_function_reason(name)) {
+      reject("denied_function", "function " + std::string(name) + "() is not allowed: " + why, at);
+      return;
+    }
+    if (iequals(name, "current_setting") && (schema.empty() || schema == "pg_catalog")) {
+      check_setting_argument(args, nargs, at);
+      if (verdict) return;
+    }
+    const auto candidates = overloads(schema, name, nargs);
+    if (candidates.empty()) {
+      const std::string shown = (schema.empty() ? "" : std::string(schema) + ".") + std::string(name);
+      if (!schema.empty() && policy.enforce_schemas && !schema_readable(schema)) {
+        reject("schema_not_readable", "schema " + std::string(schema) + " is not readable here (function " +
+                                          shown + ")", at);
+      } else if (catalog.live) {
+        if (policy.catalog) policy.catalog->stale();
+        std::string arities;
+        for (const auto* f : overloads(schema, name, -1))
+          arities += (arities.empty() ? "" : "; ") + f->signature();
+        reject("unknown_function", "function " + shown + " with " + std::to_string(nargs) +
+                                       " argument(s) does not exist" +
+                                       (arities.empty() ? "" : " (it exists as " + arities + ")"), at);
+      } else {
+        notes.push_back("function " + shown + " is not in PostgreSQL 15's pg_catalog: the server judges it "
+                        "by the live catalog");
+      }
+      return;
+    }
+    for (const auto* f : candidates) {
+      judge(*f, at, "");
+      if (verdict) return;
+    }
+  }
+
+  // current_setting('name'): only an allow-listed setting, named by a constant.
+  void check_setting_argument(dom::array args, int nargs, long at) {
+    std::string_view setting;
+    if (nargs >= 1) setting = str(field(field(field(args.at(0), "A_Const"), "sval"), "sval"));
+    if (setting.empty() || !readable_setting(setting))
+      reject("secret_setting",
+             "current_setting(" + (setting.empty() ? std::string("…") : "'" + std::string(setting) + "'") +
+                 ") is not allowed: only settings on the reviewed list, named by a constant, can be read "
+                 "(custom settings never)",
+             at);
+  }
+
+  // A field-selection or qualified-column name that is not a known column may
+  // be functional notation: `x.f` and `(x).f` call f(x).
+  void check_field_call(std::string_view name, long at, std::string_view row) {
+    if (name == "*" || ranges.known_column(name)) return;
+    const auto candidates = overloads({}, name, 1);
+    for (const auto* f : candidates) {
+      if (f->nargs != 1 && !(f->nargs > 1 && f->ndefaults >= f->nargs - 1)) continue;
+      if (!row.empty() && ranges.sensitive(row)) {
+        reject("whole_row", "." + std::string(name) + " on " + std::string(row) +
+                                " calls " + f->signature() + " on a whole row of a relation with "
+                                "sensitive columns; name the columns you need", at);
+        return;
+      }
+      judge(*f, at, " (called as ." + std::string(name) + ")");
+      if (verdict) return;
+    }
+  }
+
+  void check_column_ref(dom::element ref, long at) {
+    const auto fields = names_of(field(ref, "fields"));
+    for (auto name : fields)
+      if (name != "*" && is_redacted_column(policy, name)) {
+        reject("sensitive_column",
+               "column " + std::string(name) + " is sensitive and may not be read or filtered on", at);
+        return;
+      }
+    if (fields.empty()) return;
+    const std::string_view last = fields.back();
+    const std::string_view row = fields.size() >= 2 ? fields[fields.size() - 2] : std::string_view();
+    if (last == "*") {
+      if (std::find(expansions.begin(), expansions.end(), at) != expansions.end()) return;
+      if (row.empty() ? ranges.any : (ranges.sensitive(row) || (ranges.any && !ranges.names.count(std::string(row)))))
+        reject("whole_row", std::string(row.empty() ? "*" : std::string(row) + ".*") +
+                                " used as a value reads whole rows of a relation with sensitive columns; name "
+                                "the columns you need", at);
+      return;
+    }
+    if (fields.size() == 1) {
+      if (ranges.sensitive(last))
+        reject("whole_row", std::string(last) + " used as a value is a whole row of a relation with sensitive "
+                                                "columns; name the columns you need", at);
+      return;
+    }
+    check_field_call(last, at, row);
+  }
+
+  void check_indirection(dom::element indirection, long at) {
+    for (auto name : names_of(field(indirection, "indirection"))) {
+      if (name == "*") continue;
+      if (is_redacted_column(policy, name)) {
+        reject("sensitive_column", "column " + std::string(name) + " is sensitive and may not be read", at);
+        return;
+      }
+      check_field_call(name, at, {});
+      if (verdict) return;
+    }
+  }
+
+  // Target-list entries that are `*` or `alias.*` expand into columns (which
+  // the result redacts by name and source); anywhere else they are row values.
+  void note_expansions(dom::element list) {
+    dom::array targets;
+    if (list.get(targets) != simdjson::SUCCESS) return;
+    for (dom::element t : targets) {
+      Node ref = field(field(field(t, "ResTarget"), "val"), "ColumnRef");
+      const auto fields = names_of(field(ref, "fields"));
+      if (!fields.empty() && fields.back() == "*") expansions.push_back(location_of(ref, -1));
+    }
+  }
+
+  // Operators call functions: judge every overload of the symbol the search
+  // path (or the qualification) reaches.
+  void check_operator(const std::vector<std::string_view>& parts, long at) {
+    if (parts.empty()) return;
+    const std::string_view symbol = parts.back();
+    const std::string_view schema = parts.size() >= 2 ? parts[parts.size() - 2] : std::string_view();
+    if (!schema.empty() && policy.enforce_schemas && !schema_readable(schema)) {
+      reject("schema_not_readable", "schema " + std::string(schema) + " is not readable here (operator " +
+                                        std::string(symbol) + ")", at);
+      return;
+    }
+    auto it = catalog.operators.find(std::string(symbol));
+    if (it == catalog.operators.end()) return;
+    for (const auto& op : it->second) {
+      if (schema.empty() ? !contains(catalog.search_path, op.schema) : op.schema != schema) continue;
+      judge(op.function, at, " (behind operator " + std::string(symbol) + ")");
+      if (verdict) return;
+    }
+  }
+
+  void check_expression_operator(dom::element expr, long at) {
+    const std::string_view kind = str(field(expr, "kind"));
+    if (kind.find("BETWEEN") != std::string_view::npos) {
+      check_operator({">="}, at);
+      check_operator({"<="}, at);
+    } else {
+      check_operator(names_of(field(expr, "name")), at);
+    }
+  }
+
+  // A cast to a type that is not built in runs that type's cast or input function.
+  void check_cast(Node type_name, long at) {
+    const auto parts = names_of(field(type_name, "names"));
+    if (parts.empty()) return;
+    auto it = catalog.type_functions.find(lower(parts.back()));
+    if (it == catalog.type_functions.end()) return;
+    for (const auto& f : it->second) {
+      judge(f, at, " (behind a cast to " + std::string(parts.back()) + ")");
+      if (verdict) return;
     }
   }
 
   void check_relation(dom::element range, long at) {
     const std::string name(str(field(range, "relname")));
     const std::string schema(str(field(range, "schemaname")));
-    if (contains(kSecretCatalogs, name) && (schema.empty() || schema == "pg_catalog")) {
-      reject("secret_catalog", name + " holds secrets and is not readable", at);
-      return;
-    }
+    if (schema.empty() || schema == "pg_catalog")
+      if (const char* why = refused_relation_reason(name)) {
+        reject("secret_catalog", name + " is not readable: " + why, at);
+        return;
+      }
+    check_alias(range, at);
+    if (verdict) return;
     if (schema.empty()) {
       unqualified.push_back(name);
       return;
@@ -272,33 +574,43 @@ struct Walker {
              "schema " + schema + " is not readable here (relation " + schema + "." + name + ")", at);
   }
 
-  // The last name of a column reference, or any field of an indirection, that
-  // names a sensitive column: rejected wherever it appears (a WHERE on it would
-  // be an oracle).
+  // An alias column list renames columns: on a relation with sensitive ones, a
+  // rename would read them under another name.
+  void check_alias(dom::element item, long at) {
+    Node alias = field(item, "alias");
+    dom::array colnames;
+    if (field(alias, "colnames").get(colnames) != simdjson::SUCCESS || colnames.size() == 0) return;
+    std::string_view name = str(field(alias, "aliasname"));
+    if (ranges.sensitive(name))
+      reject("sensitive_rename", "the column list of " + std::string(name) +
+                                     " renames columns of a relation with sensitive columns; select the "
+                                     "columns you need by name instead", at);
+  }
+
+  void check_cte(dom::element cte, long at) {
+    dom::array colnames;
+    const std::string_view name = str(field(cte, "ctename"));
+    cte_names.emplace_back(name);
+    if (field(cte, "aliascolnames").get(colnames) == simdjson::SUCCESS && colnames.size() > 0 &&
+        ranges.sensitive(name))
+      reject("sensitive_rename", "the column list of " + std::string(name) +
+                                     " renames columns of a relation with sensitive columns; select the "
+                                     "columns you need by name instead", at);
+  }
+
+  // Join columns (USING) and alias column lists: a sensitive name there is an oracle.
   template <class E>
-  void check_column_fields(E&& fields, long at) {
-    dom::array list;
-    if (fields.get(list) != simdjson::SUCCESS) return;
-    for (dom::element f : list) {
-      const std::string_view name = string_node(f);
-      if (!name.empty() && is_redacted_column(policy, name)) {
+  void check_column_names(E&& fields, long at) {
+    for (auto name : names_of(fields))
+      if (name != "*" && is_redacted_column(policy, name)) {
         reject("sensitive_column",
                "column " + std::string(name) + " is sensitive and may not be read or filtered on", at);
         return;
       }
-    }
   }
 };
 
 std::optional<Error> check_explain(Node explain, long location, std::string_view sql) {
-  dom::array options;
-  if (field(explain, "options").get(options) == simdjson::SUCCESS)
-    for (dom::element option : options) {
-      Node def = field(option, "DefElem");
-      if (iequals(str(field(def, "defname")), "analyze"))
-        return denied("explain_analyze", "EXPLAIN ANALYZE runs the statement and is not allowed; use plain EXPLAIN",
-                      char_position(sql, location_of(def, location)));
-    }
   dom::object query;
   if (field(explain, "query").get(query) != simdjson::SUCCESS || query["SelectStmt"].error()) {
     std::string_view kind = "unknown";
@@ -317,6 +629,11 @@ bool is_redacted_column(const Policy& policy, std::string_view column) {
   for (const auto& c : policy.redact_columns)
     if (iequals(c, column)) return true;
   return false;
+}
+
+bool is_redacted_column(const Policy& policy, const catalog::Catalog& catalog, std::string_view column,
+                        unsigned table_oid, int table_column) {
+  return is_redacted_column(policy, column) || catalog.sensitive_attribute(table_oid, table_column);
 }
 
 core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& policy) {
@@ -363,11 +680,11 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
     to_walk = field(field(stmt, kind), "query");
   } else if (kind == "VariableShowStmt") {
     const std::string_view name = str(field(field(stmt, kind), "name"));
-    bool secret = false;
-    for (const char* s : kSecretSettings) secret = secret || iequals(name, s);
-    if (secret || name.find("password") != std::string_view::npos)
+    if (!readable_setting(name))
       return denied("secret_setting",
-                    "SHOW " + std::string(name) + " is not allowed: it reveals server secrets or paths",
+                    "SHOW " + std::string(name) +
+                        " is not allowed: only settings on the reviewed list can be read (the planner, time "
+                        "zone, encodings, versions, search_path, timeouts; custom settings never)",
                     char_position(sql, location));
     out.kind = StatementKind::Show;
     to_walk = field(stmt, kind);  // just the setting's name: nothing inside to refuse
@@ -379,12 +696,26 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
                   char_position(sql, location));
   }
 
-  Walker walker{sql, policy, std::nullopt, {}, {}, {}};
-  walker.fingerprint.add(kind);
   dom::element walk_root;
   if (to_walk.get(walk_root) != simdjson::SUCCESS) return denied("parse_error", "the SQL could not be read", 0);
+  const auto catalog = policy.catalog ? policy.catalog->current() : catalog::builtin();
+  if (policy.catalog && !catalog->live) {
+    // The server never judges by less than the live catalog.
+    policy.catalog->stale();
+    return core::make_error(ErrorKind::Unavailable,
+                            "the database's catalog is not loaded yet (the database may be unreachable); "
+                            "retry in a moment");
+  }
+  Ranges ranges{*catalog, policy, {}, {}, {}, false};
+  ranges.run(walk_root);
+  Walker walker{sql, policy, *catalog, ranges, std::nullopt, {}, {}, {}, {}, {}};
+  walker.fingerprint.add(kind);
   walker.walk(walk_root, location);
   if (walker.verdict) return *walker.verdict;
+  out.notes = std::move(walker.notes);
+  if (!catalog->live)
+    out.notes.push_back("offline, relations are unknown: whole-row values and column renames of relations "
+                        "with sensitive columns are only caught with DATABASE_URL set");
   for (const auto& name : walker.unqualified)
     if (!contains(walker.cte_names, name) && !contains(out.unqualified_relations, name))
       out.unqualified_relations.push_back(name);

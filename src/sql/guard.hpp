@@ -7,12 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog.hpp"
 #include "core/result.hpp"
 
 namespace fleetmcp::sql {
 
 // What the guard accepts beyond the fixed rules (one statement, reads only,
-// no side-effecting function, no secret catalog). Defaults are the safe ones.
+// every call judged against the catalog, no secret catalog). Defaults are the
+// safe ones.
 struct Policy {
   // With enforce_schemas, a schema-qualified relation or function must be in
   // readable_schemas, pg_catalog or information_schema. Unqualified names are
@@ -22,11 +24,14 @@ struct Policy {
   // Columns that may not be named anywhere in a statement (case-insensitive);
   // SELECT * results drop them after the fact (see redacted_columns()).
   std::vector<std::string> redact_columns;
+  // The catalog functions, operators and casts are judged against; null: the
+  // built-in knowledge of PostgreSQL 15's pg_catalog (check-sql offline).
+  const catalog::Store* catalog = nullptr;
 };
 
 enum class StatementKind {
   Select,   // runs through a cursor, capped by FETCH
-  Explain,  // EXPLAIN without ANALYZE: runs directly, small result
+  Explain,  // EXPLAIN (ANALYZE too) of a SELECT: runs directly
   Show,     // SHOW of a non-secret setting: runs directly
 };
 
@@ -36,6 +41,9 @@ struct ValidatedStatement {
   std::string fingerprint;  // pg_query_fingerprint, groups identical queries in audit
   int start_position = 1;   // 1-based character position of `text` in the input
   std::vector<std::string> unqualified_relations;  // resolved by the search path
+  // What the verdict could not check (offline: functions outside PostgreSQL
+  // 15's pg_catalog), for check-sql to show.
+  std::vector<std::string> notes;
 };
 
 // Rejections are ErrorKind::Denied with `rule` set, a message naming the
@@ -45,8 +53,11 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
 // pg_query_normalize: constants replaced by $n, for operators reading verdicts.
 std::string normalize(std::string_view sql);
 
-// Whether a result column must be dropped from what leaves the server.
+// Whether a result column must be dropped from what leaves the server: by its
+// name, or by the table column it comes from (PQftable/PQftablecol; 0 if none).
 bool is_redacted_column(const Policy& policy, std::string_view column);
+bool is_redacted_column(const Policy& policy, const catalog::Catalog& catalog, std::string_view column,
+                        unsigned table_oid, int table_column);
 
 // Always-quoted identifier, safe to splice: "a""b" for a"b.
 std::string quote_identifier(std::string_view name);

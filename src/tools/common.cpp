@@ -1,4 +1,9 @@
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "json/rows.hpp"
@@ -13,6 +18,22 @@ using core::ErrorKind;
 using core::make_error;
 
 namespace {
+
+// Right after start the catalog may still be loading: wait for it (up to the
+// connect timeout) rather than refuse the first calls. The guard refuses to
+// judge by less than the live catalog either way.
+awaitable<void> catalog_loaded(CallContext& ctx) {
+  if (!ctx.policy.catalog) co_return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.config.connect_timeout_ms);
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  while (!ctx.policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
+         !(ctx.cancel && ctx.cancel->cancelled())) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+}
+
 // The cursor's name and the prefix before the analyst's statement; error
 // positions from PostgreSQL are shifted back by the prefix's length.
 constexpr std::string_view kDeclarePrefix = "DECLARE fleetmcp_rows NO SCROLL CURSOR FOR ";
@@ -41,8 +62,8 @@ core::Result<long long> integer_arg(const json& args, const char* name, long lon
   return make_error(ErrorKind::BadRequest, std::string("argument '") + name + "' must be an integer");
 }
 
-sql::Policy policy_from(const config::Config& config) {
-  return {config.enforce_schemas, config.readable_schemas, config.redact_columns};
+sql::Policy policy_from(const config::Config& config, const catalog::Store* catalog) {
+  return {config.enforce_schemas, config.readable_schemas, config.redact_columns, catalog};
 }
 
 core::Status check_readable_schema(const config::Config& config, const std::string& schema) {
@@ -73,6 +94,7 @@ awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
 awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql,
                                              long long max_rows) {
   const long long cap = std::clamp<long long>(max_rows, 1, ctx.config.max_rows);
+  co_await catalog_loaded(ctx);
   auto validated = sql::validate(sql, ctx.policy);
   if (!validated) co_return validated.error();
   ctx.record.fingerprint = validated->fingerprint;
@@ -81,7 +103,12 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   // most twice as long): a third of the response limit keeps the whole reply
   // under MCP_MAX_RESPONSE_BYTES.
   const std::size_t budget = (ctx.config.max_response_bytes - 4096) / 3;
-  const auto hide = [&](std::string_view column) { return sql::is_redacted_column(ctx.policy, column); };
+  // By name, and by the table column a value comes from (a sensitive column
+  // renamed through a subquery or CTE is still that column).
+  const auto catalog = ctx.policy.catalog ? ctx.policy.catalog->current() : catalog::builtin();
+  const auto hide = [&](std::string_view column, unsigned table, int table_column) {
+    return sql::is_redacted_column(ctx.policy, *catalog, column, table, table_column);
+  };
   std::optional<fleetmcp::json::Columns> columns;
   std::string rows = "[";
   long long count = 0;

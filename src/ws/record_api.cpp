@@ -140,7 +140,7 @@ awaitable<core::Result<std::string>> RecordApi::run(const Request& request, audi
   const PGresult* result = (*ran)->results.at(0).get();
   // The select list already leaves sensitive columns out; hiding them again
   // here keeps that true whatever a future statement selects.
-  const auto hide = [&](std::string_view column) { return sql::is_redacted_column(policy_, column); };
+  const auto hide = [&](std::string_view column, unsigned, int) { return sql::is_redacted_column(policy_, column); };
   const auto columns = fleetmcp::json::describe_columns(result, hide);
   std::string frame;
   if (id) {

@@ -27,26 +27,31 @@ std::vector<Case> corpus() {
   return cases;
 }
 
-TEST(GuardDifferential, CorpusThroughTheServerLeavesTheDatabaseUnchanged) {
-  const auto cases = corpus();
-  ASSERT_GE(cases.size(), 200u);
-  const std::string tag = test_tag("fleetmcp-differential");
+// Runs the corpus as the role behind `url`; returns each statement's verdict
+// ("allow" or the rule), checking on the way that nothing rejected reached
+// PostgreSQL and that the database is unchanged.
+std::vector<std::string> run_corpus(const std::vector<Case>& cases, const std::string& url, const std::string& tag,
+                                    bool read_only_role) {
   TestServer server([&](config::Config& c) {
-    c.database_url = tagged_url(tag);
+    c.database_url = url;
     c.statement_timeout_ms = 5000;
   });
   Admin admin;
   const std::string before = database_digest(admin);
+  std::vector<std::string> verdicts;
   int allowed = 0, rejected = 0;
   for (const auto& c : cases) {
     const auto sent = server.app().database().plans_sent();
     json r = server.call_tool("query", {{"sql", c.sql}, {"max_rows", 20}});
     const std::string text = r["content"][0]["text"];
+    const auto rule_at = text.find("(rule ");
+    verdicts.push_back(rule_at == std::string::npos ? "allow"
+                                                    : text.substr(rule_at + 6, text.find(')', rule_at) - rule_at - 6));
     if (c.verdict == "allow") {
       ++allowed;
       EXPECT_EQ(text.find("Rejected by the SQL guard"), std::string::npos) << c.sql << "\n" << text;
       EXPECT_GT(server.app().database().plans_sent(), sent) << c.sql;
-      if (c.runs) {
+      if (c.runs && read_only_role) {
         EXPECT_EQ(r["isError"], false) << c.sql << "\n" << text;
       }
     } else {
@@ -63,6 +68,25 @@ TEST(GuardDifferential, CorpusThroughTheServerLeavesTheDatabaseUnchanged) {
   EXPECT_EQ(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
                          "' AND state <> 'idle'"),
             "0");
+  return verdicts;
+}
+
+// The guard's verdicts do not depend on what the role may do: a superuser
+// (which bypasses every grant) gets exactly the same verdicts, and the
+// database is still unchanged.
+TEST(GuardDifferential, CorpusAsTheRoleAndAsASuperuserSameVerdictsNothingChanged) {
+  const auto cases = corpus();
+  ASSERT_GE(cases.size(), 200u);
+  const std::string ro_tag = test_tag("fleetmcp-differential-ro");
+  const std::string su_tag = test_tag("fleetmcp-differential-su");
+  const auto as_role = run_corpus(cases, tagged_url(ro_tag), ro_tag, true);
+  const std::string admin = cluster().admin_url;
+  const auto as_superuser =
+      run_corpus(cases, admin + (admin.find('?') == std::string::npos ? "?" : "&") + "application_name=" + su_tag,
+                 su_tag, false);
+  ASSERT_EQ(as_role.size(), as_superuser.size());
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    EXPECT_EQ(as_role[i], as_superuser[i]) << cases[i].sql;
 }
 
 }  // namespace

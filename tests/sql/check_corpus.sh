@@ -2,8 +2,9 @@
 # Runs the SQL guard corpus against a fleetmcp binary:
 #   tests/sql/check_corpus.sh path/to/fleetmcp [corpus.jsonl]
 # Every line of corpus.jsonl is {"sql", "verdict": "allow"|"reject", "rule" (reject only),
-# "runs" (allow only), "note"}. Each SQL is fed to `fleetmcp check-sql -` on stdin with the
-# default policy (MCP_READABLE_SCHEMAS / MCP_ENFORCE_SCHEMAS / MCP_REDACT_COLUMNS unset);
+# "runs" (allow only), "note"}. The whole corpus goes through one `fleetmcp check-sql --jsonl`
+# with the default policy (MCP_READABLE_SCHEMAS / MCP_ENFORCE_SCHEMAS / MCP_REDACT_COLUMNS
+# unset) and, when DATABASE_URL is set, the live catalog as the server would judge it;
 # verdict and rule must match. Prints each mismatch and a final "N passed, M failed" line;
 # exits 1 on any failure, 2 on bad usage.
 set -euo pipefail
@@ -25,8 +26,9 @@ const env = { ...process.env };
 for (const k of ['MCP_READABLE_SCHEMAS', 'MCP_ENFORCE_SCHEMAS', 'MCP_REDACT_COLUMNS']) delete env[k];
 
 const rules = new Set(['parse_error', 'empty', 'multiple_statements', 'statement_kind', 'select_into',
-  'locking_clause', 'denied_function', 'secret_catalog', 'schema_not_readable', 'sensitive_column',
-  'explain_analyze', 'secret_setting']);
+  'locking_clause', 'denied_function', 'volatile_function', 'unknown_function', 'secret_catalog',
+  'schema_not_readable', 'sensitive_column', 'whole_row', 'sensitive_rename', 'secret_setting',
+  'not_supported']);
 
 let passed = 0, failed = 0;
 const fail = (where, sql, why) => {
@@ -34,8 +36,8 @@ const fail = (where, sql, why) => {
   console.log(`FAIL ${where}: ${why}\n  sql: ${JSON.stringify(sql)}`);
 };
 
-const lines = fs.readFileSync(corpus, 'utf8').split('\n');
-lines.forEach((text, i) => {
+const cases = [];
+fs.readFileSync(corpus, 'utf8').split('\n').forEach((text, i) => {
   if (text.trim() === '') return;
   const where = `${corpus}:${i + 1}`;
   let c;
@@ -45,24 +47,29 @@ lines.forEach((text, i) => {
   if (c.verdict === 'reject' && !rules.has(c.rule)) return fail(where, c.sql, `reject needs a known rule, got ${JSON.stringify(c.rule)}`);
   if (c.verdict === 'allow' && ('rule' in c)) return fail(where, c.sql, 'allow must not carry a rule');
   if (c.verdict === 'allow' && typeof c.runs !== 'boolean') return fail(where, c.sql, 'allow needs "runs": true|false');
+  cases.push({ where, c });
+});
 
-  const r = spawnSync(bin, ['check-sql', '-'], { input: Buffer.from(c.sql, 'utf8'), env, timeout: 30000 });
-  if (r.error) return fail(where, c.sql, `could not run ${bin}: ${r.error.message}`);
-  const out = r.stdout.toString('utf8');
-  const verdict = /^verdict: allowed$/m.test(out) ? 'allow' : /^verdict: rejected$/m.test(out) ? 'reject' : null;
-  const rule = (out.match(/^rule: (.*)$/m) || [])[1];
-  const wantCode = c.verdict === 'allow' ? 0 : 1;
-  if (verdict === null)
-    return fail(where, c.sql, `no verdict (exit ${r.status}): ${(out + r.stderr.toString()).trim().split('\n')[0]}`);
-  if (verdict !== c.verdict || (c.verdict === 'reject' && rule !== c.rule)) {
-    const got = verdict === 'reject' ? `reject/${rule}` : 'allow';
+const input = cases.map(({ c }) => JSON.stringify({ sql: c.sql })).join('\n') + '\n';
+const r = spawnSync(bin, ['check-sql', '--jsonl'], { input, env, timeout: 120000, maxBuffer: 64 << 20 });
+if (r.error || r.status !== 0) {
+  console.log(`check_corpus: ${bin} check-sql --jsonl failed (exit ${r.status}): ${r.error ? r.error.message : r.stderr}`);
+  process.exit(1);
+}
+const verdicts = r.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+if (verdicts.length !== cases.length) {
+  console.log(`check_corpus: ${cases.length} cases but ${verdicts.length} verdicts`);
+  process.exit(1);
+}
+cases.forEach(({ where, c }, i) => {
+  const v = verdicts[i];
+  if (v.verdict !== c.verdict || (c.verdict === 'reject' && v.rule !== c.rule)) {
+    const got = v.verdict === 'reject' ? `reject/${v.rule}` : v.verdict;
     const want = c.verdict === 'reject' ? `reject/${c.rule}` : 'allow';
-    const msg = (out.match(/^message: (.*)$/m) || [])[1];
-    return fail(where, c.sql, `expected ${want}, got ${got}${msg ? ` (${msg})` : ''}`);
+    return fail(where, c.sql, `expected ${want}, got ${got}${v.message ? ` (${v.message})` : ''}`);
   }
-  if (r.status !== wantCode) return fail(where, c.sql, `verdict ${verdict} but exit code ${r.status}`);
   passed++;
 });
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed (catalog: ${env.DATABASE_URL ? 'live' : 'offline'})`);
 process.exit(failed > 0 ? 1 : 0);
 JS

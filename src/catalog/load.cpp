@@ -1,0 +1,171 @@
+#include "catalog/load.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <cstring>
+
+namespace fleetmcp::catalog {
+namespace {
+
+namespace asio = boost::asio;
+
+// A text[] literal for a parameter: {"a","b"} with " and \ escaped.
+std::string array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// The columns of a function row, shared by the function, operator and cast queries.
+constexpr const char* kFunctionColumns =
+    "pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid), p.pronargs, p.pronargdefaults, "
+    "p.provariadic <> 0, p.provolatile, l.lanname, "
+    "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
+    "AND d.deptype = 'e')";
+constexpr const char* kFunctionJoins =
+    " JOIN pg_namespace pn ON pn.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang";
+// Functions behind operators and casts pass by construction when PostgreSQL
+// or an extension ships them stable or immutable; only the others are kept.
+constexpr const char* kNeedsJudging =
+    " AND (p.provolatile = 'v' OR (pn.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS "
+    "(SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')))";
+
+Function function_at(const PGresult* r, int row, int first) {
+  auto text = [&](int col) { return std::string(PQgetvalue(r, row, first + col)); };
+  Function f;
+  f.schema = text(0);
+  f.name = text(1);
+  f.arguments = text(2);
+  f.nargs = std::atoi(PQgetvalue(r, row, first + 3));
+  f.ndefaults = std::atoi(PQgetvalue(r, row, first + 4));
+  f.variadic = PQgetvalue(r, row, first + 5)[0] == 't';
+  f.volatility = static_cast<Volatility>(PQgetvalue(r, row, first + 6)[0]);
+  f.language = text(7);
+  f.from_extension = PQgetvalue(r, row, first + 8)[0] == 't';
+  return f;
+}
+
+}  // namespace
+
+asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database& db, const LoadOptions& options) {
+  pg::Plan plan;
+  plan.for_caller = false;
+  plan.statements.push_back({"SELECT unnest(current_schemas(true))::text", {}});
+  // Every function, not only those the role may execute: the verdict is the
+  // same for every role, and PostgreSQL refuses the rest with its own error.
+  plan.statements.push_back({std::string("SELECT ") + kFunctionColumns + " FROM pg_proc p" + kFunctionJoins, {}});
+  plan.statements.push_back({std::string("SELECT o.oprname, on_.nspname, ") + kFunctionColumns +
+                                 " FROM pg_operator o JOIN pg_namespace on_ ON on_.oid = o.oprnamespace"
+                                 " JOIN pg_proc p ON p.oid = o.oprcode" + kFunctionJoins +
+                                 " WHERE true" + kNeedsJudging,
+                             {}});
+  // Casts to types that are not built in (PostgreSQL's own objects have oids
+  // below 16384): their cast functions, and the type's input function.
+  plan.statements.push_back(
+      {std::string("SELECT t.typname, ") + kFunctionColumns +
+           " FROM pg_type t JOIN pg_proc p ON p.oid IN (SELECT c.castfunc FROM pg_cast c WHERE c.casttarget = t.oid"
+           " AND c.castfunc <> 0 UNION SELECT t.typinput)" + kFunctionJoins +
+           " WHERE t.oid >= 16384" + kNeedsJudging,
+       {}});
+  plan.statements.push_back(
+      {"SELECT c.oid, n.nspname, c.relname, a.attname, a.attnum, lower(a.attname) = ANY ($1::text[])"
+       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+       " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+       " WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND c.oid IN (SELECT attrelid FROM pg_attribute"
+       " WHERE attnum > 0 AND NOT attisdropped AND lower(attname) = ANY ($1::text[]))"
+       " ORDER BY c.oid, a.attnum",
+       {array_literal(options.sensitive_columns)}});
+  auto ran = co_await db.run(std::move(plan));
+  if (!ran) co_return ran.error();
+
+  auto catalog = std::make_shared<Catalog>();
+  catalog->live = true;
+  catalog->loaded_at = std::chrono::system_clock::now();
+  const auto& results = ran->results;
+  catalog->search_path.clear();
+  for (int r = 0; r < PQntuples(results[0].get()); ++r) catalog->search_path.emplace_back(PQgetvalue(results[0].get(), r, 0));
+  const PGresult* functions = results[1].get();
+  catalog->functions.reserve(PQntuples(functions));
+  for (int r = 0; r < PQntuples(functions); ++r) catalog->add_function(function_at(functions, r, 0));
+  const PGresult* operators = results[2].get();
+  for (int r = 0; r < PQntuples(operators); ++r)
+    catalog->operators[PQgetvalue(operators, r, 0)].push_back({PQgetvalue(operators, r, 1), function_at(operators, r, 2)});
+  const PGresult* casts = results[3].get();
+  for (int r = 0; r < PQntuples(casts); ++r)
+    catalog->type_functions[PQgetvalue(casts, r, 0)].push_back(function_at(casts, r, 1));
+  const PGresult* columns = results[4].get();
+  std::string last_oid;
+  SensitiveRelation* relation = nullptr;
+  for (int r = 0; r < PQntuples(columns); ++r) {
+    if (last_oid != PQgetvalue(columns, r, 0)) {
+      last_oid = PQgetvalue(columns, r, 0);
+      auto& list = catalog->sensitive_relations[PQgetvalue(columns, r, 2)];
+      list.push_back({PQgetvalue(columns, r, 1), {}});
+      relation = &list.back();
+    }
+    relation->columns.emplace_back(PQgetvalue(columns, r, 3));
+    if (PQgetvalue(columns, r, 5)[0] == 't')
+      catalog->sensitive_attributes.insert((std::uint64_t{std::strtoul(last_oid.c_str(), nullptr, 10)} << 16) |
+                                           static_cast<unsigned>(std::atoi(PQgetvalue(columns, r, 4))));
+  }
+  co_return std::shared_ptr<const Catalog>(std::move(catalog));
+}
+
+Refresher::Refresher(asio::io_context& io, pg::Database& db, Store& store, LoadOptions options,
+                     std::chrono::seconds every)
+    : io_(io), db_(db), store_(store), options_(std::move(options)), every_(every), timer_(io) {
+  store_.on_stale([this] { request(); });
+}
+
+void Refresher::start() { asio::co_spawn(io_, loop(), asio::detached); }
+
+void Refresher::stop() {
+  stopped_ = true;
+  asio::post(io_, [this] { timer_.cancel(); });
+}
+
+void Refresher::request() {
+  asio::post(io_, [this] { timer_.cancel(); });
+}
+
+asio::awaitable<void> Refresher::loop() {
+  constexpr auto kRetry = std::chrono::seconds(5);   // while the database is away
+  constexpr auto kAtMost = std::chrono::seconds(5);  // between requested reloads
+  bool loaded = false, warned = false;
+  while (!stopped_) {
+    auto result = co_await load(db_, options_);
+    if (result) {
+      store_.replace(std::move(*result));
+      loaded = true;
+    } else if (!loaded && !warned) {
+      warned = true;
+      std::fprintf(stderr, "fleetmcp: the catalog could not be loaded yet (%s); retrying every 5 s\n",
+                   result.error().message.c_str());
+    }
+    if (stopped_) break;
+    // Sleep until the schedule, or until request() cancels the wait; then at
+    // least kAtMost so a burst of requests makes one reload.
+    timer_.expires_after(loaded ? every_ : kRetry);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) break;
+    if (ec) {
+      timer_.expires_after(kAtMost);
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+}
+
+}  // namespace fleetmcp::catalog
