@@ -51,6 +51,25 @@ check fixtures-public 2 "--conformance-fixtures: refused with MCP_HOST=0.0.0.0" 
 check missing-config 2 "cannot be read" -- DATABASE_URL=$url "$bin" serve --config /nonexistent/fleetmcp.env
 check demo-bad-scale 2 "demo: --scale must be a number" -- "$bin" demo --scale lots
 check demo-bad-option 2 "demo: unknown option '--fast'" -- "$bin" demo --fast
+# role-sql: column-level grants by default, the shipped script is its default
+# output, and the opt-out is loud (stderr and the SQL itself).
+check role-sql-empty-exclusions 2 "pass --whole-table-grants to grant whole tables on purpose" -- \
+  "$bin" role-sql --exclude-columns ''
+check role-sql-whole-tables-warns 0 "WARNING: --whole-table-grants: the role will read every sensitive column" -- \
+  "$bin" role-sql --whole-table-grants
+shipped=$(dirname "$0")/../../scripts/analytics_ro_role.sql
+if env -i PATH="$PATH" "$bin" role-sql 2>/dev/null | cmp -s - "$shipped"; then pass=$((pass + 1)); else
+  echo "FAIL $shipped is not the output of 'fleetmcp role-sql' (regenerate: env -i fleetmcp role-sql > $shipped)"
+  failures=$((failures + 1))
+fi
+sql=$(env -i PATH="$PATH" "$bin" role-sql --whole-table-grants 2>/dev/null)
+if [[ $sql == *"-- WARNING: whole-table grants"*"ARE READABLE"* && $sql == *"excluded text[] := ARRAY[]::text[]"* ]]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL role-sql --whole-table-grants: no warning comment or a non-empty exclusion list"
+  failures=$((failures + 1))
+fi
+
 # One line, not a stack trace.
 lines=$(env -i MCP_PORT=abc DATABASE_URL=$url "$bin" serve 2>&1 | wc -l)
 if [[ $lines == 1 ]]; then pass=$((pass + 1)); else echo "FAIL bad config printed $lines lines"; failures=$((failures + 1)); fi
