@@ -61,7 +61,7 @@ if [[ -z $sql_file && -z $fleetmcp ]]; then
   if command -v fleetmcp >/dev/null; then
     fleetmcp=$(command -v fleetmcp)
   elif [[ -x $here/../build/release/fleetmcp ]]; then
-    fleetmcp=$here/../build/release/fleetmcp
+    fleetmcp=$(cd "$here/../build/release" && pwd)/fleetmcp
   fi
 fi
 if [[ -n $fleetmcp ]]; then
