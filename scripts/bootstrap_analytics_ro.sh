@@ -105,14 +105,39 @@ pw=$(head -n 1 "$pw_file")
 [[ $pw =~ ^[A-Za-z0-9._~+/=-]{16,}$ ]] ||
   die "$pw_file must hold one line of at least 16 characters from A-Z a-z 0-9 . _ ~ + / = - (or use --rotate)"
 
+# The server gets a SCRAM-SHA-256 verifier (RFC 5802/7677, PostgreSQL's
+# format), computed here, never the password itself: neither its log nor
+# pg_stat_activity nor an extension watching statements can see it. The
+# password is ASCII, so SASLprep leaves it as it is.
+scram_verifier() {
+  python3 -c '
+import base64, hashlib, hmac, os, sys
+password = sys.stdin.readline().rstrip("\n").encode()
+salt, iterations = os.urandom(16), 4096
+salted = hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
+client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+b64 = lambda b: base64.b64encode(b).decode()
+print(f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}")
+' <<<"$1"
+}
+if command -v python3 >/dev/null; then
+  ro_pw=$(scram_verifier "$pw") || die "could not compute the SCRAM-SHA-256 verifier"
+  echo "analytics_ro: the password reaches the server only as a SCRAM-SHA-256 verifier"
+else
+  ro_pw=$pw
+  echo "analytics_ro: python3 not found: the server receives the password itself to hash it" >&2
+fi
+
 conn=()
 [[ -n $dsn ]] && conn=(--dbname "$dsn")
 
-# psql reads the password and then the role SQL from stdin. The statement that
+# psql reads the password (or verifier) and then the role SQL from stdin; in
+# single quotes, psql substitutes no :variables in it. The statement that
 # sets the password is kept out of the server log where this session may say so
 # (superusers can; others keep the server's logging settings).
 {
-  printf '\\set ro_pw %s\n' "$pw"
+  printf '\\set ro_pw %s\n' "'$ro_pw'"
   cat <<'SQL'
 DO $quiet$
 BEGIN

@@ -48,7 +48,8 @@ std::string role_sql(const RoleSqlOptions& o) {
     sql += "-- password_hash and api_key ARE READABLE by this role, through whole-row references\n";
     sql += "-- (row_to_json(t), t::text) too; only fleetmcp's guard and result redaction hide them.\n";
   }
-  sql += "-- Apply as a superuser, with the password as a psql variable (never in a file):\n";
+  sql += "-- Apply as a superuser, with the password, or better its SCRAM-SHA-256 verifier (what\n";
+  sql += "-- scripts/bootstrap_analytics_ro.sh sends), as a psql variable (never in a file):\n";
   sql += "--   psql -v ON_ERROR_STOP=1 -v ro_pw=\"$PW\" -d <database> -f role.sql\n";
   sql += "-- Idempotent: re-applying rotates the password and re-grants from the catalog, never\n";
   sql += "-- wider than before (run it again after schema changes: tables created since got\n";

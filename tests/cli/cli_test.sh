@@ -70,6 +70,32 @@ else
   failures=$((failures + 1))
 fi
 
+# The bootstrap, with a psql that records what it is sent: the grants of the
+# shipped script, and a SCRAM verifier in place of the password.
+stub=$(mktemp -d)
+trap 'rm -rf "$stub"' EXIT
+cat > "$stub/psql" <<'STUB'
+#!/usr/bin/env bash
+if [[ " $* " == *" -f - "* ]]; then cat >> "$(dirname "$0")/sent"; else echo tracksolid_db; fi
+STUB
+chmod +x "$stub/psql"
+(umask 077 && echo cli-test-password-0123456789 > "$stub/pw")
+bootstrap=$(dirname "$0")/../../scripts/bootstrap_analytics_ro.sh
+check bootstrap-column-grants 0 "tables with sensitive columns have column-level grants" -- \
+  PATH="$stub:$PATH" HOME="$stub" "$bootstrap" --pw-file "$stub/pw" --sql "$shipped"
+sent=$(cat "$stub/sent" 2>/dev/null)
+if [[ $sent == *"\set ro_pw 'SCRAM-SHA-256\$4096:"* && $sent != *cli-test-password* &&
+      $sent == *"excluded text[] := ARRAY['password_hash', "* ]]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL bootstrap sent the password itself, or not the shipped grants: $(head -c 300 <<<"$sent")"
+  failures=$((failures + 1))
+fi
+check bootstrap-whole-tables-warns 0 "WARNING: whole-table grants" -- \
+  PATH="$stub:$PATH" HOME="$stub" "$bootstrap" --pw-file "$stub/pw" --fleetmcp "$bin" --whole-table-grants
+check bootstrap-whole-tables-needs-binary 1 "--whole-table-grants needs the fleetmcp binary" -- \
+  PATH="$stub:$PATH" HOME="$stub" "$bootstrap" --pw-file "$stub/pw" --sql "$shipped" --whole-table-grants
+
 # One line, not a stack trace.
 lines=$(env -i MCP_PORT=abc DATABASE_URL=$url "$bin" serve 2>&1 | wc -l)
 if [[ $lines == 1 ]]; then pass=$((pass + 1)); else echo "FAIL bad config printed $lines lines"; failures=$((failures + 1)); fi

@@ -169,6 +169,11 @@ TEST(RoleSql, BootstrapTwiceLeavesTheGrantsUnchanged) {
     EXPECT_EQ(grants_of("analytics_ro"), before) << source;
   }
   std::remove(pw_file.c_str());
+  // The bootstrap sent a verifier it computed; the password still logs in.
+  Admin admin;
+  EXPECT_EQ(admin.scalar("SELECT left(rolpassword, 19) FROM pg_authid WHERE rolname = 'analytics_ro'"),
+            "SCRAM-SHA-256$4096:");
+  EXPECT_EQ(Admin(role_url("analytics_ro", password)).scalar("SELECT current_user"), "analytics_ro");
   for (const auto& sql : kSensitiveReads) EXPECT_EQ(sqlstate_of(url, sql), "42501") << sql;
   EXPECT_EQ(sqlstate_of(url, "SELECT id, email FROM tickets.users"), "");
 }
