@@ -44,9 +44,10 @@ void print_help() {
       "                      With DATABASE_URL, functions are judged by the live catalog as the\n"
       "                      role sees it (as the server does); without, by PostgreSQL 15's.\n"
       "                      --jsonl: {\"sql\": ...} per stdin line, one verdict object per line\n"
-      "  fleetmcp role-sql [--role NAME] [--exclude-columns a,b | --no-exclude-columns]\n"
+      "  fleetmcp role-sql [--role NAME] [--exclude-columns a,b | --whole-table-grants]\n"
       "                      print the read-only role's DDL for MCP_READABLE_SCHEMAS; tables with\n"
-      "                      excluded columns (default MCP_REDACT_COLUMNS) get column-level grants\n"
+      "                      excluded columns (default MCP_REDACT_COLUMNS) get column-level grants;\n"
+      "                      --whole-table-grants makes sensitive columns readable (warns)\n"
       "  fleetmcp token new NAME\n"
       "                      print a new token for NAME and the MCP_AUTH_TOKENS line including it\n"
       "  fleetmcp version    print the version\n"
@@ -165,14 +166,23 @@ int role_sql(const Config& config, const std::vector<std::string>& args) {
       options.role = args[++i];
     } else if (args[i] == "--exclude-columns" && i + 1 < args.size()) {
       options.exclude_columns = split_names(args[++i]);
-    } else if (args[i] == "--no-exclude-columns") {
-      options.exclude_columns.clear();
+    } else if (args[i] == "--whole-table-grants") {
+      options.whole_table_grants = true;
     } else {
       return fail("role-sql: unknown option '" + args[i] + "'; see fleetmcp --help");
     }
   }
   for (auto& c : options.exclude_columns)
     for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (options.exclude_columns.empty() && !options.whole_table_grants)
+    return fail("role-sql: no sensitive columns to keep out (MCP_REDACT_COLUMNS or --exclude-columns is "
+                "empty); pass --whole-table-grants to grant whole tables on purpose");
+  if (options.whole_table_grants)
+    std::fputs(
+        "fleetmcp: WARNING: --whole-table-grants: the role will read every sensitive column "
+        "(password_hash, api_key, ...), also through whole-row references such as row_to_json(t); "
+        "without the flag, tables with such columns get column-level grants\n",
+        stderr);
   std::fputs(fleetmcp::ops::role_sql(options).c_str(), stdout);
   return 0;
 }

@@ -3,6 +3,17 @@
 #include "sql/guard.hpp"
 
 namespace fleetmcp::mcp {
+namespace {
+
+// PostgreSQL's 42501 text for a relation ("permission denied for table users"),
+// as opposed to one for a schema or function, where column grants are no answer.
+bool denies_a_relation(std::string_view message) {
+  for (std::string_view kind : {"table ", "view ", "materialized view ", "foreign table "})
+    if (message.rfind("permission denied for " + std::string(kind), 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
 
 std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
                       const nlohmann::json& data) {
@@ -55,6 +66,10 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
   }
   if (!e.sqlstate.empty() && e.kind != ErrorKind::DbError) text += " (SQLSTATE " + e.sqlstate + ")";
   if (!e.detail.empty()) text += "\n" + e.detail;
+  if (e.kind == ErrorKind::DbError && e.sqlstate == "42501" && denies_a_relation(e.message))
+    text += "\nHint: tables with sensitive columns (MCP_REDACT_COLUMNS) are granted column by column, so "
+            "SELECT *, t.* and whole-row values such as row_to_json(t) are refused there; name the columns "
+            "you need (describe_table lists them, sample_table shows the readable ones).";
   if (e.position > 0 && !sql.empty()) {
     text += "\nat position " + std::to_string(e.position) + ":\n";
     text += sql::caret_excerpt(sql, e.position);

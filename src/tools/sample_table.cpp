@@ -1,9 +1,44 @@
 // sample_table(schema, table, n=20): the first n rows, through the same guarded
 // cursor path as query (the built statement is validated like any other).
+// The select list comes from the catalog: the columns the role may read that
+// are not sensitive. `SELECT *` would fail with 42501 on a table whose
+// sensitive columns the role script keeps out with column-level grants.
+#include "json/writer.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::tools {
+namespace {
+
+// One row per column, in column order, with whether the role may read it.
+// Zero rows: no such relation (or one without columns).
+constexpr const char* kColumnsSql =
+    "SELECT a.attname, has_column_privilege(c.oid, a.attnum, 'SELECT') "
+    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','v','m','p','f') "
+    "ORDER BY a.attnum";
+
+struct SelectList {
+  std::string columns;                // quoted, comma-separated; empty: none readable
+  std::vector<std::string> left_out;  // sensitive, or not granted to the role
+};
+
+SelectList select_list(const PGresult* result, const sql::Policy& policy) {
+  SelectList out;
+  for (int row = 0; row < PQntuples(result); ++row) {
+    const std::string column = PQgetvalue(result, row, 0);
+    const bool granted = PQgetvalue(result, row, 1)[0] == 't';
+    if (granted && !sql::is_redacted_column(policy, column)) {
+      out.columns += (out.columns.empty() ? "" : ", ") + sql::quote_identifier(column);
+    } else {
+      out.left_out.push_back(column);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Tool make_sample_table_tool() {
   Tool t;
@@ -11,7 +46,8 @@ Tool make_sample_table_tool() {
   t.title = "Sample rows of a table or view";
   t.description =
       "Return the first n rows (default 20) of a table, view or materialized view as "
-      "{row_count, truncated, rows}.";
+      "{row_count, truncated, rows}; columns the role may not read (sensitive ones) are left "
+      "out and named in redacted_columns.";
   t.input_schema = {
       {"type", "object"},
       {"properties",
@@ -28,10 +64,32 @@ Tool make_sample_table_tool() {
     auto n = integer_arg(args, "n", 20);
     if (!n) co_return n.error();
     if (auto ok = check_readable_schema(ctx.config, *schema); !ok) co_return ok.error();
-    const std::string sql =
-        "SELECT * FROM " + sql::quote_identifier(*schema) + "." + sql::quote_identifier(*table);
+
+    pg::Plan plan;
+    // (A named vector: g++ 12 miscompiles braced arguments to coroutines.)
+    std::vector<std::string> params{*schema, *table};
+    plan.statements.push_back({kColumnsSql, std::move(params)});
+    auto described = co_await ctx.db.run(std::move(plan), ctx.cancel);
+    if (!described) co_return described.error();
+    const SelectList list = select_list(described->results.at(0).get(), ctx.policy);
+
+    // Nothing readable (or no such relation): `*` lets PostgreSQL say why, as
+    // 42P01 or 42501, instead of a guess here.
+    const std::string sql = "SELECT " + (list.columns.empty() ? std::string("*") : list.columns) + " FROM " +
+                            sql::quote_identifier(*schema) + "." + sql::quote_identifier(*table);
     ctx.record.sql = sql;
-    co_return co_await guarded_rows(ctx, sql, *n);
+    auto out = co_await guarded_rows(ctx, sql, *n);
+    if (!out || list.columns.empty() || list.left_out.empty()) co_return out;
+    // guarded_rows names only the sensitive columns it saw in the result; these
+    // were never selected. The reply is one JSON object: add the field before its end.
+    std::string field = ",\"redacted_columns\":[";
+    for (std::size_t i = 0; i < list.left_out.size(); ++i) {
+      if (i) field += ",";
+      fleetmcp::json::append_string(field, list.left_out[i]);
+    }
+    field += "]";
+    out->structured.insert(out->structured.size() - 1, field);
+    co_return out;
   };
   return t;
 }

@@ -51,6 +51,51 @@ check fixtures-public 2 "--conformance-fixtures: refused with MCP_HOST=0.0.0.0" 
 check missing-config 2 "cannot be read" -- DATABASE_URL=$url "$bin" serve --config /nonexistent/fleetmcp.env
 check demo-bad-scale 2 "demo: --scale must be a number" -- "$bin" demo --scale lots
 check demo-bad-option 2 "demo: unknown option '--fast'" -- "$bin" demo --fast
+# role-sql: column-level grants by default, the shipped script is its default
+# output, and the opt-out is loud (stderr and the SQL itself).
+check role-sql-empty-exclusions 2 "pass --whole-table-grants to grant whole tables on purpose" -- \
+  "$bin" role-sql --exclude-columns ''
+check role-sql-whole-tables-warns 0 "WARNING: --whole-table-grants: the role will read every sensitive column" -- \
+  "$bin" role-sql --whole-table-grants
+shipped=$(dirname "$0")/../../scripts/analytics_ro_role.sql
+if env -i PATH="$PATH" "$bin" role-sql 2>/dev/null | cmp -s - "$shipped"; then pass=$((pass + 1)); else
+  echo "FAIL $shipped is not the output of 'fleetmcp role-sql' (regenerate: env -i fleetmcp role-sql > $shipped)"
+  failures=$((failures + 1))
+fi
+sql=$(env -i PATH="$PATH" "$bin" role-sql --whole-table-grants 2>/dev/null)
+if [[ $sql == *"-- WARNING: whole-table grants"*"ARE READABLE"* && $sql == *"excluded text[] := ARRAY[]::text[]"* ]]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL role-sql --whole-table-grants: no warning comment or a non-empty exclusion list"
+  failures=$((failures + 1))
+fi
+
+# The bootstrap, with a psql that records what it is sent: the grants of the
+# shipped script, and a SCRAM verifier in place of the password.
+stub=$(mktemp -d)
+trap 'rm -rf "$stub"' EXIT
+cat > "$stub/psql" <<'STUB'
+#!/usr/bin/env bash
+if [[ " $* " == *" -f - "* ]]; then cat >> "$(dirname "$0")/sent"; else echo tracksolid_db; fi
+STUB
+chmod +x "$stub/psql"
+(umask 077 && echo cli-test-password-0123456789 > "$stub/pw")
+bootstrap=$(dirname "$0")/../../scripts/bootstrap_analytics_ro.sh
+check bootstrap-column-grants 0 "tables with sensitive columns have column-level grants" -- \
+  PATH="$stub:$PATH" HOME="$stub" "$bootstrap" --pw-file "$stub/pw" --sql "$shipped"
+sent=$(cat "$stub/sent" 2>/dev/null)
+if [[ $sent == *"\set ro_pw 'SCRAM-SHA-256\$4096:"* && $sent != *cli-test-password* &&
+      $sent == *"excluded text[] := ARRAY['password_hash', "* ]]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL bootstrap sent the password itself, or not the shipped grants: $(head -c 300 <<<"$sent")"
+  failures=$((failures + 1))
+fi
+check bootstrap-whole-tables-warns 0 "WARNING: whole-table grants" -- \
+  PATH="$stub:$PATH" HOME="$stub" "$bootstrap" --pw-file "$stub/pw" --fleetmcp "$bin" --whole-table-grants
+check bootstrap-whole-tables-needs-binary 1 "--whole-table-grants needs the fleetmcp binary" -- \
+  PATH="$stub:$PATH" HOME="$stub" "$bootstrap" --pw-file "$stub/pw" --sql "$shipped" --whole-table-grants
+
 # One line, not a stack trace.
 lines=$(env -i MCP_PORT=abc DATABASE_URL=$url "$bin" serve 2>&1 | wc -l)
 if [[ $lines == 1 ]]; then pass=$((pass + 1)); else echo "FAIL bad config printed $lines lines"; failures=$((failures + 1)); fi

@@ -116,6 +116,10 @@ TEST_F(ToolsTest, TheRoleHoldsWhereTheGuardIsRelaxed) {
   json r = open.call_tool("query", {{"sql", "SELECT * FROM secret_stuff.keys"}});
   EXPECT_EQ(r["isError"], true);
   EXPECT_NE(r["content"][0]["text"].get<std::string>().find("42501"), std::string::npos) << r.dump();
+  // Denied a schema, not a relation: column names would not help, so no such hint.
+  EXPECT_EQ(r["content"][0]["text"].get<std::string>().find("Hint: tables with sensitive columns"),
+            std::string::npos)
+      << r.dump();
 }
 
 TEST_F(ToolsTest, WritesAreRejectedAndChangeNothing) {
@@ -195,15 +199,27 @@ TEST_F(ToolsTest, SampleTableQuotesIdentifiers) {
 }
 
 TEST_F(ToolsTest, SensitiveColumnsNeverLeaveTheServer) {
-  json r = query("SELECT * FROM tickets.users ORDER BY id");
+  // The role has column-level grants on tickets.users (scripts/analytics_ro_role.sql):
+  // PostgreSQL itself refuses `*`, and the error says what to do instead.
+  for (const char* sql : {"SELECT * FROM tickets.users ORDER BY id", "SELECT row_to_json(u) FROM tickets.users u"}) {
+    std::string text = error_text("query", {{"sql", sql}});
+    EXPECT_NE(text.find("PostgreSQL error 42501: permission denied for table users"), std::string::npos) << text;
+    EXPECT_NE(text.find("Hint: tables with sensitive columns"), std::string::npos) << text;
+    EXPECT_NE(text.find("name the columns you need"), std::string::npos) << text;
+  }
+  json r = query("SELECT id, email FROM tickets.users ORDER BY id");
   ASSERT_EQ(r["row_count"], 2);
   EXPECT_EQ(r["rows"][0]["email"], "admin@example.com");
-  EXPECT_FALSE(r["rows"][0].contains("password_hash"));
-  EXPECT_FALSE(r["rows"][0].contains("api_key"));
-  EXPECT_EQ(r["redacted_columns"], json::array({"password_hash", "api_key"}));
+  // sample_table selects the readable columns only, and names the others.
   json sample = ok("sample_table", {{"schema", "tickets"}, {"table", "users"}});
+  ASSERT_EQ(sample["row_count"], 2);
+  EXPECT_EQ(sample["rows"][0]["email"], "admin@example.com");
+  for (const char* column : {"id", "email", "first_name", "last_name", "is_super_admin"})
+    EXPECT_TRUE(sample["rows"][1].contains(column)) << column;
   EXPECT_FALSE(sample["rows"][1].contains("password_hash"));
-  EXPECT_EQ(sample["redacted_columns"].size(), 2u);
+  EXPECT_FALSE(sample["rows"][1].contains("api_key"));
+  EXPECT_EQ(sample["redacted_columns"], json::array({"password_hash", "api_key"}));
+  EXPECT_FALSE(ok("sample_table", {{"schema", "tickets"}, {"table", "inc"}}).contains("redacted_columns"));
   EXPECT_FALSE(query("SELECT id FROM tickets.users").contains("redacted_columns"));
   for (const char* sql : {"SELECT password_hash FROM tickets.users",
                           "SELECT id FROM tickets.users WHERE api_key LIKE 'ak_live%'"}) {

@@ -2,9 +2,11 @@
 # Runs the SQL guard corpus against a fleetmcp binary:
 #   tests/sql/check_corpus.sh path/to/fleetmcp [corpus.jsonl]
 # Every line of corpus.jsonl is {"sql", "verdict": "allow"|"reject", "rule" (reject only),
-# "runs" (allow only), "note"}. The whole corpus goes through one `fleetmcp check-sql --jsonl`
-# with the default policy (MCP_READABLE_SCHEMAS / MCP_ENFORCE_SCHEMAS / MCP_REDACT_COLUMNS
-# unset) and, when DATABASE_URL is set, the live catalog as the server would judge it;
+# "runs" (allow only), "sqlstate" (allow only: the database refuses it with this code, checked
+# by tests/pg/guard_differential_test.cpp), "note"}. The whole corpus goes through one
+# `fleetmcp check-sql --jsonl` with the default policy (MCP_READABLE_SCHEMAS /
+# MCP_ENFORCE_SCHEMAS / MCP_REDACT_COLUMNS unset) and, when DATABASE_URL is set, the live
+# catalog as the server would judge it;
 # verdict and rule must match. Prints each mismatch and a final "N passed, M failed" line;
 # exits 1 on any failure, 2 on bad usage.
 set -euo pipefail
