@@ -11,6 +11,7 @@
 #include "audit/audit.hpp"
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
+#include "doctor/gate.hpp"
 #include "http/server.hpp"
 #include "mcp/dispatcher.hpp"
 #include "pg/database.hpp"
@@ -32,12 +33,17 @@ class App {
   void start_loop();
   // Stops accepting, closes the pool and joins the loop threads.
   void stop();
+  // The role self-audit, run now on the loop (start_loop first) and kept as
+  // the gate's verdict; an error when the database cannot be reached, and then
+  // the first plan audits.
+  core::Result<doctor::Report> self_audit();
 
   boost::asio::io_context& io() { return *io_; }
   mcp::Dispatcher& dispatcher() { return dispatcher_; }
   pg::Pool& pool() { return pool_; }
   pg::Database& database() { return db_; }
   const config::Config& config() const { return config_; }
+  doctor::Gate& gate() { return gate_; }
   ws::Endpoint& records() { return records_; }
 
  private:
@@ -48,6 +54,7 @@ class App {
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   pg::Pool pool_;
   pg::Database db_;
+  doctor::Gate gate_;  // every plan of db_ passes it first
   audit::Sink audit_;
   auth::TokenStore tokens_;
   mcp::Dispatcher dispatcher_;
