@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "app/app.hpp"
+#include "doctor/audit.hpp"
 #include "mcp/stdio.hpp"
 #include "ops/role_sql.hpp"
 #include "sql/guard.hpp"
@@ -48,6 +49,9 @@ void print_help() {
       "                      print the read-only role's DDL for MCP_READABLE_SCHEMAS; tables with\n"
       "                      excluded columns (default MCP_REDACT_COLUMNS) get column-level grants;\n"
       "                      --whole-table-grants makes sensitive columns readable (warns)\n"
+      "  fleetmcp doctor [--config FILE]\n"
+      "                      audit what the DATABASE_URL role can do and print the findings; exit 0\n"
+      "                      none, 1 any finding, 2 bad configuration or database unreachable\n"
       "  fleetmcp token new NAME\n"
       "                      print a new token for NAME and the MCP_AUTH_TOKENS line including it\n"
       "  fleetmcp version    print the version\n"
@@ -64,6 +68,8 @@ void print_help() {
     std::printf("  %-26s %s (default: %s)\n", s.name, s.help, s.default_text);
   std::printf(
       "\nEvery tool call runs as BEGIN READ ONLY ... ROLLBACK; the SQL guard accepts one SELECT.\n"
+      "serve, stdio and demo audit the role first (as doctor does) and refuse one that can write\n"
+      "or administer the database, with exit code 2, unless MCP_ALLOW_UNSAFE_ROLE=true.\n"
       "Audit: one JSON line per tool call on stdout (serve) or stderr (stdio).\n");
 }
 
@@ -201,6 +207,38 @@ int token_new(const std::vector<std::string>& args) {
   return 0;
 }
 
+// doctor: the self-audit for an operator or a deploy pipeline.
+int doctor(const Config& config) {
+  auto report = fleetmcp::doctor::audit_once(config);
+  if (!report) return fail("doctor: " + report.error().message);
+  std::fputs(fleetmcp::doctor::render_table(*report).c_str(), stdout);
+  return report->findings.empty() ? 0 : 1;
+}
+
+// The self-audit before serving. Returns false when an unsafe role must be
+// refused (printed here with the table; the caller exits 2); otherwise `notes`
+// gets the table for stderr, which serve prints after its "listening" line
+// (scripts read the port from the first line). An unreachable database is not
+// a refusal: the server starts, and the first plan audits (doctor::Gate),
+// refusing tool calls then if it must.
+bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
+  auto report = app.self_audit();
+  if (!report) {
+    notes = "fleetmcp: self-audit postponed until the database answers: " + report.error().message + "\n";
+    return true;
+  }
+  notes = fleetmcp::doctor::render_table(*report);
+  if (report->unsafe() && !app.config().allow_unsafe_role) {
+    std::fputs(notes.c_str(), stderr);
+    fail("refused: " + fleetmcp::doctor::refusal_message(*report));
+    return false;
+  }
+  if (report->unsafe())
+    notes += "fleetmcp: WARNING: serving an unsafe role because MCP_ALLOW_UNSAFE_ROLE=true; "
+             "/readyz and the MCP instructions carry the findings\n";
+  return true;
+}
+
 // Blocks until SIGINT or SIGTERM.
 void wait_for_stop_signal() {
   boost::asio::io_context signals_io;
@@ -266,6 +304,13 @@ int demo(Config config, const std::vector<std::string>& args) {
     std::system(halt.c_str());
     return fail(port.error().message);
   }
+  std::string audit_notes;
+  if (!audit_at_start(app, audit_notes)) {
+    app.stop();
+    std::system(halt.c_str());
+    return 2;
+  }
+  std::fputs(audit_notes.c_str(), stderr);
   const std::string url = "http://" + config.host + ":" + std::to_string(*port) + "/mcp";
   std::printf(
       "\nfleetmcp is serving the demo fleet on %s\n  token:    %s\n\n"
@@ -302,7 +347,7 @@ int main(int argc, char** argv) {
   }
   if (command == "token") return token_new(args);
   if (command != "serve" && command != "stdio" && command != "check-sql" && command != "role-sql" &&
-      command != "demo")
+      command != "demo" && command != "doctor")
     return fail("unknown command '" + command + "'; see fleetmcp --help");
 
   std::string config_path;
@@ -339,6 +384,10 @@ int main(int argc, char** argv) {
   if (command == "role-sql") return role_sql(config, args);
   if (command == "demo") return demo(std::move(config), args);
   if (config.database_url.empty()) return fail("DATABASE_URL: must be set (the read-only role's connection string)");
+  if (command == "doctor") {
+    if (insecure_no_auth || conformance_fixtures) return fail("doctor takes only --config FILE");
+    return doctor(config);
+  }
   if (conformance_fixtures) {
     if (command == "serve" && !fleetmcp::config::is_loopback_host(config.host))
       return fail("--conformance-fixtures: refused with MCP_HOST=" + config.host + "; it is for loopback test servers");
@@ -349,6 +398,12 @@ int main(int argc, char** argv) {
     // The local process owner is the caller; no tokens on stdio.
     fleetmcp::app::App app(config, stderr);
     app.start_loop();
+    std::string audit_notes;
+    if (!audit_at_start(app, audit_notes)) {
+      app.stop();
+      return 2;
+    }
+    std::fputs(audit_notes.c_str(), stderr);
     fleetmcp::mcp::serve_stdio(app.io(), app.dispatcher(), stdin, stdout, config.max_body_bytes);
     app.stop();
     return 0;
@@ -368,8 +423,15 @@ int main(int argc, char** argv) {
   }
 
   fleetmcp::app::App app(config, stdout);
+  // Listening first, so /healthz answers during a slow audit; plans wait for
+  // the gate's verdict, and a refused role exits before the "listening" line.
   auto port = app.start_http();
   if (!port) return fail(port.error().message);
+  std::string audit_notes;
+  if (!audit_at_start(app, audit_notes)) {
+    app.stop();
+    return 2;
+  }
   if (record_api_only && !insecure_no_auth)
     std::fprintf(stderr, "fleetmcp: MCP_AUTH_TOKENS is empty, so POST /mcp refuses every request; "
                          "only /mcp/ws (MCP_TOKEN) is served\n");
@@ -379,6 +441,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "fleetmcp %s listening on http://%s:%u/mcp (pool max %d, %d threads)%s\n",
                fleetmcp::app::version(), config.host.c_str(), *port, config.pool_max, config.threads,
                record_api.c_str());
+  std::fputs(audit_notes.c_str(), stderr);
+  std::fflush(stderr);
 
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: shutting down\n");

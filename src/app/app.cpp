@@ -1,5 +1,9 @@
 #include "app/app.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <future>
+
 namespace fleetmcp::app {
 
 #ifndef FLEETMCP_VERSION
@@ -34,12 +38,26 @@ App::App(config::Config config, std::FILE* audit_out)
       io_(std::make_unique<boost::asio::io_context>(config_.threads)),
       pool_(*io_, pool_settings(config_)),
       db_(pool_, database_settings(config_)),
+      gate_(db_, config_, stderr),
       refresher_(*io_, db_, catalog_, {config_.redact_columns}, std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
       tokens_(config_.auth_tokens),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
-      http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_, records_)) {}
+      http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_, records_)) {
+  db_.set_admission([this] { return gate_.admit(); });
+  dispatcher_.set_role_warnings([this] { return gate_.warnings(); });
+}
+
+core::Result<doctor::Report> App::self_audit() {
+  // co_spawn's own future would need a default-constructible Result.
+  std::promise<core::Result<doctor::Report>> done;
+  auto answer = done.get_future();
+  boost::asio::co_spawn(
+      *io_, [this, &done]() -> boost::asio::awaitable<void> { done.set_value(co_await gate_.audit_now()); },
+      boost::asio::detached);
+  return answer.get();
+}
 
 App::~App() {
   stop();

@@ -12,6 +12,7 @@
 #include "auth/tokens.hpp"
 #include "catalog/load.hpp"
 #include "config/config.hpp"
+#include "doctor/gate.hpp"
 #include "http/server.hpp"
 #include "mcp/dispatcher.hpp"
 #include "pg/database.hpp"
@@ -33,12 +34,17 @@ class App {
   void start_loop();
   // Stops accepting, closes the pool and joins the loop threads.
   void stop();
+  // The role self-audit, run now on the loop (start_loop first) and kept as
+  // the gate's verdict; an error when the database cannot be reached, and then
+  // the first plan audits.
+  core::Result<doctor::Report> self_audit();
 
   boost::asio::io_context& io() { return *io_; }
   mcp::Dispatcher& dispatcher() { return dispatcher_; }
   pg::Pool& pool() { return pool_; }
   pg::Database& database() { return db_; }
   const config::Config& config() const { return config_; }
+  doctor::Gate& gate() { return gate_; }
   ws::Endpoint& records() { return records_; }
   const catalog::Store& catalog() const { return catalog_; }
 
@@ -50,6 +56,7 @@ class App {
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   pg::Pool pool_;
   pg::Database db_;
+  doctor::Gate gate_;  // every plan of db_ passes it first
   catalog::Store catalog_;  // what the guard judges calls by, kept fresh by refresher_
   catalog::Refresher refresher_;
   audit::Sink audit_;

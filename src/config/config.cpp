@@ -103,6 +103,10 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.pool_idle_timeout_s, 1, 86400);
   } else if (name == "MCP_POOL_MAX_LIFETIME") {
     return int_into(c.pool_max_lifetime_s, 1, 7 * 86400);
+  } else if (name == "MCP_ALLOW_UNSAFE_ROLE") {
+    auto b = parse_bool(name, value);
+    if (!b) return b.error();
+    c.allow_unsafe_role = *b;
   } else if (name == "MCP_MAX_ROWS") {
     return int_into(c.max_rows, 1, 1000000);
   } else if (name == "MCP_MAX_RESPONSE_BYTES") {
@@ -182,6 +186,9 @@ const std::vector<Setting>& settings() {
       {"MCP_STATEMENT_TIMEOUT_MS", "30000", "statement_timeout of every tool call"},
       {"MCP_POOL_IDLE_TIMEOUT", "60", "seconds an idle connection is kept before it is closed"},
       {"MCP_POOL_MAX_LIFETIME", "1800", "seconds after which a connection is replaced"},
+      {"MCP_ALLOW_UNSAFE_ROLE", "false",
+       "serve even if the role self-audit finds it can write or administer (superuser, INSERT, CREATE, ...); "
+       "the findings stay in the log, /readyz and the MCP instructions"},
       {"MCP_MAX_ROWS", "10000", "hard ceiling on rows one query returns"},
       {"MCP_MAX_RESPONSE_BYTES", "16777216",
        "largest tool response; a result that would exceed it is cut (truncated, with a note)"},

@@ -198,7 +198,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     pg::Plan plan;
     plan.statements.push_back({"SELECT 1", {}});
     auto ran = co_await db.run(std::move(plan));
-    if (ran) co_return make_response(req, bhttp::status::ok, "{\"ready\":true}");
+    if (ran) {
+      // The self-audit's findings: an operator who overrode an unsafe role sees it here.
+      std::string body = "{\"ready\":true";
+      if (const auto warnings = dispatcher.role_warnings(); !warnings.empty()) {
+        body += ",\"warnings\":[";
+        for (std::size_t i = 0; i < warnings.size(); ++i) {
+          if (i) body += ',';
+          fleetmcp::json::append_string(body, warnings[i]);
+        }
+        body += "]";
+      }
+      co_return make_response(req, bhttp::status::ok, body + "}");
+    }
     std::string body = "{\"ready\":false,\"reason\":";
     fleetmcp::json::append_string(body, ran.error().message);
     body += "}";

@@ -194,7 +194,17 @@ std::string Dispatcher::instructions() const {
          "); truncated=true means more rows existed: aggregate, filter or add a time range in SQL "
          "instead of fetching everything. Each query has a " +
          std::to_string(config_.statement_timeout_ms / 1000) +
-         " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected.";
+         " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected." +
+         role_warning_text();
+}
+
+// The self-audit's findings, so the operator's override is never silent.
+std::string Dispatcher::role_warning_text() const {
+  const auto warnings = role_warnings();
+  if (warnings.empty()) return "";
+  std::string text = " Self-audit of the database role:";
+  for (const auto& w : warnings) text += " [" + w + "]";
+  return text;
 }
 
 static std::string inflight_key(const std::string& caller, const json& id) {

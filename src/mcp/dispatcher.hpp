@@ -69,6 +69,12 @@ class Dispatcher {
 
   const std::vector<tools::Tool>& tools() const { return tools_; }
 
+  // The role self-audit's findings (src/doctor), shown in the instructions of
+  // initialize and server/discover, and by /readyz. Set once, before serving.
+  using RoleWarnings = std::function<std::vector<std::string>()>;
+  void set_role_warnings(RoleWarnings source) { role_warnings_ = std::move(source); }
+  std::vector<std::string> role_warnings() const { return role_warnings_ ? role_warnings_() : std::vector<std::string>{}; }
+
  private:
   struct Request;
   boost::asio::awaitable<Reply> dispatch_modern(Request& req, const Headers& headers);
@@ -88,6 +94,7 @@ class Dispatcher {
   std::optional<std::string> param_header_mismatch(const nlohmann::json& params, const Headers& headers) const;
   Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
   std::string instructions() const;
+  std::string role_warning_text() const;
 
   const config::Config& config_;
   pg::Database& db_;
@@ -100,6 +107,7 @@ class Dispatcher {
   nlohmann::json tools_json_;    // tools/list items, built once
   nlohmann::json prompts_json_;  // prompts/list items, built once
   std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
+  RoleWarnings role_warnings_;
   // Per tool, the (argument, header name) pairs its schema mirrors into
   // Mcp-Param-* headers (x-mcp-header).
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> param_headers_;

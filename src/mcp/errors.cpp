@@ -28,7 +28,8 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
   std::string text;
   switch (e.kind) {
     case ErrorKind::Denied:
-      text = "Rejected by the SQL guard (rule " + e.rule + "): " + e.message;
+      // Without a rule it is a policy's refusal, not the guard's (the role self-audit).
+      text = e.rule.empty() ? e.message : "Rejected by the SQL guard (rule " + e.rule + "): " + e.message;
       break;
     case ErrorKind::DbError:
       text = "PostgreSQL error " + e.sqlstate + ": " + e.message;

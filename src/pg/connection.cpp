@@ -24,6 +24,14 @@ std::string trimmed_message(const char* text) {
   return s;
 }
 
+// What a call may leave on a session that ROLLBACK does not undo, undone in
+// the same round trip: session advisory locks and SQL-level prepared
+// statements (measured on PostgreSQL 15: set_config(..., false), LISTEN and
+// WITH HOLD cursors made inside the rolled-back transaction do not survive it,
+// PREPARE and pg_advisory_lock do). Both run inside the pipeline's implicit
+// transaction; DISCARD ALL would not (it refuses a transaction block).
+constexpr const char* kSessionCleanup[] = {"SELECT pg_catalog.pg_advisory_unlock_all()", "DEALLOCATE ALL"};
+
 RunFailure dead_failure(PGconn* conn, bool nothing_ran) {
   RunFailure f;
   f.connection_dead = true;
@@ -195,13 +203,19 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                              values.data(), nullptr, nullptr, 0) == 1;
   };
-  // Item layout of the reply: [BEGIN, SET, statements..., SYNC, ROLLBACK, SYNC].
+  // Item layout of the reply:
+  //   [BEGIN, SET, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
+  // The cleanup shares ROLLBACK's sync group, so behind PgBouncer in
+  // transaction mode it reaches the same server connection (PgBouncer lets the
+  // server go only at a ReadyForQuery outside a transaction).
   const std::size_t first = 2, sync1 = first + plan.statements.size(), rollback = sync1 + 1,
-                    sync2 = sync1 + 2;
+                    cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
   bool sent = send("BEGIN READ ONLY", {}) &&
               send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {});
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
-  sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {}) && PQpipelineSync(conn_) == 1;
+  sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
+  for (const char* sql : kSessionCleanup) sent = sent && send(sql, {});
+  sent = sent && PQpipelineSync(conn_) == 1;
   if (!sent) {
     dead_ = true;
     co_return dead_failure(conn_, true);
@@ -251,7 +265,12 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
           if (!e.sqlstate.empty()) f.error.message = "database connection lost: " + e.message;
           co_return f;
         }
-        if (!first_error && item != rollback) first_error = std::move(e);
+        // A failed ROLLBACK or cleanup may leave session state behind (a lock, a
+        // prepared statement): the statements' results stand, the connection goes.
+        if (item >= rollback && item < sync2) dead_ = true;
+        else if (!first_error) first_error = std::move(e);
+      } else if (item > rollback && item < sync2 && status == PGRES_PIPELINE_ABORTED) {
+        dead_ = true;  // the cleanup did not run
       } else if (item == 0 && status == PGRES_COMMAND_OK) {
         began = true;
       } else if (item >= first && item < sync1 && status != PGRES_PIPELINE_ABORTED) {

@@ -76,7 +76,9 @@ class Connection {
       Clock::time_point deadline);
 
   // Sends BEGIN READ ONLY; SET LOCAL statement_timeout; <statements>; SYNC;
-  // ROLLBACK; SYNC in one write (pipeline mode) and reads every result.
+  // ROLLBACK; pg_advisory_unlock_all(); DEALLOCATE ALL; SYNC in one write
+  // (pipeline mode) and reads every result: nothing a call did outlives it on
+  // the session. A failed cleanup marks the connection dead.
   asio::awaitable<std::variant<RunOutput, RunFailure>> run(const Plan& plan,
                                                            Clock::time_point deadline);
 

@@ -3,6 +3,14 @@
 namespace fleetmcp::pg {
 
 asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPtr cancel) {
+  if (admission_) {
+    auto admitted = co_await admission_();
+    if (!admitted) co_return admitted.error();
+  }
+  co_return co_await run_unchecked(std::move(plan), std::move(cancel));
+}
+
+asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core::CancelPtr cancel) {
   plan.statement_timeout_ms = settings_.statement_timeout_ms;
   for (int attempt = 0;; ++attempt) {
     if (cancel && cancel->cancelled()) co_return cancelled_error();

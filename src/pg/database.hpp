@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "core/cancel.hpp"
 #include "pg/pool.hpp"
@@ -27,6 +28,14 @@ class Database {
   // `cancel` (may be null) stops the statement in PostgreSQL when fired: a
   // client that went away must not leave its query running.
   asio::awaitable<core::Result<RunOutput>> run(Plan plan, core::CancelPtr cancel = nullptr);
+  // The same without the admission check: for the check's own statements.
+  asio::awaitable<core::Result<RunOutput>> run_unchecked(Plan plan, core::CancelPtr cancel = nullptr);
+
+  // A check every run() passes before its plan may reach PostgreSQL; the app
+  // makes it the role self-audit (src/doctor), which may refuse every plan.
+  // Set once, before the loop runs.
+  using Admission = std::function<asio::awaitable<core::Status>()>;
+  void set_admission(Admission admission) { admission_ = std::move(admission); }
 
   Pool& pool() { return pool_; }
   // Plans sent to PostgreSQL for callers so far (retries included): lets tests
@@ -38,6 +47,7 @@ class Database {
   Pool& pool_;
   DatabaseSettings settings_;
   std::atomic<std::uint64_t> plans_sent_{0};
+  Admission admission_;
 };
 
 }  // namespace fleetmcp::pg

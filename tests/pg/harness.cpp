@@ -174,7 +174,9 @@ ServerProcess::ServerProcess(const std::map<std::string, std::string>& env) {
   std::string line;
   char c;
   while (read(err[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-  close(err[0]);
+  // Kept open: what the server logs after this line (the self-audit's table)
+  // must not meet a closed pipe, whose SIGPIPE would end it.
+  stderr_ = err[0];
   const auto colon = line.rfind(':', line.find("/mcp"));
   if (line.find("listening") == std::string::npos || colon == std::string::npos)
     throw std::runtime_error("fleetmcp did not start: " + line);
@@ -187,6 +189,7 @@ ServerProcess::~ServerProcess() {
     int status;
     waitpid(pid_, &status, 0);
   }
+  if (stderr_ >= 0) close(stderr_);
 }
 
 long ServerProcess::peak_rss_kib() const {

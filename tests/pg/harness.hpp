@@ -100,6 +100,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   unsigned short port_ = 0;
+  int stderr_ = -1;  // the server's stderr, unread after the first line
 };
 
 // A blocking superuser connection for setting up and inspecting.
