@@ -1,5 +1,5 @@
-// Google Benchmark: the guard (validate + fingerprint) on short, typical and
-// long queries, and the row encoder on a synthetic 1,000-row result. Reported,
+// Google Benchmark: the guard (validate + fingerprint, every call judged against
+// a loaded catalog) on short, typical and long queries, and the row encoder on a synthetic 1,000-row result. Reported,
 // not asserted; ctest runs it once briefly so it cannot rot.
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
@@ -11,7 +11,23 @@
 
 namespace {
 
-const fleetmcp::sql::Policy kPolicy{true, {"reporting", "tracksolid", "tickets", "fuel"}, {"password", "token"}};
+// A loaded catalog as the server has it: PostgreSQL's functions (every call
+// in the query is looked up and judged) and a relation with sensitive columns.
+const fleetmcp::catalog::Store& live_catalog() {
+  static fleetmcp::catalog::Store store;
+  static const bool loaded = [] {
+    auto c = std::make_shared<fleetmcp::catalog::Catalog>(*fleetmcp::catalog::builtin());
+    c->live = true;
+    c->sensitive_relations["users"].push_back({"tickets", {"id", "email", "password_hash"}});
+    store.replace(c);
+    return true;
+  }();
+  (void)loaded;
+  return store;
+}
+
+const fleetmcp::sql::Policy kPolicy{
+    true, {"reporting", "tracksolid", "tickets", "fuel"}, {"password", "token"}, &live_catalog()};
 
 // A typical analyst query (about 1 KB).
 std::string typical_query() {

@@ -69,3 +69,4 @@ END $grants$;
 ALTER ROLE "analytics_ro" SET default_transaction_read_only = on;
 ALTER ROLE "analytics_ro" SET statement_timeout = '30s';
 ALTER ROLE "analytics_ro" SET idle_in_transaction_session_timeout = '60s';
+ALTER ROLE "analytics_ro" SET temp_file_limit = '2GB';

@@ -114,6 +114,7 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
   if (!config.database_url.empty()) {
     app = std::make_unique<fleetmcp::app::App>(config, stderr);
     app->start_loop();
+    app->start_catalog_refresh();
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(config.connect_timeout_ms + config.statement_timeout_ms);
     while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline)
@@ -225,6 +226,7 @@ bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
   auto report = app.self_audit();
   if (!report) {
     notes = "fleetmcp: self-audit postponed until the database answers: " + report.error().message + "\n";
+    app.start_catalog_refresh();
     return true;
   }
   notes = fleetmcp::doctor::render_table(*report);
@@ -236,6 +238,7 @@ bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
   if (report->unsafe())
     notes += "fleetmcp: WARNING: serving an unsafe role because MCP_ALLOW_UNSAFE_ROLE=true; "
              "/readyz and the MCP instructions carry the findings\n";
+  app.start_catalog_refresh();
   return true;
 }
 

@@ -66,14 +66,16 @@ App::~App() {
   // the pool) before the pool.
   http_.reset();
   pool_.release_io_objects();
+  refresher_.release_io_objects();
   io_.reset();
 }
+
+void App::start_catalog_refresh() { refresher_.start(); }
 
 void App::start_loop() {
   if (!threads_.empty()) return;
   work_ = std::make_unique<decltype(work_)::element_type>(io_->get_executor());
   pool_.start();
-  refresher_.start();
   for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { io_->run(); });
 }
 

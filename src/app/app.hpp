@@ -32,6 +32,9 @@ class App {
   core::Result<unsigned short> start_http();
   // Runs the loop threads without a listener (stdio).
   void start_loop();
+  // Loads the guard's catalog and keeps it fresh; until it is loaded, tool
+  // calls wait for it. After the start-up self-audit, whose table comes first.
+  void start_catalog_refresh();
   // Stops accepting, closes the pool and joins the loop threads.
   void stop();
   // The role self-audit, run now on the loop (start_loop first) and kept as

@@ -11,11 +11,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "core/result.hpp"
 
 namespace fleetmcp::catalog {
 
@@ -94,12 +97,23 @@ class Store {
   void replace(std::shared_ptr<const Catalog> catalog) {
     std::lock_guard lock(mutex_);
     current_ = std::move(catalog);
+    last_error_.reset();
   }
   // What a reader calls when the catalog looks stale (a function it does not
   // know): the refresher reloads soon.
   void on_stale(std::function<void()> hook) {
     std::lock_guard lock(mutex_);
     stale_hook_ = std::move(hook);
+  }
+  // Why the last load failed (empty after a success): a refusal that no retry
+  // will change (the self-audit refusing the role) is what callers should see.
+  void failed(core::Error error) {
+    std::lock_guard lock(mutex_);
+    last_error_ = std::move(error);
+  }
+  std::optional<core::Error> last_error() const {
+    std::lock_guard lock(mutex_);
+    return last_error_;
   }
   void stale() const {
     std::function<void()> hook;
@@ -114,6 +128,7 @@ class Store {
   mutable std::mutex mutex_;
   std::shared_ptr<const Catalog> current_;
   std::function<void()> stale_hook_;
+  std::optional<core::Error> last_error_;
 };
 
 }  // namespace fleetmcp::catalog

@@ -125,19 +125,24 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
 
 Refresher::Refresher(asio::io_context& io, pg::Database& db, Store& store, LoadOptions options,
                      std::chrono::seconds every)
-    : io_(io), db_(db), store_(store), options_(std::move(options)), every_(every), timer_(io) {
+    : strand_(asio::make_strand(io)), db_(db), store_(store), options_(std::move(options)), every_(every),
+      timer_(std::make_unique<asio::steady_timer>(*strand_)) {
   store_.on_stale([this] { request(); });
 }
 
-void Refresher::start() { asio::co_spawn(io_, loop(), asio::detached); }
+void Refresher::start() { asio::co_spawn(*strand_, loop(), asio::detached); }
 
 void Refresher::stop() {
   stopped_ = true;
-  asio::post(io_, [this] { timer_.cancel(); });
+  asio::post(*strand_, [this] {
+    if (timer_) timer_->cancel();
+  });
 }
 
 void Refresher::request() {
-  asio::post(io_, [this] { timer_.cancel(); });
+  asio::post(*strand_, [this] {
+    if (timer_) timer_->cancel();
+  });
 }
 
 asio::awaitable<void> Refresher::loop() {
@@ -149,7 +154,10 @@ asio::awaitable<void> Refresher::loop() {
     if (result) {
       store_.replace(std::move(*result));
       loaded = true;
-    } else if (!loaded && !warned) {
+    } else {
+      store_.failed(result.error());
+    }
+    if (!result && !loaded && !warned) {
       warned = true;
       std::fprintf(stderr, "fleetmcp: the catalog could not be loaded yet (%s); retrying every 5 s\n",
                    result.error().message.c_str());
@@ -157,13 +165,13 @@ asio::awaitable<void> Refresher::loop() {
     if (stopped_) break;
     // Sleep until the schedule, or until request() cancels the wait; then at
     // least kAtMost so a burst of requests makes one reload.
-    timer_.expires_after(loaded ? every_ : kRetry);
+    timer_->expires_after(loaded ? every_ : kRetry);
     boost::system::error_code ec;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopped_) break;
     if (ec) {
-      timer_.expires_after(kAtMost);
-      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      timer_->expires_after(kAtMost);
+      co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
   }
 }

@@ -7,8 +7,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,16 +39,23 @@ class Refresher {
   void stop();
   // Asks for a reload soon (at most one every few seconds).
   void request();
+  // Destroys the timer and the strand: I/O objects must die before their io_context.
+  void release_io_objects() {
+    timer_.reset();
+    strand_.reset();
+  }
 
  private:
   boost::asio::awaitable<void> loop();
 
-  boost::asio::io_context& io_;
+  // The loop, request() and stop() all touch timer_: one strand orders them.
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  std::optional<Strand> strand_;
   pg::Database& db_;
   Store& store_;
   LoadOptions options_;
   std::chrono::seconds every_;
-  boost::asio::steady_timer timer_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -107,6 +107,8 @@ std::string role_sql(const RoleSqlOptions& o) {
   sql += "ALTER ROLE " + role + " SET default_transaction_read_only = on;\n";
   sql += "ALTER ROLE " + role + " SET statement_timeout = '30s';\n";
   sql += "ALTER ROLE " + role + " SET idle_in_transaction_session_timeout = '60s';\n";
+  // A sort or hash that spills cannot fill the database's disk within the timeout.
+  sql += "ALTER ROLE " + role + " SET temp_file_limit = '2GB';\n";
   return sql;
 }
 

@@ -46,7 +46,6 @@ const Entry kDenied[] = {
     {"txid_current", kSessions}, {"txid_current_if_assigned", kSessions},
     {"pg_current_xact_id", kSessions}, {"pg_current_xact_id_if_assigned", kSessions},
     {"pg_stat_get_activity", "it shows other analysts' SQL"},
-    {"pg_stat_get_backend_activity", "it shows other analysts' SQL"},
     {"pg_terminate_backend", kSessions}, {"pg_cancel_backend", kSessions},
     {"pg_config", kFiles}, {"pg_relation_filepath", kFiles}, {"pg_tablespace_location", kFiles},
     {"pg_current_logfile", kFiles}, {"pg_stat_file", kFiles},
@@ -61,6 +60,7 @@ const Entry kDeniedPrefixes[] = {
     {"pg_advisory_", "it takes or releases advisory locks, which block other sessions or outlive the call"},
     {"pg_try_advisory_", "it takes advisory locks, which block other sessions or outlive the call"},
     {"pg_sleep", "it only waits, holding a connection"},
+    {"pg_stat_get_backend_", "it inspects other sessions (their SQL, clients, times)"},
 };
 
 // Volatile functions that only read or compute: what an analyst needs.
@@ -79,6 +79,10 @@ const Entry kAllowedVolatile[] = {
     {"pg_indexes_size", "a table's index size on disk"},
     {"pg_database_size", "the database's size on disk"},
     {"pg_jit_available", "whether JIT is available"},
+    {"pg_is_in_recovery", "whether this server is a standby"},
+    {"pg_last_xact_replay_timestamp", "how fresh a standby's data is"},
+    {"pg_last_wal_receive_lsn", "a standby's replication position"},
+    {"pg_last_wal_replay_lsn", "a standby's replication position"},
 };
 
 // The settings an analyst's query may read (SHOW, current_setting()).

@@ -447,6 +447,13 @@ struct Walker {
   // be functional notation: `x.f` and `(x).f` call f(x).
   void check_field_call(std::string_view name, long at, std::string_view row) {
     if (name == "*" || ranges.known_column(name)) return;
+    if (iequals(name, "current_setting")) {
+      // Its argument is the row, never a constant the allow-list could check.
+      reject("secret_setting", "current_setting called as ." + std::string(name) +
+                                   " is not allowed: only current_setting('name') of a setting on the reviewed "
+                                   "list can be read", at);
+      return;
+    }
     const auto candidates = overloads({}, name, 1);
     for (const auto* f : candidates) {
       if (f->nargs != 1 && !(f->nargs > 1 && f->ndefaults >= f->nargs - 1)) continue;
@@ -702,6 +709,7 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   if (policy.catalog && !catalog->live) {
     // The server never judges by less than the live catalog.
     policy.catalog->stale();
+    if (auto why = policy.catalog->last_error(); why && why->kind == ErrorKind::Denied) return *why;
     return core::make_error(ErrorKind::Unavailable,
                             "the database's catalog is not loaded yet (the database may be unreachable); "
                             "retry in a moment");

@@ -37,6 +37,7 @@ std::vector<std::string> run_corpus(const std::vector<Case>& cases, const std::s
   TestServer server([&](config::Config& c) {
     c.database_url = url;
     c.statement_timeout_ms = 5000;
+    c.allow_unsafe_role = !read_only_role;  // the self-audit refuses a superuser otherwise
   });
   Admin admin;
   const std::string before = database_digest(admin);
@@ -70,10 +71,12 @@ std::vector<std::string> run_corpus(const std::vector<Case>& cases, const std::s
   EXPECT_GT(allowed, 80);
   EXPECT_GT(rejected, 80);
   EXPECT_EQ(database_digest(admin), before);
-  // Nothing left behind: no transaction open on the server's connections.
-  EXPECT_EQ(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
-                         "' AND state <> 'idle'"),
-            "0");
+  // Nothing left behind: no transaction open on the server's connections (a
+  // catalog reload that an unknown function asked for may still be running).
+  EXPECT_TRUE(eventually([&] {
+    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
+                        "' AND state <> 'idle'") == "0";
+  }));
   return verdicts;
 }
 

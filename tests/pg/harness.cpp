@@ -118,6 +118,10 @@ TestServer::TestServer(const std::function<void(config::Config&)>& adjust) {
   auto port = app_->start_http();
   if (!port) throw std::runtime_error(port.error().message);
   port_ = *port;
+  app_->start_catalog_refresh();
+  // The catalog loads in the background; tests that count connections want it
+  // done (bounded: some tests start with the database down).
+  eventually([&] { return app_->catalog().current()->live; }, 5);
 }
 
 TestServer::~TestServer() {
