@@ -141,7 +141,7 @@ const std::array kReadNodes = {
     "FuncCall", "GroupingFunc", "GroupingSet", "Integer", "JoinExpr", "JsonAggConstructor",
     "JsonArrayAgg", "JsonArrayConstructor", "JsonArrayQueryConstructor", "JsonFormat", "JsonIsPredicate",
     "JsonKeyValue", "JsonObjectAgg", "JsonObjectConstructor", "JsonOutput", "JsonReturning",
-    "JsonValueExpr", "List", "MinMaxExpr", "NamedArgExpr", "NullTest", "ParamRef", "RangeFunction",
+    "JsonValueExpr", "List", "MinMaxExpr", "NamedArgExpr", "NullTest", "RangeFunction",
     "RangeSubselect", "RangeTableFunc", "RangeTableFuncCol", "RangeTableSample", "RangeVar", "ResTarget",
     "RowExpr", "SQLValueFunction", "SelectStmt", "SortBy", "String", "SubLink", "TypeCast", "TypeName",
     "WindowDef", "WithClause", "XmlExpr", "XmlSerialize",
@@ -316,6 +316,13 @@ struct Walker {
       }
       if (key == "lockingClause") {
         reject("locking_clause", "FOR UPDATE/SHARE row locks are not allowed in a read-only query", where);
+        return;
+      }
+      if (key == "ParamRef") {
+        // No call binds parameters, so PostgreSQL would refuse the Bind itself.
+        reject("not_supported", "parameters ($1, $2, …) are not supported: each call runs without "
+                                "parameters, so write the values into the SQL",
+               location_of(kv.value, where));
         return;
       }
       if (is_node_type(key) && !contains(kReadNodes, key)) {
