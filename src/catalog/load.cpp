@@ -1,4 +1,5 @@
 #include "catalog/load.hpp"
+#include "pg/params.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,21 +13,6 @@ namespace fleetmcp::catalog {
 namespace {
 
 namespace asio = boost::asio;
-
-// A text[] literal for a parameter: {"a","b"} with " and \ escaped.
-std::string array_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 // The columns of a function row, shared by the function, operator and cast queries.
 constexpr const char* kFunctionColumns =
@@ -86,7 +72,7 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
        " WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND c.oid IN (SELECT attrelid FROM pg_attribute"
        " WHERE attnum > 0 AND NOT attisdropped AND lower(attname) = ANY ($1::text[]))"
        " ORDER BY c.oid, a.attnum",
-       {array_literal(options.sensitive_columns)}});
+       {pg::text_array(options.sensitive_columns, true)}});
   auto ran = co_await db.run(std::move(plan));
   if (!ran) co_return ran.error();
 

@@ -1,4 +1,5 @@
 #include "doctor/audit.hpp"
+#include "pg/params.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -155,20 +156,6 @@ std::vector<std::string> wrap(const std::string& text, std::size_t width) {
 
 const char* severity_name(Severity s) { return s == Severity::Unsafe ? "unsafe" : "warning"; }
 
-std::string pg_array(const std::vector<std::string>& items, bool lower) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += lower ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 }  // namespace
 
 bool Report::unsafe() const {
@@ -180,7 +167,7 @@ pg::Plan audit_plan(const config::Config& config) {
   pg::Plan plan;
   plan.statements.push_back({"SELECT current_user::text, current_database()::text", {}});
   plan.statements.push_back(
-      {kAuditSql, {pg_array(config.readable_schemas, false), pg_array(config.redact_columns, true)}});
+      {kAuditSql, {pg::text_array(config.readable_schemas, false), pg::text_array(config.redact_columns, true)}});
   return plan;
 }
 

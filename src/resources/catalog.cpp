@@ -1,4 +1,5 @@
 #include "resources/catalog.hpp"
+#include "pg/params.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,21 +13,6 @@ using core::make_error;
 namespace {
 
 constexpr std::size_t kMaxCompletions = 100;
-
-// {"a","b"}: a text[] literal, bound as a parameter (never spliced into SQL).
-std::string text_array(const std::vector<std::string>& items, bool lower = false) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += lower ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 // What the role may read: relations it has SELECT on (on some column, with
 // column grants) and functions it may execute. Partitions are read through
@@ -179,8 +165,8 @@ std::string with_commas(const std::string& digits) {
 }
 
 awaitable<core::Result<Contents>> overview(Context& ctx) {
-  std::vector<std::string> params{text_array(ctx.config.readable_schemas),
-                                  text_array(ctx.config.redact_columns, true)};
+  std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas),
+                                  pg::text_array(ctx.config.redact_columns, true)};
   auto ran = co_await run_one(ctx, kOverview, std::move(params));
   if (!ran) co_return ran.error();
   const PGresult* r = ran->results.at(0).get();
@@ -243,7 +229,7 @@ std::optional<std::string> decode_segment(std::string_view s) {
 }
 
 awaitable<core::Result<std::vector<Entry>>> list(Context ctx) {
-  std::vector<std::string> params{text_array(ctx.config.readable_schemas)};
+  std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas)};
   auto ran = co_await run_one(ctx, kReadableObjects, std::move(params));
   if (!ran) co_return ran.error();
   const PGresult* r = ran->results.at(0).get();
@@ -295,8 +281,8 @@ awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
     co_return not_found(uri);
   std::vector<std::string> params{*schema, *name};
   if (kind == "table") {
-    params.push_back(text_array(ctx.config.redact_columns, true));
-    params.push_back(text_array(ctx.config.readable_schemas));
+    params.push_back(pg::text_array(ctx.config.redact_columns, true));
+    params.push_back(pg::text_array(ctx.config.readable_schemas));
   }
   auto ran = co_await run_one(ctx, kind == "table" ? kRelationDocument : kFunctionDocument, std::move(params));
   if (!ran) co_return ran.error();
@@ -319,7 +305,7 @@ awaitable<core::Result<Completion>> complete(std::string argument, std::string p
       if (!readable(ctx.config, it->second)) co_return out;
       schemas = {it->second};
     }
-    std::vector<std::string> params{text_array(schemas), prefix};
+    std::vector<std::string> params{pg::text_array(schemas), prefix};
     auto ran = co_await run_one(ctx, argument == "table" ? kCompleteRelations : kCompleteFunctions,
                                 std::move(params));
     if (!ran) co_return ran.error();

@@ -8,6 +8,9 @@
 
 namespace fleetmcp::sql {
 
+// Case-insensitive (ASCII) equality, as names compare once PostgreSQL folds them.
+bool iequals(std::string_view a, std::string_view b);
+
 // Why a function is refused whatever its volatility (it runs SQL text, reads
 // tables behind the guard's back, touches files, settings, other sessions,
 // locks or the network), or nullptr when it is not on the list. Matched on the

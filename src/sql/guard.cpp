@@ -28,14 +28,6 @@ Error denied(std::string rule, std::string message, int position) {
   return e;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 // Statement nodes that are never allowed anywhere in the tree, with the words an
 // analyst would recognise. (A data-modifying CTE shows up as one of these inside
 // a CommonTableExpr, so the same table covers it.)

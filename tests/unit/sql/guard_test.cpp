@@ -10,6 +10,20 @@ struct Case {
   const char* rule;  // nullptr: allowed
 };
 
+// Each case's verdict: allowed, or refused with that rule.
+template <std::size_t N>
+void expect_verdicts(const Case (&cases)[N], const Policy& policy) {
+  for (const auto& c : cases) {
+    auto verdict = validate(c.sql, policy);
+    if (c.rule == nullptr) {
+      EXPECT_TRUE(verdict.ok()) << c.sql << " -> " << (verdict.ok() ? "" : verdict.error().message);
+    } else {
+      ASSERT_FALSE(verdict.ok()) << c.sql;
+      EXPECT_EQ(verdict.error().rule, c.rule) << c.sql << " -> " << verdict.error().message;
+    }
+  }
+}
+
 TEST(Guard, VerdictsOnTheParseTree) {
   const Case cases[] = {
       // Reads in their forms.
@@ -193,15 +207,7 @@ TEST(Guard, EveryCallFormIsJudgedByTheCatalog) {
       {"SELECT JSON_ARRAYAGG(x ORDER BY x), JSON_OBJECTAGG(k VALUE x) FROM (VALUES ('a', 1)) v(k, x)", nullptr},
       {"SELECT 0x1F, 0o17, 0b101, 1_000_000", nullptr},
   };
-  for (const auto& c : cases) {
-    auto verdict = validate(c.sql);
-    if (c.rule == nullptr) {
-      EXPECT_TRUE(verdict.ok()) << c.sql << " -> " << (verdict.ok() ? "" : verdict.error().message);
-    } else {
-      ASSERT_FALSE(verdict.ok()) << c.sql;
-      EXPECT_EQ(verdict.error().rule, c.rule) << c.sql << " -> " << verdict.error().message;
-    }
-  }
+  expect_verdicts(cases, {});
 }
 
 // A live catalog: tickets.users holds a sensitive column; one volatile
@@ -255,15 +261,7 @@ TEST_F(LiveCatalog, WholeRowsRenamesAndFunctionalNotationOfSensitiveRelations) {
       {"SELECT d FROM tracksolid.devices d", nullptr},
       {"SELECT to_jsonb(d) FROM tracksolid.devices d", nullptr},
   };
-  for (const auto& c : cases) {
-    auto verdict = validate(c.sql, policy);
-    if (c.rule == nullptr) {
-      EXPECT_TRUE(verdict.ok()) << c.sql << " -> " << (verdict.ok() ? "" : verdict.error().message);
-    } else {
-      ASSERT_FALSE(verdict.ok()) << c.sql;
-      EXPECT_EQ(verdict.error().rule, c.rule) << c.sql << " -> " << verdict.error().message;
-    }
-  }
+  expect_verdicts(cases, policy);
 }
 
 TEST_F(LiveCatalog, OperatorsCastsSchemasAndUnknownFunctions) {
@@ -277,15 +275,7 @@ TEST_F(LiveCatalog, OperatorsCastsSchemasAndUnknownFunctions) {
       {"SELECT no_such_function(1)", "unknown_function"},
       {"SELECT lower('a', 'b')", "unknown_function"},
   };
-  for (const auto& c : cases) {
-    auto verdict = validate(c.sql, policy);
-    if (c.rule == nullptr) {
-      EXPECT_TRUE(verdict.ok()) << c.sql << " -> " << (verdict.ok() ? "" : verdict.error().message);
-    } else {
-      ASSERT_FALSE(verdict.ok()) << c.sql;
-      EXPECT_EQ(verdict.error().rule, c.rule) << c.sql << " -> " << verdict.error().message;
-    }
-  }
+  expect_verdicts(cases, policy);
   auto v = validate("SELECT ts_rewrite('a'::tsquery, 'SELECT 1')", policy);
   ASSERT_FALSE(v.ok());
   // The rejection names the function, its volatility and the rule.
