@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <unordered_map>
+#include <unordered_set>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -126,7 +127,7 @@ bool is_position_key(std::string_view key) {
 // Node types a read may contain (PostgreSQL 16's raw parse tree). Anything
 // else is refused as not supported: a new grammar's node is never allowed by
 // default. Statement nodes get their own, clearer refusal (kStatementWords).
-const std::array kReadNodes = {
+const std::unordered_set<std::string_view> kReadNodes = {
     "A_ArrayExpr", "A_Const", "A_Expr", "A_Indices", "A_Indirection", "A_Star", "Alias", "BitString",
     "BoolExpr", "Boolean", "BooleanTest", "CTECycleClause", "CTESearchClause", "CaseExpr", "CaseWhen",
     "CoalesceExpr", "CollateClause", "ColumnDef", "ColumnRef", "CommonTableExpr", "DefElem", "Float",
@@ -234,13 +235,14 @@ struct Ranges {
   }
 
   void run(dom::element root) {
-    // A CTE may be named before it is defined in the tree's field order: scan
-    // until what each name holds no longer changes.
+    // A CTE may be named before it is defined in the tree's field order: while
+    // a CTE reads a sensitive relation, scan again until nothing changes.
     for (int pass = 0; pass < 4; ++pass) {
       const auto before = ctes;
       relations.clear();
       any = scan(root);
-      if (ctes == before) break;
+      const bool sensitive_cte = std::any_of(ctes.begin(), ctes.end(), [](const auto& c) { return c.second; });
+      if (!sensitive_cte || ctes == before) break;
     }
   }
 
@@ -317,20 +319,20 @@ struct Walker {
                location_of(kv.value, where));
         return;
       }
-      if (is_node_type(key) && !contains(kReadNodes, key)) {
+      if (is_node_type(key) && !kReadNodes.count(key)) {
         reject("not_supported", std::string(key) + " is not supported in a read here", location_of(kv.value, where));
         return;
       }
       if (key == "A_Const") continue;  // a constant's value does not change the shape
-      const long at = location_of(kv.value, where);
-      if (key == "CommonTableExpr") check_cte(kv.value, at);
-      else if (key == "FuncCall") check_call(kv.value, at);
-      else if (key == "RangeVar") check_relation(kv.value, at);
-      else if (key == "ColumnRef") check_column_ref(kv.value, at);
-      else if (key == "A_Indirection") check_indirection(kv.value, at);
-      else if (key == "A_Expr") check_expression_operator(kv.value, at);
-      else if (key == "TypeCast") check_cast(field(kv.value, "typeName"), at);
-      else if (key == "RangeSubselect" || key == "RangeFunction" || key == "JoinExpr") check_alias(kv.value, at);
+      const auto at = [&] { return location_of(kv.value, where); };  // only where a check needs it
+      if (key == "CommonTableExpr") check_cte(kv.value, at());
+      else if (key == "FuncCall") check_call(kv.value, at());
+      else if (key == "RangeVar") check_relation(kv.value, at());
+      else if (key == "ColumnRef") check_column_ref(kv.value, at());
+      else if (key == "A_Indirection") check_indirection(kv.value, at());
+      else if (key == "A_Expr") check_expression_operator(kv.value, at());
+      else if (key == "TypeCast") check_cast(field(kv.value, "typeName"), at());
+      else if (key == "RangeSubselect" || key == "RangeFunction" || key == "JoinExpr") check_alias(kv.value, at());
       else if (key == "operName" || key == "useOp") check_operator(names_of(kv.value), where);
       else if (key == "targetList") note_expansions(kv.value);
       // Join columns (USING) and alias column lists name columns without a
