@@ -435,7 +435,12 @@ struct Walker {
   // current_setting('name'): only an allow-listed setting, named by a constant.
   void check_setting_argument(dom::array args, int nargs, long at) {
     std::string_view setting;
-    if (nargs >= 1) setting = str(field(field(field(args.at(0), "A_Const"), "sval"), "sval"));
+    if (nargs >= 1) {
+      Node arg = args.at(0);
+      // 'name'::text is still a constant.
+      if (!field(arg, "TypeCast").error()) arg = field(field(arg, "TypeCast"), "arg");
+      setting = str(field(field(field(arg, "A_Const"), "sval"), "sval"));
+    }
     if (setting.empty() || !readable_setting(setting))
       reject("secret_setting",
              "current_setting(" + (setting.empty() ? std::string("…") : "'" + std::string(setting) + "'") +
@@ -566,6 +571,8 @@ struct Walker {
   void check_relation(dom::element range, long at) {
     const std::string name(str(field(range, "relname")));
     const std::string schema(str(field(range, "schemaname")));
+    // Even where a CTE of the same name would shadow it: CTE names are scoped,
+    // and this check is not.
     if (schema.empty() || schema == "pg_catalog")
       if (const char* why = refused_relation_reason(name)) {
         reject("secret_catalog", name + " is not readable: " + why, at);
@@ -658,8 +665,14 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   // One reusable simdjson parser per thread: it keeps its buffers between calls.
   thread_local dom::parser json_parser;
   dom::element tree;
-  if (json_parser.parse(parsed.parse_tree, std::strlen(parsed.parse_tree)).get(tree) != simdjson::SUCCESS)
-    return denied("parse_error", "the SQL could not be read: invalid characters", 0);
+  if (auto code = json_parser.parse(parsed.parse_tree, std::strlen(parsed.parse_tree)).get(tree);
+      code != simdjson::SUCCESS)
+    return denied("parse_error",
+                  code == simdjson::DEPTH_ERROR
+                      ? "the statement nests too deeply (expressions or subqueries about 500 levels deep); "
+                        "simplify it"
+                      : "the SQL could not be read: invalid characters",
+                  0);
   dom::array stmts;
   if (field(tree, "stmts").get(stmts) != simdjson::SUCCESS || stmts.size() == 0)
     return denied("empty", "the SQL contains no statement", 0);

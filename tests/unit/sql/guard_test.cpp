@@ -194,6 +194,10 @@ TEST(Guard, EveryCallFormIsJudgedByTheCatalog) {
       {"SELECT current_setting(name) FROM (VALUES ('TimeZone')) s(name)", "secret_setting"},
       {"SELECT current_setting('TimeZone'), current_setting('search_path', true)", nullptr},
       {"SELECT ('app.jwt_secret'::text).current_setting", "secret_setting"},
+      {"SELECT current_setting('search_path'::text)", nullptr},
+      {"SELECT current_setting('app.jwt_secret'::text)", "secret_setting"},
+      {"SELECT (WITH pg_settings AS (SELECT 1) SELECT 1), name FROM pg_settings", "secret_catalog"},
+      {"SELECT pid, mode FROM pg_locks", "secret_catalog"},
       {"SELECT s.current_setting FROM unnest(ARRAY['app.jwt_secret']) s", "secret_setting"},
       {"SELECT (s).pg_stat_get_backend_pid FROM pg_stat_get_backend_idset() s", "denied_function"},
       {"SHOW app.jwt_secret", "secret_setting"},
@@ -283,6 +287,15 @@ TEST_F(LiveCatalog, OperatorsCastsSchemasAndUnknownFunctions) {
   EXPECT_NE(v.error().message.find("volatile"), std::string::npos);
   EXPECT_TRUE(is_redacted_column(policy, *store.current(), "x", 16500, 4));
   EXPECT_FALSE(is_redacted_column(policy, *store.current(), "x", 16500, 3));
+}
+
+TEST(Guard, TooDeepANestingIsSaidSo) {
+  std::string sql = "SELECT 1";
+  for (int i = 0; i < 700; ++i) sql += "+1";
+  auto v = validate(sql);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().rule, "parse_error");
+  EXPECT_NE(v.error().message.find("nests too deeply"), std::string::npos) << v.error().message;
 }
 
 TEST(Guard, TheServerNeverJudgesByLessThanTheLiveCatalog) {
