@@ -255,8 +255,11 @@ std::string database_digest(Admin& admin) {
   for (std::string t; names >> t;)
     out += t + "=" + admin.scalar("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " + t + " x") + "\n";
   out += "seq " + admin.scalar("SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY schemaname, sequencename) FROM pg_sequences") + "\n";
-  out += "roles " + admin.scalar("SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) FROM pg_roles") + "\n";
-  out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting") + "\n";
+  // Throwaway roles that other tests (run in parallel on the same cluster)
+  // create and drop are not this server's doing.
+  const std::string others = "rolname ~ '^(fleet_cols|fleetmcp_audit)_'";
+  out += "roles " + admin.scalar("SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) FROM pg_roles WHERE NOT " + others) + "\n";
+  out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting WHERE setrole NOT IN (SELECT oid FROM pg_roles WHERE " + others + ")") + "\n";
   out += "catalog " + admin.scalar("SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT count(*) FROM pg_namespace)") + "\n";
   out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") + "\n";
   out += "large objects " + admin.scalar("SELECT count(*) FROM pg_largeobject_metadata") + "\n";
