@@ -169,7 +169,6 @@ bool is_system_schema(std::string_view schema) { return contains(kSystemSchemas,
 // before the verdict walk: a whole-row reference to one of them is refused.
 struct Ranges {
   const catalog::Catalog& catalog;
-  const Policy& policy;
   std::unordered_map<std::string, bool> names;  // alias, relation or CTE name -> holds a sensitive column
   std::unordered_map<std::string, bool> ctes;
   std::vector<const catalog::SensitiveRelation*> relations;  // sensitive relations read
@@ -264,7 +263,6 @@ struct Walker {
   const catalog::Catalog& catalog;
   const Ranges& ranges;
   std::optional<Error> verdict;
-  std::vector<std::string> cte_names;
   std::vector<std::string> unqualified;
   std::vector<std::string> notes;
   std::vector<long> expansions;  // locations of `*` / `alias.*` that a target list expands
@@ -595,19 +593,18 @@ struct Walker {
     Node alias = field(item, "alias");
     dom::array colnames;
     if (field(alias, "colnames").get(colnames) != simdjson::SUCCESS || colnames.size() == 0) return;
-    std::string_view name = str(field(alias, "aliasname"));
-    if (ranges.sensitive(name))
-      reject("sensitive_rename", "the column list of " + std::string(name) +
-                                     " renames columns of a relation with sensitive columns; select the "
-                                     "columns you need by name instead", at);
+    check_rename(str(field(alias, "aliasname")), at);
   }
 
   void check_cte(dom::element cte, long at) {
     dom::array colnames;
-    const std::string_view name = str(field(cte, "ctename"));
-    cte_names.emplace_back(name);
-    if (field(cte, "aliascolnames").get(colnames) == simdjson::SUCCESS && colnames.size() > 0 &&
-        ranges.sensitive(name))
+    if (field(cte, "aliascolnames").get(colnames) == simdjson::SUCCESS && colnames.size() > 0)
+      check_rename(str(field(cte, "ctename")), at);
+  }
+
+  // `name` comes with a column list: refused where it holds a sensitive column.
+  void check_rename(std::string_view name, long at) {
+    if (ranges.sensitive(name))
       reject("sensitive_rename", "the column list of " + std::string(name) +
                                      " renames columns of a relation with sensitive columns; select the "
                                      "columns you need by name instead", at);
@@ -728,9 +725,9 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
                             "the database's catalog is not loaded yet (the database may be unreachable); "
                             "retry in a moment");
   }
-  Ranges ranges{*catalog, policy, {}, {}, {}, false};
+  Ranges ranges{*catalog, {}, {}, {}, false};
   ranges.run(walk_root);
-  Walker walker{sql, policy, *catalog, ranges, std::nullopt, {}, {}, {}, {}, {}};
+  Walker walker{sql, policy, *catalog, ranges, std::nullopt, {}, {}, {}, {}};
   walker.fingerprint.add(kind);
   walker.walk(walk_root, location);
   if (walker.verdict) return *walker.verdict;
@@ -739,7 +736,7 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
     out.notes.push_back("offline, relations are unknown: whole-row values and column renames of relations "
                         "with sensitive columns are only caught with DATABASE_URL set");
   for (const auto& name : walker.unqualified)
-    if (!contains(walker.cte_names, name) && !contains(out.unqualified_relations, name))
+    if (!ranges.ctes.count(name) && !contains(out.unqualified_relations, name))
       out.unqualified_relations.push_back(name);
 
   out.text = length > 0 ? input.substr(location, length) : input.substr(location);

@@ -154,33 +154,45 @@ std::string TestServer::audit_log() const {
   return out;
 }
 
-ServerProcess::ServerProcess(const std::map<std::string, std::string>& env) {
-  int err[2];
-  if (pipe(err) != 0) throw std::runtime_error("pipe failed");
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(err[1], 2);
+pid_t spawn_fleetmcp(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                     bool stdout_too, int& output) {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 2);
     int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);  // audit lines
-    close(err[0]);
+    dup2(stdout_too ? out[1] : null, 1);  // else the audit lines go nowhere
+    close(out[0]);
     std::vector<std::string> vars = {"PATH=/usr/bin:/bin", "MCP_PORT=0",
                                      std::string("MCP_AUTH_TOKENS=tester:") + kToken};
     for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
     std::vector<char*> envp;
     for (auto& v : vars) envp.push_back(v.data());
     envp.push_back(nullptr);
-    char* argv[] = {const_cast<char*>(FLEETMCP_BINARY), const_cast<char*>("serve"), nullptr};
-    execve(FLEETMCP_BINARY, argv, envp.data());
+    std::vector<std::string> argv_text = {FLEETMCP_BINARY};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execve(FLEETMCP_BINARY, argv.data(), envp.data());
     _exit(127);
   }
-  close(err[1]);
+  close(out[1]);
+  output = out[0];
+  return pid;
+}
+
+ServerProcess::ServerProcess(const std::map<std::string, std::string>& env) {
+  int err = -1;
+  pid_ = spawn_fleetmcp({"serve"}, env, false, err);
   // "fleetmcp X listening on http://HOST:PORT/mcp ..."
   std::string line;
   char c;
-  while (read(err[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+  while (read(err, &c, 1) == 1 && c != '\n') line.push_back(c);
   // Kept open: what the server logs after this line (the self-audit's table)
   // must not meet a closed pipe, whose SIGPIPE would end it.
-  stderr_ = err[0];
+  stderr_ = err;
   const auto colon = line.rfind(':', line.find("/mcp"));
   if (line.find("listening") == std::string::npos || colon == std::string::npos)
     throw std::runtime_error("fleetmcp did not start: " + line);

@@ -88,6 +88,13 @@ class TestServer {
 
 // The real binary as a child process (`fleetmcp serve` on a free port), for
 // what only a separate process shows: its memory, its exit.
+// Starts the fleetmcp binary with `args` and a clean environment (PATH, port
+// 0, the test token, then `env`); returns its pid and, in `output`, the read
+// end of a pipe with its stderr (and its stdout with `stdout_too`; otherwise
+// stdout goes to /dev/null).
+pid_t spawn_fleetmcp(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                     bool stdout_too, int& output);
+
 class ServerProcess {
  public:
   explicit ServerProcess(const std::map<std::string, std::string>& env);

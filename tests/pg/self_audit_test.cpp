@@ -55,32 +55,10 @@ class ThrowawayRole {
 // read until `until` shows up, it exits, or 60 s pass.
 class Child {
  public:
-  Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+  Child(const std::vector<std::string>& args, std::map<std::string, std::string> env,
         bool capture_stdout = false) {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 2);
-      int null = open("/dev/null", O_WRONLY);
-      dup2(capture_stdout ? out[1] : null, 1);
-      close(out[0]);
-      std::vector<std::string> vars = {"PATH=/usr/bin:/bin", "MCP_PORT=0", "MCP_THREADS=2",
-                                       std::string("MCP_AUTH_TOKENS=tester:") + kToken};
-      for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
-      std::vector<char*> envp;
-      for (auto& v : vars) envp.push_back(v.data());
-      envp.push_back(nullptr);
-      std::vector<std::string> argv_text = {FLEETMCP_BINARY};
-      argv_text.insert(argv_text.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : argv_text) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execve(FLEETMCP_BINARY, argv.data(), envp.data());
-      _exit(127);
-    }
-    close(out[1]);
-    fd_ = out[0];
+    env.emplace("MCP_THREADS", "2");
+    pid_ = spawn_fleetmcp(args, env, capture_stdout, fd_);
   }
   ~Child() {
     if (pid_ > 0 && exit_code_ < 0) {
