@@ -40,7 +40,7 @@ std::vector<std::string> run_corpus(const std::vector<Case>& cases, const std::s
     c.allow_unsafe_role = !read_only_role;  // the self-audit refuses a superuser otherwise
   });
   Admin admin;
-  const std::string before = database_digest(admin);
+  const std::string before = database_digest(admin, tag);
   std::vector<std::string> verdicts;
   int allowed = 0, rejected = 0;
   for (const auto& c : cases) {
@@ -70,7 +70,7 @@ std::vector<std::string> run_corpus(const std::vector<Case>& cases, const std::s
   }
   EXPECT_GT(allowed, 80);
   EXPECT_GT(rejected, 80);
-  EXPECT_EQ(database_digest(admin), before);
+  EXPECT_EQ(database_digest(admin, tag), before);
   // Nothing left behind: no transaction open on the server's connections (a
   // catalog reload that an unknown function asked for may still be running).
   EXPECT_TRUE(eventually([&] {

@@ -257,7 +257,7 @@ void Admin::exec(const std::string& sql) {
 }
 
 // (Inside an aggregate, ORDER BY 1 sorts by the constant 1: name the columns.)
-std::string database_digest(Admin& admin) {
+std::string database_digest(Admin& admin, const std::string& tag) {
   std::string out;
   const std::string tables = admin.scalar(
       "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ' ' ORDER BY n.nspname, c.relname) FROM pg_class c "
@@ -273,7 +273,11 @@ std::string database_digest(Admin& admin) {
   out += "roles " + admin.scalar("SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) FROM pg_roles WHERE NOT " + others) + "\n";
   out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting WHERE setrole NOT IN (SELECT oid FROM pg_roles WHERE " + others + ")") + "\n";
   out += "catalog " + admin.scalar("SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT count(*) FROM pg_namespace)") + "\n";
-  out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") + "\n";
+  out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'" +
+                                    (tag.empty() ? std::string()
+                                                 : " AND pid IN (SELECT pid FROM pg_stat_activity WHERE "
+                                                   "application_name = '" + tag + "')")) +
+         "\n";
   out += "large objects " + admin.scalar("SELECT count(*) FROM pg_largeobject_metadata") + "\n";
   return out;
 }

@@ -125,7 +125,9 @@ class Admin {
 // A digest of the database as the superuser sees it: every table's rows,
 // sequences, roles, settings, catalog sizes, advisory locks, large objects.
 // Equal before and after means nothing was written.
-std::string database_digest(Admin& admin);
+// With `tag`, advisory locks count only on that server's backends: tests
+// running in parallel on the same cluster take and release their own.
+std::string database_digest(Admin& admin, const std::string& tag = "");
 
 // A test server's backends are told apart by their application_name.
 inline std::string tagged_url(const std::string& tag) {
