@@ -16,6 +16,7 @@
 
 #include "app/app.hpp"
 #include "doctor/audit.hpp"
+#include "json/bounded.hpp"
 #include "mcp/stdio.hpp"
 #include "ops/role_sql.hpp"
 #include "sql/guard.hpp"
@@ -85,7 +86,7 @@ int check_sql_lines(const fleetmcp::sql::Policy& policy) {
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json in = json::parse(line, nullptr, false);
+    json in = fleetmcp::json::parse_bounded(line).value;
     if (!in.is_object() || !in.contains("sql") || !in["sql"].is_string()) {
       std::printf("%s\n", json{{"verdict", "error"}, {"message", "each line must be {\"sql\": \"...\"}"}}.dump().c_str());
       continue;

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -77,6 +79,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.port, 0, 65535);
   } else if (name == "MCP_THREADS") {
     return int_into(c.threads, 0, 256);
+  } else if (name == "MCP_MAX_CONNECTIONS") {
+    return int_into(c.max_connections, 1, 1000000);
   } else if (name == "MCP_MAX_BODY_BYTES") {
     return int_into(c.max_body_bytes, 1024, 64LL << 20);
   } else if (name == "MCP_DNS_REBINDING_PROTECTION") {
@@ -177,6 +181,8 @@ const std::vector<Setting>& settings() {
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
       {"MCP_MAX_BODY_BYTES", "1048576", "largest request body; larger gets 413"},
+      {"MCP_MAX_CONNECTIONS", "1000",
+       "open client connections (HTTP keep-alive, SSE, WebSocket) at once; one more gets 503 and is closed"},
       {"MCP_DNS_REBINDING_PROTECTION", "auto",
        "foreign Origin -> 403; auto/true also check Host (auto: when bound to loopback); false: neither"},
       {"MCP_ALLOWED_HOSTS", "(none)", "host names accepted in Host and Origin besides localhost/127.0.0.1/[::1]"},
@@ -219,8 +225,14 @@ const std::vector<Setting>& settings() {
   return all;
 }
 
+// Exactly "localhost", or a literal loopback address (127.0.0.0/8, ::1): a
+// prefix test would let "127.evil.example" through.
 bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.substr(0, 4) == "127.";
+  if (host == "localhost") return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
 }
 
 core::Result<std::vector<Token>> parse_tokens(const std::string& text) {

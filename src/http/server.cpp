@@ -13,11 +13,16 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
+#include <mutex>
+#include <boost/asio/steady_timer.hpp>
 #include <optional>
+#include <variant>
 
 #include <cerrno>
 
 #include "core/cancel.hpp"
+#include "http/request.hpp"
 #include "json/writer.hpp"
 
 namespace fleetmcp::http {
@@ -28,8 +33,6 @@ namespace bhttp = boost::beast::http;
 using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
-using Request = bhttp::request<bhttp::string_body>;
-using Response = bhttp::response<bhttp::string_body>;
 
 namespace {
 
@@ -37,39 +40,29 @@ namespace {
 // to send one request or to accept one response, before we drop it (slowloris).
 constexpr auto kReadTimeout = std::chrono::seconds(60);
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
-// Header block limit: MCP requests carry a handful of short headers.
-constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
-
-Response make_response(const Request& req, bhttp::status status, std::string body,
-                       const char* content_type = "application/json") {
-  Response res{status, req.version()};
-  res.set(bhttp::field::server, "fleetmcp");
-  res.set(bhttp::field::cache_control, "no-store");
-  if (!body.empty()) res.set(bhttp::field::content_type, content_type);
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
-std::optional<std::string> header(const Request& req, std::string_view name) {
-  auto it = req.find(beast::string_view(name.data(), name.size()));
-  if (it == req.end()) return std::nullopt;
-  return std::string(it->value());
-}
+// Out of file descriptors (or kernel memory), accepting again at once would
+// spin: wait this long and let finishing connections free some.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// How stale /readyz's answer may be before a check starts a new probe.
+constexpr auto kReadyProbeInterval = std::chrono::seconds(2);
+// What a connection over MCP_MAX_CONNECTIONS gets before it is closed.
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: fleetmcp\r\nContent-Type: application/json\r\n"
+    "Retry-After: 1\r\nConnection: close\r\nContent-Length: 69\r\n\r\n"
+    "{\"error\":\"too many connections (MCP_MAX_CONNECTIONS); retry shortly\"}";
 
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
        const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
-      : io(io), config(config), dispatcher(dispatcher), tokens(tokens), db(db), records(records),
+      : io(io), config(config), dispatcher(dispatcher), admission(config, tokens), db(db), records(records),
         acceptor(asio::make_strand(io)) {}
 
   asio::io_context& io;
   const config::Config& config;
   mcp::Dispatcher& dispatcher;
-  const auth::TokenStore& tokens;
+  const Admission admission;
   pg::Database& db;
   ws::Endpoint& records;
   tcp::acceptor acceptor;
@@ -81,24 +74,58 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(io),
                                                           asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+      if (ec) {  // e.g. EMFILE: keep serving the connections we have, and retry soon
+        asio::steady_timer backoff(acceptor.get_executor(), kAcceptBackoff);
+        co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      if (connections.load() >= config.max_connections) {
+        // Refused in one non-blocking write, so a flood holds no descriptor
+        // longer than this line.
+        socket.non_blocking(true, ec);
+        ::send(socket.native_handle(), kTooManyConnections.data(), kTooManyConnections.size(), MSG_NOSIGNAL);
+        socket.close(ec);
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ec);
       auto executor = socket.get_executor();
       asio::co_spawn(executor, session(std::move(socket)), asio::detached);
     }
   }
 
+  // Open client connections, against MCP_MAX_CONNECTIONS.
+  std::atomic<int> connections{0};
+  struct ConnectionSlot {
+    std::atomic<int>& count;
+    explicit ConnectionSlot(std::atomic<int>& c) : count(c) { ++count; }
+    ~ConnectionSlot() { --count; }
+  };
+
   awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
+    ConnectionSlot slot(connections);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(config.max_body_bytes);
-      parser.header_limit(kMaxHeaderBytes);
+      Parser parser;
+      limit(parser, config);
       stream.expires_after(kReadTimeout);
       boost::system::error_code ec;
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      // The headers first: what they alone decide (token, Host, media type)
+      // is answered before a body is read or held.
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      std::string caller;
+      if (!ec) {
+        auto admitted = admission.admit(parser.get());
+        if (auto* refused = std::get_if<Response>(&admitted)) {
+          refused->keep_alive(false);  // the unread body must not be taken for a next request
+          co_await send(stream, std::move(*refused));
+          break;
+        }
+        caller = std::get<std::string>(std::move(admitted));
+        if (!parser.is_done())
+          co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      }
       if (ec == bhttp::error::body_limit) {
         Request head = parser.get();
         head.keep_alive(false);
@@ -120,7 +147,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
       Request req = parser.release();
       if (path_of(req) == ws::kPath && beast::websocket::is_upgrade(req)) {
-        if (auto refused = refuse_foreign(req)) {
+        if (auto refused = admission.refuse_foreign(req)) {
           co_await send(stream, std::move(*refused));
           break;
         }
@@ -131,7 +158,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       stream.expires_never();  // a tool call may run as long as its statement timeout
       auto cancel = std::make_shared<core::CancelSignal>();
       watch_for_hangup(stream.socket(), cancel);
-      std::optional<Response> res = co_await route(stream, req, cancel);
+      std::optional<Response> res = co_await route(stream, req, std::move(caller), cancel);
       boost::system::error_code ignored;
       stream.socket().cancel(ignored);  // ends the watch
       if (!res) {  // streamed as SSE, already complete
@@ -163,13 +190,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return !ec;
   }
 
-  static std::string_view path_of(const Request& req) {
-    std::string_view target(req.target().data(), req.target().size());
-    return target.substr(0, target.find('?'));
-  }
-
   // nullopt when the response was streamed (SSE) by the endpoint itself.
-  awaitable<std::optional<Response>> route(beast::tcp_stream& stream, Request& req, core::CancelPtr cancel) {
+  awaitable<std::optional<Response>> route(beast::tcp_stream& stream, Request& req, std::string caller,
+                                           core::CancelPtr cancel) {
     const std::string_view path = path_of(req);
     if (path == "/healthz") {
       if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
@@ -177,7 +200,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return make_response(req, bhttp::status::ok, "{\"ok\":true}");
     }
     if (path == "/readyz") co_return co_await readiness(req);
-    if (path == "/mcp" || path == "/") co_return co_await mcp_endpoint(stream, req, std::move(cancel));
+    if (is_mcp_path(path)) co_return co_await mcp_endpoint(stream, req, std::move(caller), std::move(cancel));
     if (path == ws::kPath) {
       Response res = make_response(req, bhttp::status::upgrade_required,
                                    "{\"error\":\"/mcp/ws is a WebSocket endpoint: send a WebSocket upgrade\"}");
@@ -187,18 +210,49 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return make_response(req, bhttp::status::not_found, "{\"error\":\"not found\"}");
   }
 
-  Response method_not_allowed(const Request& req, const char* allow) {
-    Response res = make_response(req, bhttp::status::method_not_allowed,
-                                 std::string("{\"error\":\"method not allowed; use ") + allow + "\"}");
-    res.set(bhttp::field::allow, allow);
-    return res;
+  // /readyz answers from the last probe (SELECT 1), so a flood of
+  // unauthenticated checks costs the database at most one probe per
+  // kReadyProbeInterval and never waits in the pool's queue. Until a first
+  // probe has answered, a check probes itself.
+  struct Readiness {
+    std::mutex mu;
+    bool known = false, probing = false;
+    std::string reason;  // empty: ready
+    std::chrono::steady_clock::time_point probed_at;
+  } ready_state;
+
+  awaitable<void> probe() {
+    auto self = shared_from_this();  // a probe may outlive the check that started it
+    pg::Plan plan;
+    plan.statements.push_back({"SELECT 1", {}});
+    plan.for_caller = false;
+    auto ran = co_await db.run(std::move(plan));
+    std::lock_guard lock(ready_state.mu);
+    ready_state.probing = false;
+    // A full pool says nothing about the database: keep what was known.
+    if (!ran && ran.error().kind == core::ErrorKind::Busy && ready_state.known) co_return;
+    ready_state.known = true;
+    ready_state.reason = ran ? "" : ran.error().message;
+    ready_state.probed_at = std::chrono::steady_clock::now();
   }
 
   awaitable<Response> readiness(const Request& req) {
-    pg::Plan plan;
-    plan.statements.push_back({"SELECT 1", {}});
-    auto ran = co_await db.run(std::move(plan));
-    if (ran) {
+    bool known, refresh = false;
+    {
+      std::lock_guard lock(ready_state.mu);
+      known = ready_state.known;
+      if (known && !ready_state.probing &&
+          std::chrono::steady_clock::now() - ready_state.probed_at >= kReadyProbeInterval)
+        refresh = ready_state.probing = true;
+    }
+    if (!known) co_await probe();
+    if (refresh) asio::co_spawn(acceptor.get_executor(), probe(), asio::detached);
+    std::string reason;
+    {
+      std::lock_guard lock(ready_state.mu);
+      reason = ready_state.reason;
+    }
+    if (reason.empty()) {
       // The self-audit's findings: an operator who overrode an unsafe role sees it here.
       std::string body = "{\"ready\":true";
       if (const auto warnings = dispatcher.role_warnings(); !warnings.empty()) {
@@ -212,78 +266,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return make_response(req, bhttp::status::ok, body + "}");
     }
     std::string body = "{\"ready\":false,\"reason\":";
-    fleetmcp::json::append_string(body, ran.error().message);
+    fleetmcp::json::append_string(body, reason);
     body += "}";
     co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
   }
 
-  // Names a browser may legitimately use for this server: loopback ones and the
-  // configured MCP_ALLOWED_HOSTS. `authority` is host[:port], IPv6 in brackets.
-  bool allowed_authority(std::string_view authority) const {
-    std::string_view host = authority;
-    if (!host.empty() && host.front() == '[') {
-      host = host.substr(0, host.find(']') + 1);
-    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-      host = host.substr(0, colon);
-    }
-    std::string h(host);
-    std::transform(h.begin(), h.end(), h.begin(), ::tolower);
-    if (config::is_loopback_host(h)) return true;
-    for (const auto& a : config.allowed_hosts) {
-      std::string allowed = a;
-      std::transform(allowed.begin(), allowed.end(), allowed.begin(), ::tolower);
-      if (allowed == h || allowed == std::string(authority)) return true;
-    }
-    return false;
-  }
-
-  // DNS rebinding: a page on a foreign origin must not reach the server.
-  std::optional<Response> refuse_foreign(const Request& req) const {
-    using HostCheck = config::Config::HostCheck;
-    if (config.host_check == HostCheck::Off) return std::nullopt;
-    if (auto origin = header(req, "Origin"); origin && *origin != "null") {
-      std::string_view o = *origin;
-      const auto scheme = o.find("://");
-      if (scheme == std::string_view::npos || !allowed_authority(o.substr(scheme + 3)))
-        return make_response(req, bhttp::status::forbidden,
-                             "{\"error\":\"forbidden: Origin not allowed (MCP_ALLOWED_HOSTS)\"}");
-    }
-    if (config.host_check == HostCheck::On || config::is_loopback_host(config.host)) {
-      if (!allowed_authority(header(req, "Host").value_or("")))
-        return make_response(req, bhttp::status::forbidden,
-                             "{\"error\":\"forbidden: Host not allowed (MCP_ALLOWED_HOSTS)\"}");
-    }
-    return std::nullopt;
-  }
-
-  awaitable<std::optional<Response>> mcp_endpoint(beast::tcp_stream& stream, Request& req, core::CancelPtr cancel) {
-    if (req.method() != bhttp::verb::post) co_return method_not_allowed(req, "POST");
-    if (auto refused = refuse_foreign(req)) co_return std::move(*refused);
-    std::string caller = "anonymous";
-    if (!config.insecure_no_auth) {
-      auto who = tokens.identify_header(header(req, "Authorization").value_or(""));
-      if (!who) {
-        Response res = make_response(req, bhttp::status::unauthorized,
-                                     "{\"error\":\"unauthorized: send Authorization: Bearer <token>\"}");
-        res.set(bhttp::field::www_authenticate, "Bearer realm=\"fleetmcp\"");
-        co_return res;
-      }
-      caller = *who;
-    }
-    mcp::Headers headers;
-    headers.http = true;
-    headers.protocol_version = header(req, "MCP-Protocol-Version");
-    headers.method = header(req, "Mcp-Method");
-    headers.name = header(req, "Mcp-Name");
-    constexpr std::string_view kParamPrefix = "mcp-param-";
-    for (const auto& field : req) {
-      const auto name = field.name_string();
-      if (name.size() <= kParamPrefix.size() || !beast::iequals(name.substr(0, kParamPrefix.size()), kParamPrefix))
-        continue;
-      std::string param(name.substr(kParamPrefix.size()));
-      std::transform(param.begin(), param.end(), param.begin(), ::tolower);
-      headers.params[std::move(param)] = std::string(field.value());
-    }
+  awaitable<std::optional<Response>> mcp_endpoint(beast::tcp_stream& stream, Request& req, std::string caller,
+                                                  core::CancelPtr cancel) {
+    mcp::Headers headers = mcp_headers(req);
     // A client that accepts an event stream may get progress before the
     // response: the stream starts with the first notification.
     SseStream sse{stream, req};

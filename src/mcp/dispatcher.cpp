@@ -1,7 +1,5 @@
 #include "mcp/dispatcher.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,6 +11,7 @@
 #include "json/writer.hpp"
 #include "mcp/errors.hpp"
 #include "mcp/pages.hpp"
+#include "mcp/params.hpp"
 #include "prompts/prompts.hpp"
 #include "resources/catalog.hpp"
 
@@ -23,8 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kMetaVersion = "io.modelcontextprotocol/protocolVersion";
-constexpr const char* kMetaCapabilities = "io.modelcontextprotocol/clientCapabilities";
 constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
 // Tools and prompts change only with a restart; clients may cache them this
 // long. The schema can change under us: resources are cached for a minute.
@@ -34,37 +31,6 @@ constexpr int kResourceTtlMs = 60000;
 constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-bool is_legacy_version(const std::string& v) {
-  for (const char* l : kLegacyVersions)
-    if (v == l) return true;
-  return false;
-}
-
-json supported_versions() {
-  json all = json::array({kModernVersion});
-  for (const char* l : kLegacyVersions) all.push_back(l);
-  return all;
-}
-
-// Mcp-Name may carry non-ASCII names as =?base64?...?=.
-std::string decode_header_value(const std::string& v) {
-  const std::string prefix = "=?base64?", suffix = "?=";
-  if (v.size() < prefix.size() + suffix.size() || v.rfind(prefix, 0) != 0 ||
-      v.compare(v.size() - suffix.size(), suffix.size(), suffix) != 0)
-    return v;
-  std::string b64 = v.substr(prefix.size(), v.size() - prefix.size() - suffix.size());
-  if (b64.size() % 4) return v;
-  std::string out(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) return v;
-  std::size_t pad = 0;
-  if (!b64.empty() && b64.back() == '=') ++pad;
-  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
 
 // Progress of one long tool call: a timer loop beside the call that reports
 // rows fetched and time elapsed until the call ends. Both run on the request's
@@ -105,25 +71,47 @@ awaitable<void> tick_progress(std::shared_ptr<ProgressTicker> t, json token, Not
   t->finished.cancel();
 }
 
-Reply error_reply(int status, const json& id, int code, const std::string& message,
-                  const json& data = nullptr) {
-  return {status, rpc_error(id, code, message, data)};
-}
-
 }  // namespace
 
-struct Dispatcher::Request {
-  json id;  // null for notifications
-  bool notification = false;
-  std::string method;
-  json params;
+struct Dispatcher::Request : Envelope {
   std::string caller;
   core::CancelPtr cancel;
   Notifier notify;
-  bool modern = false;
 };
 
-Dispatcher::Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit,
+// The method table: which era may call a method, and its handler.
+struct Dispatcher::Method {
+  enum class Era { Both, Legacy, Modern } era;
+  awaitable<Reply> (Dispatcher::*handler)(Request&);
+};
+
+const Dispatcher::Method* Dispatcher::route(std::string_view method, bool modern) {
+  using Era = Method::Era;
+  static const std::map<std::string_view, Method, std::less<>> table = {
+      {"initialize", {Era::Legacy, &Dispatcher::initialize}},
+      {"ping", {Era::Legacy, &Dispatcher::ping}},
+      // Accepted for clients that set a level; only the conformance fixtures log.
+      {"logging/setLevel", {Era::Legacy, &Dispatcher::ping}},
+      {"resources/subscribe", {Era::Legacy, &Dispatcher::subscribe}},
+      {"resources/unsubscribe", {Era::Legacy, &Dispatcher::subscribe}},
+      {"server/discover", {Era::Modern, &Dispatcher::discover}},
+      {"tools/list", {Era::Both, &Dispatcher::list_tools}},
+      {"tools/call", {Era::Both, &Dispatcher::call_tool}},
+      {"resources/list", {Era::Both, &Dispatcher::list_resources}},
+      {"resources/templates/list", {Era::Both, &Dispatcher::list_templates}},
+      {"resources/read", {Era::Both, &Dispatcher::read_resource}},
+      {"prompts/list", {Era::Both, &Dispatcher::list_prompts}},
+      {"prompts/get", {Era::Both, &Dispatcher::get_prompt}},
+      {"completion/complete", {Era::Both, &Dispatcher::complete}},
+  };
+  const auto it = table.find(method);
+  if (it == table.end()) return nullptr;
+  const Era era = it->second.era;
+  if (era == Era::Both || (era == Era::Modern) == modern) return &it->second;
+  return nullptr;
+}
+
+Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink& audit,
                        ServerInfo info, const catalog::Store* catalog)
     : config_(config),
       db_(db),
@@ -223,174 +211,82 @@ void Dispatcher::cancel_request(const std::string& caller, const json& request_i
 
 awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller,
                                     core::CancelPtr cancel, Notifier notify) {
-  json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) co_return error_reply(400, nullptr, kParseError, "Parse error: the body is not valid JSON");
-  if (message.is_array())
-    co_return error_reply(400, nullptr, kInvalidRequest,
-                          "Invalid Request: JSON-RPC batches are not supported; send one message per request");
-  if (!message.is_object())
-    co_return error_reply(400, nullptr, kInvalidRequest, "Invalid Request: expected a JSON-RPC object");
-
-  json id = nullptr;
-  const bool has_id = message.contains("id");
-  if (has_id) {
-    id = message["id"];
-    if (!(id.is_string() || id.is_number_integer()))
-      co_return error_reply(400, nullptr, kInvalidRequest, "Invalid Request: id must be a string or an integer");
-  }
-  if (message.value("jsonrpc", json()) != "2.0")
-    co_return error_reply(400, id, kInvalidRequest, "Invalid Request: jsonrpc must be \"2.0\"");
-  if (!message.contains("method")) {
-    // A response from the client (to a server request we never send): accept it.
-    if (message.contains("result") || message.contains("error")) co_return Reply{202, {}};
-    co_return error_reply(400, id, kInvalidRequest, "Invalid Request: method is missing");
-  }
-  if (!message["method"].is_string())
-    co_return error_reply(400, id, kInvalidRequest, "Invalid Request: method must be a string");
-
+  auto envelope = read_envelope(body, headers, param_headers_);
+  if (auto* refused = std::get_if<Reply>(&envelope)) co_return std::move(*refused);
   Request req;
-  req.id = id;
-  req.notification = !has_id;
-  req.method = message["method"].get<std::string>();
-  req.params = message.value("params", json::object());
-  if (!req.params.is_object())
-    co_return error_reply(400, id, kInvalidParams, "Invalid params: params must be an object");
+  static_cast<Envelope&>(req) = std::move(std::get<Envelope>(envelope));
   req.caller = std::move(caller);
   req.cancel = cancel ? std::move(cancel) : std::make_shared<core::CancelSignal>();
   req.notify = std::move(notify);
-  // A caller can cancel only its own requests.
-  if (req.notification && req.method == "notifications/cancelled") {
-    const json id = req.params.value("requestId", json());
-    if (id.is_string() || id.is_number_integer()) cancel_request(req.caller, id);
+  if (req.notification) {
+    // A caller can cancel only its own requests.
+    if (req.method == "notifications/cancelled")
+      if (const auto id = req.params.find("requestId");
+          id != req.params.end() && (id->is_string() || id->is_number_integer()))
+        cancel_request(req.caller, *id);
+    co_return Reply{202, {}};  // initialized, cancelled, progress, ...
   }
-
-  const json meta = req.params.value("_meta", json::object());
-  req.modern = meta.is_object() && meta.contains(kMetaVersion) && meta[kMetaVersion].is_string();
-  if (req.modern) co_return co_await dispatch_modern(req, headers);
-
-  if (headers.protocol_version) {
-    const std::string& h = *headers.protocol_version;
-    if (h == kModernVersion)
-      co_return error_reply(400, id, kInvalidParams,
-                            std::string("Invalid params: a ") + kModernVersion +
-                                " request must carry _meta." + kMetaVersion);
-    if (!is_legacy_version(h) && req.method != "initialize")
-      co_return error_reply(400, id, kUnsupportedVersion, "Unsupported protocol version: " + h,
-                            {{"supported", supported_versions()}, {"requested", h}});
+  const Method* method = route(req.method, req.modern);
+  if (!method)
+    co_return error_reply(req.modern ? 404 : 200, req.id, kMethodNotFound, "Method not found: " + req.method);
+  // The handlers read params without throwing; this is the net under them, so
+  // that no request can end a connection (or stdio) without an answer.
+  std::optional<std::string> escaped;
+  try {
+    co_return co_await (this->*method->handler)(req);
+  } catch (const std::exception& e) {
+    escaped = e.what();
   }
-  co_return co_await dispatch_legacy(req);
+  co_return error_reply(200, req.id, kInternalError, "Internal error: " + *escaped);
 }
 
-// Tool parameters a tool's schema mirrors into Mcp-Param-{name} headers
-// (x-mcp-header) must match the arguments; the reason when one does not.
-std::optional<std::string> Dispatcher::param_header_mismatch(const json& params, const Headers& headers) const {
-  const auto tool = params.find("name");
-  if (tool == params.end() || !tool->is_string()) return std::nullopt;
-  const auto mirrored = param_headers_.find(tool->get_ref<const std::string&>());
-  if (mirrored == param_headers_.end()) return std::nullopt;
-  const auto args = params.find("arguments");
-  if (args == params.end() || !args->is_object()) return std::nullopt;
-  for (const auto& [property, header] : mirrored->second) {
-    const auto value = args->find(property);
-    if (value == args->end() || value->is_null()) continue;
-    std::string key = header;
-    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
-    const auto it = headers.params.find(key);
-    if (it == headers.params.end()) return "Mcp-Param-" + header + " header is required";
-    const std::string expected = value->is_string() ? value->get<std::string>() : value->dump();
-    if (decode_header_value(it->second) != expected)
-      return "Mcp-Param-" + header + " header does not match argument '" + property + "'";
-  }
-  return std::nullopt;
+Reply Dispatcher::invalid_params(const Request& req, const std::string& what) const {
+  return error_reply(200, req.id, kInvalidParams, "Invalid params: " + what);
 }
 
-awaitable<Reply> Dispatcher::dispatch_modern(Request& req, const Headers& headers) {
-  const json& meta = req.params["_meta"];
-  const std::string version = meta[kMetaVersion].get<std::string>();
-  if (headers.http && headers.protocol_version && *headers.protocol_version != version)
-    co_return error_reply(400, req.id, kHeaderMismatch,
-                          "Header mismatch: MCP-Protocol-Version header '" + *headers.protocol_version +
-                              "' does not match _meta protocolVersion '" + version + "'");
-  if (version != kModernVersion)
-    co_return error_reply(400, req.id, kUnsupportedVersion, "Unsupported protocol version: " + version,
-                          {{"supported", supported_versions()}, {"requested", version}});
-  if (!meta.contains(kMetaCapabilities) || !meta[kMetaCapabilities].is_object())
-    co_return error_reply(400, req.id, kInvalidParams,
-                          std::string("Invalid params: _meta.") + kMetaCapabilities + " is required");
-  if (req.notification) co_return Reply{202, {}};
-  if (headers.http) {
-    if (!headers.protocol_version)
-      co_return error_reply(400, req.id, kHeaderMismatch, "Header mismatch: MCP-Protocol-Version header is required");
-    if (!headers.method || *headers.method != req.method)
-      co_return error_reply(400, req.id, kHeaderMismatch,
-                            "Header mismatch: Mcp-Method header '" + headers.method.value_or("") +
-                                "' does not match body method '" + req.method + "'");
-    if (req.method == "tools/call" || req.method == "resources/read" || req.method == "prompts/get") {
-      const json& n = req.params.contains("name") ? req.params["name"] : req.params.value("uri", json());
-      const std::string body_name = n.is_string() ? n.get<std::string>() : "";
-      if (!headers.name || decode_header_value(*headers.name) != body_name)
-        co_return error_reply(400, req.id, kHeaderMismatch,
-                              "Header mismatch: Mcp-Name header '" + headers.name.value_or("") +
-                                  "' does not match body value '" + body_name + "'");
-    }
-    if (req.method == "tools/call")
-      if (auto mismatch = param_header_mismatch(req.params, headers))
-        co_return error_reply(400, req.id, kHeaderMismatch, "Header mismatch: " + *mismatch);
-  }
-
-  if (req.method == "server/discover") {
-    json discovered = {{"supportedVersions", supported_versions()},
-                       {"capabilities", capabilities()},
-                       {"instructions", instructions()}};
-    co_return result(req, std::move(discovered), kListTtlMs);
-  }
-  if (auto reply = co_await dispatch_common(req)) co_return std::move(*reply);
-  co_return error_reply(404, req.id, kMethodNotFound, "Method not found: " + req.method);
+awaitable<Reply> Dispatcher::initialize(Request& req) {
+  ParamError bad;
+  const auto requested = Params(req.params, "params", bad).string("protocolVersion");
+  if (bad) co_return invalid_params(req, bad.message);
+  const std::string version = requested && is_legacy_version(*requested) ? *requested : kLegacyVersions[0];
+  json initialized = {{"protocolVersion", version},
+                      {"capabilities", capabilities()},
+                      {"serverInfo", {{"name", info_.name}, {"version", info_.version}}},
+                      {"instructions", instructions()}};
+  co_return result(req, std::move(initialized));
 }
 
-awaitable<Reply> Dispatcher::dispatch_legacy(Request& req) {
-  if (req.notification) co_return Reply{202, {}};  // initialized, cancelled, progress, ...
-  if (req.method == "initialize") {
-    const json requested = req.params.value("protocolVersion", json());
-    std::string version = kLegacyVersions[0];
-    if (requested.is_string() && is_legacy_version(requested.get<std::string>())) version = requested;
-    json initialized = {{"protocolVersion", version},
-                        {"capabilities", capabilities()},
-                        {"serverInfo", {{"name", info_.name}, {"version", info_.version}}},
-                        {"instructions", instructions()}};
-    co_return result(req, std::move(initialized));
-  }
-  if (req.method == "ping") co_return result(req, json::object());
-  // Accepted for clients that set a level; only the conformance fixtures log.
-  if (req.method == "logging/setLevel") co_return result(req, json::object());
-  if (fixtures_ && (req.method == "resources/subscribe" || req.method == "resources/unsubscribe"))
-    co_return result(req, json::object());
-  if (auto reply = co_await dispatch_common(req)) co_return std::move(*reply);
-  co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);
+awaitable<Reply> Dispatcher::ping(Request& req) { co_return result(req, json::object()); }
+
+awaitable<Reply> Dispatcher::subscribe(Request& req) {
+  if (!fixtures_) co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);
+  co_return result(req, json::object());
 }
 
-awaitable<std::optional<Reply>> Dispatcher::dispatch_common(Request& req) {
-  const std::string& m = req.method;
-  if (m == "tools/list") co_return list_page(req, "tools", tools_json_, kListTtlMs);
-  if (m == "tools/call") co_return co_await call_tool(req);
-  if (m == "resources/list") co_return co_await list_resources(req);
-  if (m == "resources/templates/list") {
-    json items = json::array();
-    for (const auto& t : resources::templates())
-      items.push_back({{"uriTemplate", t.uri_template},
-                       {"name", t.name},
-                       {"title", t.title},
-                       {"description", t.description},
-                       {"mimeType", t.mime_type}});
-    if (fixtures_)
-      for (const auto& t : fixtures_->templates()) items.push_back(t);
-    co_return list_page(req, "resourceTemplates", items, kListTtlMs);
-  }
-  if (m == "resources/read") co_return co_await read_resource(req);
-  if (m == "prompts/list") co_return list_page(req, "prompts", prompts_json_, kListTtlMs);
-  if (m == "prompts/get") co_return get_prompt(req);
-  if (m == "completion/complete") co_return co_await complete(req);
-  co_return std::nullopt;
+awaitable<Reply> Dispatcher::discover(Request& req) {
+  json discovered = {{"supportedVersions", supported_versions()},
+                     {"capabilities", capabilities()},
+                     {"instructions", instructions()}};
+  co_return result(req, std::move(discovered), kListTtlMs);
+}
+
+awaitable<Reply> Dispatcher::list_tools(Request& req) { co_return list_page(req, "tools", tools_json_, kListTtlMs); }
+
+awaitable<Reply> Dispatcher::list_prompts(Request& req) {
+  co_return list_page(req, "prompts", prompts_json_, kListTtlMs);
+}
+
+awaitable<Reply> Dispatcher::list_templates(Request& req) {
+  json items = json::array();
+  for (const auto& t : resources::templates())
+    items.push_back({{"uriTemplate", t.uri_template},
+                     {"name", t.name},
+                     {"title", t.title},
+                     {"description", t.description},
+                     {"mimeType", t.mime_type}});
+  if (fixtures_)
+    for (const auto& t : fixtures_->templates()) items.push_back(t);
+  co_return list_page(req, "resourceTemplates", items, kListTtlMs);
 }
 
 Reply Dispatcher::result(const Request& req, json result, std::optional<int> ttl_ms) const {
@@ -406,7 +302,8 @@ Reply Dispatcher::result(const Request& req, json result, std::optional<int> ttl
 }
 
 Reply Dispatcher::list_page(Request& req, const char* key, const json& items, int ttl_ms) {
-  const auto offset = decode_cursor(key, req.params.value("cursor", json()));
+  const auto cursor = req.params.find("cursor");
+  const auto offset = decode_cursor(key, cursor == req.params.end() ? json() : *cursor);
   if (!offset || *offset > items.size())
     return error_reply(200, req.id, kInvalidParams, "Invalid params: unknown or stale cursor");
   const std::size_t end = std::min(items.size(), *offset + static_cast<std::size_t>(config_.page_size));
@@ -432,8 +329,10 @@ awaitable<Reply> Dispatcher::list_resources(Request& req) {
 }
 
 awaitable<Reply> Dispatcher::read_resource(Request& req) {
-  const json uri = req.params.value("uri", json());
-  if (!uri.is_string()) co_return error_reply(200, req.id, kInvalidParams, "Invalid params: resources/read needs a uri");
+  ParamError bad;
+  const auto uri_text = Params(req.params, "params", bad).required_string("uri");
+  if (bad) co_return invalid_params(req, bad.message);
+  const json uri = *uri_text;
   if (fixtures_)
     if (auto fixture = fixtures_->read_resource(uri.get<std::string>()))
       co_return result(req, std::move(*fixture), kResourceTtlMs);
@@ -454,59 +353,56 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
   co_return result(req, std::move(read), kResourceTtlMs);
 }
 
-Reply Dispatcher::get_prompt(Request& req) {
-  const json name = req.params.value("name", json());
-  if (fixtures_ && name.is_string() && fixtures_->has_prompt(name.get<std::string>()))
-    return outcome_reply(req, fixtures_->get_prompt(req.params));
+awaitable<Reply> Dispatcher::get_prompt(Request& req) {
+  ParamError bad;
+  Params params(req.params, "params", bad);
+  const auto name = params.required_string("name");
+  const json* given = params.object("arguments");
+  if (bad) co_return invalid_params(req, bad.message);
+  if (fixtures_ && fixtures_->has_prompt(*name)) co_return outcome_reply(req, fixtures_->get_prompt(req.params));
   const prompts::Prompt* prompt = nullptr;
   for (const auto& p : prompts::fleet_prompts())
-    if (name.is_string() && p.name == name.get<std::string>()) prompt = &p;
-  if (!prompt)
-    return error_reply(200, req.id, kInvalidParams,
-                       "Invalid params: unknown prompt " + (name.is_string() ? name.get<std::string>() : name.dump()));
+    if (p.name == *name) prompt = &p;
+  if (!prompt) co_return invalid_params(req, "unknown prompt " + *name);
   prompts::Arguments args;
-  const json given = req.params.value("arguments", json::object());
-  if (!given.is_object()) return error_reply(200, req.id, kInvalidParams, "Invalid params: arguments must be an object");
-  for (const auto& [k, v] : given.items()) {
-    if (!v.is_string())
-      return error_reply(200, req.id, kInvalidParams, "Invalid params: argument '" + k + "' must be a string");
-    args[k] = v.get<std::string>();
-  }
+  if (given)
+    for (const auto& [k, v] : given->items()) {
+      if (!v.is_string()) co_return invalid_params(req, "params.arguments." + k + " must be a string");
+      args[k] = v.get<std::string>();
+    }
   auto text = prompts::render(*prompt, args);
-  if (!text) return error_reply(200, req.id, kInvalidParams, "Invalid params: " + text.error().message);
+  if (!text) co_return invalid_params(req, text.error().message);
   json got = {{"description", prompt->description},
               {"messages", json::array({{{"role", "user"}, {"content", {{"type", "text"}, {"text", *text}}}}})}};
-  return result(req, std::move(got));
+  co_return result(req, std::move(got));
 }
 
 awaitable<Reply> Dispatcher::complete(Request& req) {
-  const json ref = req.params.value("ref", json());
-  const json argument = req.params.value("argument", json());
-  if (!ref.is_object() || !argument.is_object() || !argument.value("name", json()).is_string() ||
-      !argument.value("value", json()).is_string())
-    co_return error_reply(200, req.id, kInvalidParams,
-                          "Invalid params: completion/complete needs ref and argument {name, value}");
-  const std::string type = ref.value("type", "");
+  ParamError bad;
+  Params params(req.params, "params", bad);
+  Params ref = params.nested("ref"), argument = params.nested("argument");
+  const auto type = ref.required_string("type");
+  const auto ref_name = ref.string("name"), ref_uri = ref.string("uri");
+  const auto arg_name = argument.required_string("name"), arg_value = argument.required_string("value");
+  const json* given = params.nested("context").object("arguments");
+  if (bad) co_return invalid_params(req, bad.message);
   bool known = false;
-  if (type == "ref/prompt") {
-    for (const auto& p : prompts::fleet_prompts()) known = known || p.name == ref.value("name", "");
-    if (fixtures_ && fixtures_->has_prompt(ref.value("name", ""))) {  // nothing to offer
+  if (*type == "ref/prompt" && ref_name) {
+    for (const auto& p : prompts::fleet_prompts()) known = known || p.name == *ref_name;
+    if (fixtures_ && fixtures_->has_prompt(*ref_name)) {  // nothing to offer
       json none = {{"values", json::array()}, {"total", 0}, {"hasMore", false}};
       co_return result(req, {{"completion", none}});
     }
-  } else if (type == "ref/resource") {
-    for (const auto& t : resources::templates()) known = known || t.uri_template == ref.value("uri", "");
+  } else if (*type == "ref/resource" && ref_uri) {
+    for (const auto& t : resources::templates()) known = known || t.uri_template == *ref_uri;
   }
-  if (!known)
-    co_return error_reply(200, req.id, kInvalidParams, "Invalid params: unknown completion reference " + ref.dump());
+  if (!known) co_return invalid_params(req, "unknown completion reference " + req.params["ref"].dump());
   std::map<std::string, std::string> context;
-  const json given = req.params.value("context", json::object()).value("arguments", json::object());
-  if (given.is_object())
-    for (const auto& [k, v] : given.items())
+  if (given)
+    for (const auto& [k, v] : given->items())
       if (v.is_string()) context[k] = v.get<std::string>();
   resources::Context catalog{db_, config_, req.cancel};
-  auto done = co_await resources::complete(argument["name"].get<std::string>(), argument["value"].get<std::string>(),
-                                           std::move(context), catalog);
+  auto done = co_await resources::complete(*arg_name, *arg_value, std::move(context), catalog);
   if (!done) co_return error_reply(200, req.id, kInternalError, "Could not complete: " + done.error().message);
   json completion = {{"values", done->values},
                      {"total", done->total},
@@ -515,10 +411,13 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
 }
 
 awaitable<Reply> Dispatcher::call_tool(Request& req) {
-  const json name = req.params.value("name", json());
-  if (!name.is_string())
-    co_return error_reply(200, req.id, kInvalidParams, "Invalid params: tools/call needs a tool name");
-  if (fixtures_ && fixtures_->has_tool(name.get<std::string>())) {
+  ParamError bad;
+  Params params(req.params, "params", bad);
+  const auto name = params.required_string("name");
+  const json* given_args = params.object("arguments");
+  const json* token = params.nested("_meta").id_like("progressToken");
+  if (bad) co_return invalid_params(req, bad.message);
+  if (fixtures_ && fixtures_->has_tool(*name)) {
     // A legacy client's capabilities were declared once, at initialize; a
     // stateless server cannot know them, so they are taken as all declared.
     const json caps = req.modern ? req.params["_meta"][kMetaCapabilities]
@@ -529,11 +428,9 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   }
   const tools::Tool* tool = nullptr;
   for (const auto& t : tools_)
-    if (t.name == name) tool = &t;
-  if (!tool) co_return error_reply(200, req.id, kInvalidParams, "Unknown tool: " + name.get<std::string>());
-  const json args = req.params.value("arguments", json::object());
-  if (!args.is_object())
-    co_return error_reply(200, req.id, kInvalidParams, "Invalid params: arguments must be an object");
+    if (t.name == *name) tool = &t;
+  if (!tool) co_return error_reply(200, req.id, kInvalidParams, "Unknown tool: " + *name);
+  const json args = given_args ? *given_args : json::object();
 
   audit::Record record;
   record.caller = req.caller;
@@ -546,12 +443,11 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   }
   // Progress when the client asked for it and the transport can carry it.
   std::shared_ptr<ProgressTicker> ticker;
-  const json token = req.params.value("_meta", json::object()).value("progressToken", json());
-  if (req.notify && (token.is_string() || token.is_number_integer())) {
+  if (req.notify && token) {
     ticker = std::make_shared<ProgressTicker>(co_await boost::asio::this_coro::executor);
     ctx.rows_fetched = &ticker->rows;
-    if (co_await req.notify(progress_notification(token, 0, 0)))
-      boost::asio::co_spawn(ticker->tick.get_executor(), tick_progress(ticker, token, req.notify, req.cancel),
+    if (co_await req.notify(progress_notification(*token, 0, 0)))
+      boost::asio::co_spawn(ticker->tick.get_executor(), tick_progress(ticker, *token, req.notify, req.cancel),
                             boost::asio::detached);
     else
       ticker->exited = true;

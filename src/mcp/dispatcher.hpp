@@ -1,11 +1,9 @@
-// JSON-RPC 2.0 dispatch for both eras of MCP on one endpoint, for both
-// transports (Streamable HTTP and stdio).
-//
-// Era is chosen per request, as the 2026-07-28 versioning rules say: a request
-// whose params._meta carries io.modelcontextprotocol/protocolVersion is modern
-// (stateless, no handshake); anything else is legacy (initialize selects
-// 2025-11-25 or 2025-06-18). No session id is ever issued, so replicas behind a
-// load balancer need no affinity.
+// JSON-RPC 2.0 dispatch for both eras of MCP on one endpoint, for every
+// transport (Streamable HTTP, stdio). The envelope and its era are checked by
+// the pure read_envelope (envelope.hpp); a method table routes the request to
+// its handler; handlers read params through Params (params.hpp), which never
+// throws. No session id is ever issued, so replicas behind a load balancer
+// need no affinity.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -21,29 +19,11 @@
 #include "audit/audit.hpp"
 #include "conformance/fixtures.hpp"
 #include "config/config.hpp"
-#include "pg/database.hpp"
+#include "mcp/envelope.hpp"
+#include "pg/runner.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::mcp {
-
-inline constexpr const char* kModernVersion = "2026-07-28";
-inline constexpr const char* kLegacyVersions[] = {"2025-11-25", "2025-06-18"};
-
-// The MCP headers of an HTTP request; all absent on stdio.
-struct Headers {
-  bool http = false;
-  std::optional<std::string> protocol_version;  // MCP-Protocol-Version
-  std::optional<std::string> method;            // Mcp-Method
-  std::optional<std::string> name;              // Mcp-Name
-  std::map<std::string, std::string> params;    // Mcp-Param-{name}, by lower-case name
-};
-
-// What to send back. An empty body means "accepted, nothing to say" (HTTP 202;
-// nothing at all on stdio).
-struct Reply {
-  int status = 200;
-  std::string body;
-};
 
 // Sends one JSON-RPC notification that relates to the request being handled
 // (progress) ahead of its response; false when the client is gone. Transports
@@ -58,7 +38,7 @@ struct ServerInfo {
 class Dispatcher {
  public:
   // `catalog`: what the SQL guard judges calls by (null: PostgreSQL 15's built-ins only).
-  Dispatcher(const config::Config& config, pg::Database& db, audit::Sink& audit, ServerInfo info,
+  Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink& audit, ServerInfo info,
              const catalog::Store* catalog = nullptr);
 
   // By value: a coroutine keeps its parameters, and references would dangle
@@ -77,27 +57,33 @@ class Dispatcher {
 
  private:
   struct Request;
-  boost::asio::awaitable<Reply> dispatch_modern(Request& req, const Headers& headers);
-  boost::asio::awaitable<Reply> dispatch_legacy(Request& req);
-  // The methods both eras share; nullopt for an unknown method.
-  boost::asio::awaitable<std::optional<Reply>> dispatch_common(Request& req);
+  struct Method;
+  // The handler of `method` in the request's era; null when there is none.
+  static const Method* route(std::string_view method, bool modern);
+  boost::asio::awaitable<Reply> initialize(Request& req);
+  boost::asio::awaitable<Reply> ping(Request& req);
+  boost::asio::awaitable<Reply> subscribe(Request& req);
+  boost::asio::awaitable<Reply> discover(Request& req);
+  boost::asio::awaitable<Reply> list_tools(Request& req);
   boost::asio::awaitable<Reply> call_tool(Request& req);
   boost::asio::awaitable<Reply> list_resources(Request& req);
+  boost::asio::awaitable<Reply> list_templates(Request& req);
   boost::asio::awaitable<Reply> read_resource(Request& req);
+  boost::asio::awaitable<Reply> list_prompts(Request& req);
+  boost::asio::awaitable<Reply> get_prompt(Request& req);
   boost::asio::awaitable<Reply> complete(Request& req);
-  Reply get_prompt(Request& req);
   // One page of `items` under `key`, from the request's cursor.
   Reply list_page(Request& req, const char* key, const nlohmann::json& items, int ttl_ms);
   // The result envelope: resultType, caching hints and server info when modern.
   Reply result(const Request& req, nlohmann::json result, std::optional<int> ttl_ms = std::nullopt) const;
+  Reply invalid_params(const Request& req, const std::string& what) const;
   nlohmann::json capabilities() const;
-  std::optional<std::string> param_header_mismatch(const nlohmann::json& params, const Headers& headers) const;
   Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
   std::string instructions() const;
   std::string role_warning_text() const;
 
   const config::Config& config_;
-  pg::Database& db_;
+  pg::Runner& db_;
   audit::Sink& audit_;
   ServerInfo info_;
   nlohmann::json server_meta_;     // result _meta of the modern era, built once
@@ -108,9 +94,7 @@ class Dispatcher {
   nlohmann::json prompts_json_;  // prompts/list items, built once
   std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
   RoleWarnings role_warnings_;
-  // Per tool, the (argument, header name) pairs its schema mirrors into
-  // Mcp-Param-* headers (x-mcp-header).
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> param_headers_;
+  MirroredParams param_headers_;  // found once, from the tools' schemas
   // In-flight tool calls by caller and request id, for notifications/cancelled
   // (which arrives on another HTTP request, or later on stdin).
   std::mutex inflight_mu_;

@@ -10,6 +10,7 @@
 
 #include "core/cancel.hpp"
 #include "pg/pool.hpp"
+#include "pg/runner.hpp"
 
 namespace fleetmcp::pg {
 
@@ -21,13 +22,13 @@ struct DatabaseSettings {
   std::chrono::milliseconds answer_grace{10000};
 };
 
-class Database {
+class Database : public Runner {
  public:
   Database(Pool& pool, DatabaseSettings settings) : pool_(pool), settings_(settings) {}
 
   // `cancel` (may be null) stops the statement in PostgreSQL when fired: a
   // client that went away must not leave its query running.
-  asio::awaitable<core::Result<RunOutput>> run(Plan plan, core::CancelPtr cancel = nullptr);
+  asio::awaitable<core::Result<RunOutput>> run(Plan plan, core::CancelPtr cancel = nullptr) override;
   // The same without the admission check: for the check's own statements.
   asio::awaitable<core::Result<RunOutput>> run_unchecked(Plan plan, core::CancelPtr cancel = nullptr);
 

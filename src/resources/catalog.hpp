@@ -14,7 +14,7 @@
 #include "config/config.hpp"
 #include "core/cancel.hpp"
 #include "core/result.hpp"
-#include "pg/database.hpp"
+#include "pg/runner.hpp"
 
 namespace fleetmcp::resources {
 
@@ -35,7 +35,7 @@ struct Contents {
 };
 
 struct Context {
-  pg::Database& db;
+  pg::Runner& db;
   const config::Config& config;
   core::CancelPtr cancel;
 };

@@ -14,7 +14,7 @@
 #include "config/config.hpp"
 #include "core/cancel.hpp"
 #include "core/result.hpp"
-#include "pg/database.hpp"
+#include "pg/runner.hpp"
 #include "sql/guard.hpp"
 
 namespace fleetmcp::tools {
@@ -22,7 +22,7 @@ namespace fleetmcp::tools {
 using nlohmann::json;
 
 struct CallContext {
-  pg::Database& db;
+  pg::Runner& db;
   const config::Config& config;
   const sql::Policy& policy;
   audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated

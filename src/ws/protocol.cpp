@@ -3,6 +3,7 @@
 #include <climits>
 #include <set>
 
+#include "json/bounded.hpp"
 #include "json/writer.hpp"
 
 namespace fleetmcp::ws {
@@ -110,11 +111,12 @@ std::optional<json> peek_id(std::string_view text) {
 }
 
 core::Status parse_request(std::string_view text, Request& out) {
-  json message = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) {
+  auto parsed = fleetmcp::json::parse_bounded(text);
+  if (!parsed.ok) {
     out.id = peek_id(text);
-    return bad("Invalid request: the message is not valid JSON");
+    return bad("Invalid request: " + parsed.error);
   }
+  json& message = parsed.value;
   if (!message.is_object())
     return bad("Invalid request: expected a JSON object {\"id\", \"action\", \"model\", \"params\"}");
   if (auto it = message.find("id"); it != message.end() && !it->is_null()) {

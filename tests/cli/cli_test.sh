@@ -107,5 +107,21 @@ if [[ $out == '{"id":1,"jsonrpc":"2.0","result":{}}' ]]; then pass=$((pass + 1))
   failures=$((failures + 1))
 fi
 
+# stdio under hostile input: 100,000 levels of nesting and wrongly typed
+# params each get an error line; the next request is answered; exit at EOF.
+deep=$(printf '%*s' 100000 '' | tr ' ' '[')$(printf '%*s' 100000 '' | tr ' ' ']')
+out=$({
+  printf '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":%s}}\n' "$deep"
+  printf '%s\n' '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1"},"_meta":"x"}}'
+  printf '%s\n' '{"jsonrpc":"2.0","id":3,"method":"completion/complete","params":{"ref":{"type":5},"argument":{"name":"a","value":"b"}}}'
+  printf '%s\n' '{"jsonrpc":"2.0","id":4,"method":"ping"}'
+} | env -i DATABASE_URL=$url timeout 30 "$bin" stdio 2>/dev/null)
+if [[ $(grep -c '"code":-3260[02]' <<<"$out") == 3  ]] && grep -qF '{"id":4,"jsonrpc":"2.0","result":{}}' <<<"$out"; then
+  pass=$((pass + 1))
+else
+  echo "FAIL stdio hostile input: $out"
+  failures=$((failures + 1))
+fi
+
 echo "$pass passed, $failures failed"
 [[ $failures == 0 ]]

@@ -86,6 +86,8 @@ HttpResponse http_request(unsigned short port, const std::string& method, const 
   stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
+  // A POST is JSON unless the test says otherwise (the server refuses other media types).
+  if (method == "POST") req.set(bhttp::field::content_type, "application/json");
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
   req.prepare_payload();

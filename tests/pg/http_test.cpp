@@ -2,6 +2,15 @@
 // input that must leave the server answering.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -123,7 +132,10 @@ TEST_F(HttpTest, HostileBodiesGetClearErrorsAndTheServerStays) {
       {"[]", -32600},
       {"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", -32600},
       {"null", -32600},
-      {std::string(100000, '['), -32700},
+      {std::string(100000, '['), -32600},  // refused by depth before any parsing
+      {R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" + std::string(100000, '[') +
+           std::string(100000, ']') + "}}",
+       -32600},
   };
   for (const auto& [body, code] : cases) {
     auto r = http_request(server_->port(), "POST", "/mcp", body,
@@ -182,6 +194,7 @@ TEST_F(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
     bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/mcp", 11};
     req.set(bhttp::field::host, "127.0.0.1");
     req.set(bhttp::field::authorization, std::string("Bearer ") + kToken);
+    req.set(bhttp::field::content_type, "application/json");
     req.body() = ping().dump();
     req.prepare_payload();
     bhttp::write(stream, req);
@@ -194,4 +207,176 @@ TEST_F(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
 }
 
 }  // namespace
+namespace {
+
+// Sends `bytes` on a fresh connection and reads one response, giving up
+// after `seconds` (0 when nothing came back in time).
+int raw_status(unsigned short port, const std::string& bytes, int seconds = 10) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  stream.expires_after(std::chrono::seconds(seconds));
+  boost::system::error_code ec;
+  asio::write(stream.socket(), asio::buffer(bytes), ec);
+  boost::beast::flat_buffer buffer;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::http::read(stream, buffer, res, ec);
+  return ec ? 0 : res.result_int();
+}
+
+}  // namespace
+
+TEST_F(HttpTest, WronglyTypedParamsGetInvalidParamsAndTheConnectionStays) {
+  const json cases[] = {
+      {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+       {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}, {"_meta", "x"}}}},
+      {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "completion/complete"},
+       {"params", {{"ref", {{"type", 5}}}, {"argument", {{"name", "a"}, {"value", "b"}}}}}},
+      {{"jsonrpc", "2.0"}, {"id", 3}, {"method", "completion/complete"},
+       {"params", {{"ref", {{"type", "ref/prompt"}, {"name", "x"}}}, {"argument", {{"name", "a"}, {"value", "b"}}},
+                   {"context", 7}}}},
+  };
+  for (const auto& message : cases) {
+    auto r = server_->post(message);
+    ASSERT_NE(r.status, 0) << message.dump();
+    EXPECT_EQ(r.json_body()["error"]["code"], -32602) << r.body;
+  }
+  expect_alive();
+}
+
+TEST_F(HttpTest, OnlyExactLoopbackHostsAndNoNullOrigin) {
+  const std::map<std::string, std::string> auth = {{"Authorization", std::string("Bearer ") + kToken}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    extra.insert(auth.begin(), auth.end());
+    return http_request(server_->port(), "POST", "/mcp", ping().dump(), extra).status;
+  };
+  EXPECT_EQ(with({{"Host", "127.evil.example"}}), 403);  // a prefix of 127. is no address
+  EXPECT_EQ(with({{"Host", "localhost.evil.example:8892"}}), 403);
+  EXPECT_EQ(with({{"Origin", "null"}}), 403);  // a sandboxed page or a local file
+  EXPECT_EQ(with({{"Origin", "http://127.evil.example"}}), 403);
+  EXPECT_EQ(with({{"Host", "127.0.0.2:1"}}), 200);
+  EXPECT_EQ(with({{"Host", "[::1]:8892"}, {"Origin", "http://localhost:3000"}}), 200);
+}
+
+TEST_F(HttpTest, BodiesABrowserMaySendWithoutAPreflightGet415) {
+  auto status = [&](const std::string& type) {
+    return http_request(server_->port(), "POST", "/mcp", ping().dump(),
+                        {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", type}})
+        .status;
+  };
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "",
+                           "application/json-seq", "text/json"})
+    EXPECT_EQ(status(type), 415) << type;
+  for (const char* type : {"application/json", "application/json; charset=utf-8", "Application/JSON"})
+    EXPECT_EQ(status(type), 200) << type;
+  const int before = server_->app().database().plans_sent();
+  auto r = http_request(server_->port(), "POST", "/mcp",
+                        json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                             {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}}
+                            .dump(),
+                        {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(server_->app().database().plans_sent(), before);  // never executed
+}
+
+TEST_F(HttpTest, TheTokenIsCheckedBeforeTheBodyIsRead) {
+  // A megabyte announced and never sent: refused from the headers, at once.
+  const std::string head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           "Content-Length: 1000000\r\n\r\n";
+  EXPECT_EQ(raw_status(server_->port(), head), 401);
+  EXPECT_EQ(raw_status(server_->port(), "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong-token\r\n"
+                                        "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"),
+            401);
+  expect_alive();
+}
+
+TEST(HttpLimits, ConnectionsOverTheCapGet503AndTheServerRecovers) {
+  TestServer server([](config::Config& c) { c.max_connections = 2; });
+  namespace asio = boost::asio;
+  asio::io_context io;
+  // Two keep-alive connections, each proven served (so each holds its slot).
+  std::vector<std::unique_ptr<boost::beast::tcp_stream>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<boost::beast::tcp_stream>(io));
+    held.back()->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+    boost::beast::http::request<boost::beast::http::string_body> req{boost::beast::http::verb::get, "/healthz", 11};
+    req.set(boost::beast::http::field::host, "127.0.0.1");
+    boost::beast::http::write(*held.back(), req);
+    boost::beast::flat_buffer buffer;
+    boost::beast::http::response<boost::beast::http::string_body> res;
+    boost::beast::http::read(*held.back(), buffer, res);
+    ASSERT_EQ(res.result_int(), 200);
+  }
+  EXPECT_EQ(raw_status(server.port(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 503);
+  held.clear();  // the two leave: their slots come back
+  EXPECT_TRUE(eventually([&] {
+    return raw_status(server.port(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n") == 200;
+  }));
+}
+
+TEST(HttpLimits, ReadyzAnswersFromItsLastProbeWhileThePoolIsFull) {
+  // One connection, held by a slow query; the queue would wait a minute.
+  const std::string tag = test_tag("readyz-full-pool");
+  TestServer server([&](config::Config& c) {
+    c.database_url = tagged_url(tag);
+    c.pool_max = 1;
+    c.queue_timeout_ms = 60000;
+  });
+  ASSERT_EQ(http_request(server.port(), "GET", "/readyz").status, 200);  // the first probe
+  std::atomic<bool> slow_done{false};
+  std::thread slow([&] {
+    json r = server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 40000000) g"}});
+    slow_done = true;
+    EXPECT_EQ(r["isError"], false) << r.dump();
+  });
+  Admin admin;
+  ASSERT_TRUE(eventually([&] { return backends(admin, tag, "active") == 1; }));
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(http_request(server.port(), "GET", "/readyz").status, 200);
+  EXPECT_FALSE(slow_done.load());  // all fifty answered while the only connection was busy
+  slow.join();
+}
+
+// CPU seconds the process has used (utime + stime).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i)
+    if (i >= 14) ticks += std::stol(field);  // fields 14 and 15
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST(HttpLimits, OutOfDescriptorsTheListenerBacksOffAndRecovers) {
+  ServerProcess server({{"DATABASE_URL", tagged_url(test_tag("emfile"))}});
+  ASSERT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
+  // A descriptor limit a few above what the server holds now.
+  int open_now = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd")) {
+    (void)entry;
+    ++open_now;
+  }
+  rlimit before{};
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_NOFILE, nullptr, &before), 0);
+  const rlimit tight{static_cast<rlim_t>(open_now + 4), before.rlim_max};  // the soft limit only
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_NOFILE, &tight, nullptr), 0);
+  namespace asio = boost::asio;
+  asio::io_context io;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> flood;
+  for (int i = 0; i < 32; ++i) {
+    flood.push_back(std::make_unique<asio::ip::tcp::socket>(io));
+    flood.back()->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  }
+  // Connections wait in the backlog while accept fails with EMFILE: a
+  // listener that retried at once would spend these two seconds on it.
+  const double cpu_before = cpu_seconds(server.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_LT(cpu_seconds(server.pid()) - cpu_before, 0.5);
+  flood.clear();
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_NOFILE, &before, nullptr), 0);
+  EXPECT_TRUE(eventually([&] { return http_request(server.port(), "GET", "/healthz").status == 200; }));
+}
+
 }  // namespace fleetmcp::testing

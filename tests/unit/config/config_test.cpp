@@ -147,3 +147,17 @@ TEST(Config, FileReaderHandlesCommentsAndQuotes) {
 
 }  // namespace
 }  // namespace fleetmcp::config
+
+namespace fleetmcp::config {
+namespace {
+
+TEST(LoopbackHost, OnlyLocalhostAndLiteralLoopbackAddresses) {
+  for (const char* host : {"localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"})
+    EXPECT_TRUE(is_loopback_host(host)) << host;
+  for (const char* host : {"127.evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "127.1",
+                           "0.0.0.0", "10.0.0.1", "[::2]", "", "[", "evil-127.0.0.1"})
+    EXPECT_FALSE(is_loopback_host(host)) << host;
+}
+
+}  // namespace
+}  // namespace fleetmcp::config

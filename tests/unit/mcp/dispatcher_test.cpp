@@ -6,6 +6,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "pg/database.hpp"
+#include "support/memory_runner.hpp"
+#include "support/messages.hpp"
+
 namespace fleetmcp::mcp {
 namespace {
 
@@ -220,6 +224,83 @@ TEST_F(DispatcherTest, ToolCallErrorsBeforeTheDatabase) {
   const std::string text = r["result"]["content"][0]["text"];
   EXPECT_NE(text.find("rule statement_kind"), std::string::npos) << text;
   EXPECT_NE(text.find("UPDATE"), std::string::npos) << text;
+}
+
+// Every member of every method's message, given each wrong JSON type: the
+// answer is one JSON-RPC object (an error naming the member, or a result),
+// never an exception, and the dispatcher answers the next request.
+class HostileParamsTest : public ::testing::Test {
+ protected:
+  Reply call(const std::string& body, Headers headers = {}) {
+    auto future = asio::co_spawn(io_, dispatcher_.handle(body, headers, "tester"), asio::use_future);
+    io_.restart();
+    io_.run();
+    return future.get();
+  }
+
+  asio::io_context io_;
+  config::Config config_;
+  fleetmcp::testing::MemoryRunner db_;
+  audit::Sink audit_{stderr, 100};
+  Dispatcher dispatcher_{config_, db_, audit_, ServerInfo{"fleetmcp", "test"}};
+};
+
+void members(const json& j, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
+  if (!at.empty()) out.push_back(at);
+  if (j.is_object())
+    for (const auto& [k, v] : j.items()) members(v, at / k, out);
+  else if (j.is_array())
+    for (std::size_t i = 0; i < j.size(); ++i) members(j[i], at / i, out);
+}
+
+TEST_F(HostileParamsTest, EveryMemberGivenEveryWrongTypeGetsAnAnswer) {
+  const json wrong[] = {nullptr, true, 5, -1, 1e300, "x", json::array(), json::object(),
+                        json::array({json::array({json::array()})}), json::object({{"type", 5}})};
+  int answered = 0;
+  for (const char* text : fleetmcp::testing::kMessages) {
+    const json valid = json::parse(text);
+    std::vector<json::json_pointer> paths;
+    members(valid, json::json_pointer(), paths);
+    for (const auto& path : paths)
+      for (const auto& value : wrong) {
+        json message = valid;
+        message[path] = value;
+        const Reply r = call(message.dump());
+        if (r.body.empty()) continue;  // a notification (or what became one) is accepted silently
+        const json out = json::parse(r.body, nullptr, false);
+        ASSERT_TRUE(out.is_object() && out["jsonrpc"] == "2.0" && (out.contains("result") != out.contains("error")))
+            << path.to_string() << " = " << value.dump() << " -> " << r.body;
+        if (out.contains("error") && out["error"]["code"] == -32603)
+          ADD_FAILURE() << "internal error for " << path.to_string() << " = " << value.dump() << ": " << r.body;
+        ++answered;
+      }
+  }
+  EXPECT_GT(answered, 500);
+  const json ping = json::parse(call(R"({"jsonrpc":"2.0","id":"last","method":"ping"})").body);
+  EXPECT_EQ(ping["result"], json::object());
+}
+
+TEST_F(HostileParamsTest, TheReviewsCasesNameTheParameter) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1"},"_meta":"x"}})",
+       "params._meta must be an object"},
+      {R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":5},"argument":{"name":"a","value":"b"}}})",
+       "params.ref.type must be a string"},
+      {R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"fleet_overview"},"argument":{"name":"a","value":"b"},"context":7}})",
+       "params.context must be an object"},
+  };
+  for (const auto& [body, message] : cases) {
+    const json out = json::parse(call(body).body);
+    EXPECT_EQ(out["error"]["code"], -32602) << body;
+    EXPECT_NE(out["error"]["message"].get<std::string>().find(message), std::string::npos) << out.dump();
+  }
+}
+
+TEST_F(HostileParamsTest, DeepNestingIsRefusedAsAnInvalidRequest) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const json out = json::parse(call(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" + deep + "}}").body);
+  EXPECT_EQ(out["error"]["code"], -32600);
+  EXPECT_NE(out["error"]["message"].get<std::string>().find("64 levels"), std::string::npos);
 }
 
 }  // namespace

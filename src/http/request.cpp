@@ -1,0 +1,134 @@
+#include "http/request.hpp"
+
+#include <algorithm>
+#include <boost/beast/core/string.hpp>
+
+namespace fleetmcp::http {
+
+namespace beast = boost::beast;
+
+void limit(Parser& parser, const config::Config& config) {
+  parser.body_limit(config.max_body_bytes);
+  parser.header_limit(kMaxHeaderBytes);
+}
+
+Response make_response(const Request& req, bhttp::status status, std::string body,
+                       const char* content_type) {
+  Response res{status, req.version()};
+  res.set(bhttp::field::server, "fleetmcp");
+  res.set(bhttp::field::cache_control, "no-store");
+  if (!body.empty()) res.set(bhttp::field::content_type, content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::optional<std::string> header(const Request& req, std::string_view name) {
+  auto it = req.find(beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+Response method_not_allowed(const Request& req, const char* allow) {
+  Response res = make_response(req, bhttp::status::method_not_allowed,
+                               std::string("{\"error\":\"method not allowed; use ") + allow + "\"}");
+  res.set(bhttp::field::allow, allow);
+  return res;
+}
+
+bool is_mcp_path(std::string_view path) { return path == "/mcp" || path == "/"; }
+
+std::string_view path_of(const Request& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  return target.substr(0, target.find('?'));
+}
+
+std::string media_type(std::string_view value) {
+  value = value.substr(0, value.find(';'));
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  std::string type(value);
+  std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+  return type;
+}
+
+mcp::Headers mcp_headers(const Request& req) {
+  mcp::Headers headers;
+  headers.http = true;
+  headers.protocol_version = header(req, "MCP-Protocol-Version");
+  headers.method = header(req, "Mcp-Method");
+  headers.name = header(req, "Mcp-Name");
+  constexpr std::string_view kParamPrefix = "mcp-param-";
+  for (const auto& field : req) {
+    const auto name = field.name_string();
+    if (name.size() <= kParamPrefix.size() || !beast::iequals(name.substr(0, kParamPrefix.size()), kParamPrefix))
+      continue;
+    std::string param(name.substr(kParamPrefix.size()));
+    std::transform(param.begin(), param.end(), param.begin(), ::tolower);
+    headers.params[std::move(param)] = std::string(field.value());
+  }
+  return headers;
+}
+
+bool Admission::allowed_authority(std::string_view authority) const {
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  std::string h(host);
+  std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+  if (config::is_loopback_host(h)) return true;
+  for (const auto& a : config_.allowed_hosts) {
+    std::string allowed = a;
+    std::transform(allowed.begin(), allowed.end(), allowed.begin(), ::tolower);
+    if (allowed == h || allowed == std::string(authority)) return true;
+  }
+  return false;
+}
+
+std::optional<Response> Admission::refuse_foreign(const Request& req) const {
+  using HostCheck = config::Config::HostCheck;
+  if (config_.host_check == HostCheck::Off) return std::nullopt;
+  if (auto origin = header(req, "Origin")) {
+    // "null" is what a sandboxed page or a local file sends: no origin to trust.
+    std::string_view o = *origin;
+    const auto scheme = o.find("://");
+    if (scheme == std::string_view::npos || !allowed_authority(o.substr(scheme + 3)))
+      return make_response(req, bhttp::status::forbidden,
+                           "{\"error\":\"forbidden: Origin not allowed (MCP_ALLOWED_HOSTS)\"}");
+  }
+  if (config_.host_check == HostCheck::On || config::is_loopback_host(config_.host)) {
+    if (!allowed_authority(header(req, "Host").value_or("")))
+      return make_response(req, bhttp::status::forbidden,
+                           "{\"error\":\"forbidden: Host not allowed (MCP_ALLOWED_HOSTS)\"}");
+  }
+  return std::nullopt;
+}
+
+std::variant<std::string, Response> Admission::admit(const Request& req) const {
+  if (!is_mcp_path(path_of(req))) return std::string();
+  if (req.method() != bhttp::verb::post) return method_not_allowed(req, "POST");
+  if (auto refused = refuse_foreign(req)) return std::move(*refused);
+  std::string caller = "anonymous";
+  if (!config_.insecure_no_auth) {
+    auto who = tokens_.identify_header(header(req, "Authorization").value_or(""));
+    if (!who) {
+      Response res = make_response(req, bhttp::status::unauthorized,
+                                   "{\"error\":\"unauthorized: send Authorization: Bearer <token>\"}");
+      res.set(bhttp::field::www_authenticate, "Bearer realm=\"fleetmcp\"");
+      return res;
+    }
+    caller = std::move(*who);
+  }
+  // A browser sends text/plain and form bodies cross-origin without asking
+  // first; a JSON body needs a preflight, which we never grant.
+  if (media_type(header(req, "Content-Type").value_or("")) != "application/json")
+    return make_response(req, bhttp::status::unsupported_media_type,
+                         "{\"error\":\"unsupported media type: send Content-Type: application/json\"}");
+  return caller;
+}
+
+}  // namespace fleetmcp::http

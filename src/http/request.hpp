@@ -1,0 +1,61 @@
+// What the HTTP listener decides from a request's headers alone, as plain
+// functions of (request, configuration): the parser's limits, which Host and
+// Origin a browser may use, the token, the media type, and the MCP headers
+// the dispatcher reads. No socket: the HTTP fuzzer drives them with Beast's
+// test stream.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "auth/tokens.hpp"
+#include "config/config.hpp"
+#include "mcp/envelope.hpp"
+
+namespace fleetmcp::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+// Header block limit: MCP requests carry a handful of short headers.
+inline constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+
+// A parser for one request, with the server's header and body limits.
+void limit(Parser& parser, const config::Config& config);
+
+Response make_response(const Request& req, bhttp::status status, std::string body,
+                       const char* content_type = "application/json");
+Response method_not_allowed(const Request& req, const char* allow);
+std::optional<std::string> header(const Request& req, std::string_view name);
+std::string_view path_of(const Request& req);
+bool is_mcp_path(std::string_view path);
+// The media type of a Content-Type value, lower-cased, without parameters.
+std::string media_type(std::string_view value);
+// MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* for the dispatcher.
+mcp::Headers mcp_headers(const Request& req);
+
+class Admission {
+ public:
+  Admission(const config::Config& config, const auth::TokenStore& tokens) : config_(config), tokens_(tokens) {}
+
+  // Names a browser may legitimately use for this server: loopback ones and the
+  // configured MCP_ALLOWED_HOSTS. `authority` is host[:port], IPv6 in brackets.
+  bool allowed_authority(std::string_view authority) const;
+  // DNS rebinding: a page on a foreign origin must not reach the server.
+  std::optional<Response> refuse_foreign(const Request& req) const;
+  // What the headers of a request to the MCP endpoint decide alone: the
+  // method, Host and Origin, the token and the media type. The caller's name,
+  // or the refusal. Other paths take no body worth refusing early: "".
+  std::variant<std::string, Response> admit(const Request& req) const;
+
+ private:
+  const config::Config& config_;
+  const auth::TokenStore& tokens_;
+};
+
+}  // namespace fleetmcp::http

@@ -1,0 +1,61 @@
+#include "json/bounded.hpp"
+
+#include <vector>
+
+namespace fleetmcp::json {
+
+std::string check_limits(std::string_view text, const Limits& limits) {
+  // Members per open container; a container with n separators has n+1 members.
+  std::vector<std::size_t> members;
+  members.reserve(16);
+  bool in_string = false, escaped = false;
+  std::size_t string_bytes = 0;
+  for (const char c : text) {
+    if (in_string) {
+      if (++string_bytes > limits.max_string_bytes)
+        return "a string is longer than " + std::to_string(limits.max_string_bytes) + " bytes";
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        string_bytes = 0;
+        break;
+      case '[':
+      case '{':
+        if (members.size() >= limits.max_depth)
+          return "nesting is deeper than " + std::to_string(limits.max_depth) + " levels";
+        members.push_back(1);
+        break;
+      case ']':
+      case '}':
+        if (!members.empty()) members.pop_back();  // unbalanced: the parser says so
+        break;
+      case ',':
+        if (!members.empty() && ++members.back() > limits.max_elements)
+          return "an array or object has more than " + std::to_string(limits.max_elements) + " members";
+        break;
+      default:
+        break;
+    }
+  }
+  return {};
+}
+
+Parsed parse_bounded(std::string_view text, const Limits& limits) {
+  Parsed out;
+  if (std::string reason = check_limits(text, limits); !reason.empty()) {
+    out.too_large = true;
+    out.error = "message refused: " + reason;
+    return out;
+  }
+  out.value = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  out.ok = !out.value.is_discarded();
+  if (!out.ok) out.error = "the message is not valid JSON";
+  return out;
+}
+
+}  // namespace fleetmcp::json
