@@ -181,7 +181,7 @@ const std::vector<Setting>& settings() {
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
       {"MCP_MAX_BODY_BYTES", "1048576", "largest request body; larger gets 413"},
-      {"MCP_MAX_CONNECTIONS", "1000",
+      {"MCP_MAX_CONNECTIONS", "4096",
        "open client connections (HTTP keep-alive, SSE, WebSocket) at once; one more gets 503 and is closed"},
       {"MCP_DNS_REBINDING_PROTECTION", "auto",
        "foreign Origin -> 403; auto/true also check Host (auto: when bound to loopback); false: neither"},

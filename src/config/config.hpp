@@ -34,7 +34,7 @@ struct Config {
   std::uint16_t port = 8892;
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 1 << 20;
-  int max_connections = 1000;  // open client connections per listener; more get 503 and are closed
+  int max_connections = 4096;  // open client connections per listener; more get 503 and are closed
   bool insecure_no_auth = false;  // only from the command line, never the environment
   bool conformance_fixtures = false;  // the conformance suite's fixtures; command line, tests only
   // DNS-rebinding protection: a foreign Origin is refused; "auto" also refuses

@@ -53,6 +53,18 @@ std::string media_type(std::string_view value) {
   return type;
 }
 
+bool utf8_or_no_charset(std::string_view value) {
+  for (auto semi = value.find(';'); semi != std::string_view::npos; semi = value.find(';')) {
+    value.remove_prefix(semi + 1);
+    std::string param = media_type(value.substr(0, value.find(';')));  // trimmed, lower-cased
+    if (param.rfind("charset=", 0) != 0) continue;
+    param.erase(0, 8);
+    std::erase(param, '"');
+    if (param != "utf-8" && param != "utf8") return false;
+  }
+  return true;
+}
+
 mcp::Headers mcp_headers(const Request& req) {
   mcp::Headers headers;
   headers.http = true;
@@ -90,6 +102,12 @@ bool Admission::allowed_authority(std::string_view authority) const {
 }
 
 std::optional<Response> Admission::refuse_foreign(const Request& req) const {
+  // Two of a header that decides who may call: a proxy may read the other one.
+  for (const auto field : {bhttp::field::host, bhttp::field::origin, bhttp::field::authorization,
+                           bhttp::field::content_type, bhttp::field::content_encoding})
+    if (req.count(field) > 1)
+      return make_response(req, bhttp::status::bad_request,
+                           "{\"error\":\"more than one " + std::string(bhttp::to_string(field)) + " header\"}");
   using HostCheck = config::Config::HostCheck;
   if (config_.host_check == HostCheck::Off) return std::nullopt;
   if (auto origin = header(req, "Origin")) {
@@ -125,9 +143,15 @@ std::variant<std::string, Response> Admission::admit(const Request& req) const {
   }
   // A browser sends text/plain and form bodies cross-origin without asking
   // first; a JSON body needs a preflight, which we never grant.
-  if (media_type(header(req, "Content-Type").value_or("")) != "application/json")
+  // JSON is UTF-8 (RFC 8259); a body in another charset or compressed would
+  // be read as something it is not.
+  const std::string type = header(req, "Content-Type").value_or("");
+  const auto encoding = header(req, "Content-Encoding");
+  if (media_type(type) != "application/json" || !utf8_or_no_charset(type) ||
+      (encoding && media_type(*encoding) != "identity"))
     return make_response(req, bhttp::status::unsupported_media_type,
-                         "{\"error\":\"unsupported media type: send Content-Type: application/json\"}");
+                         "{\"error\":\"unsupported media type: send Content-Type: application/json (UTF-8, "
+                         "no Content-Encoding)\"}");
   return caller;
 }
 

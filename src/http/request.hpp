@@ -36,6 +36,8 @@ std::string_view path_of(const Request& req);
 bool is_mcp_path(std::string_view path);
 // The media type of a Content-Type value, lower-cased, without parameters.
 std::string media_type(std::string_view value);
+// True when a Content-Type value names no charset, or UTF-8.
+bool utf8_or_no_charset(std::string_view value);
 // MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* for the dispatcher.
 mcp::Headers mcp_headers(const Request& req);
 

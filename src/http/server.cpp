@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <boost/asio/steady_timer.hpp>
 #include <optional>
@@ -39,6 +40,9 @@ namespace {
 // How long a keep-alive connection may sit idle, and how long a client may take
 // to send one request or to accept one response, before we drop it (slowloris).
 constexpr auto kReadTimeout = std::chrono::seconds(60);
+// Until a connection has sent a request with a valid token, it has this long
+// for each request's headers: a silent socket is not an analyst.
+constexpr auto kUnprovenHeaderTimeout = std::chrono::seconds(10);
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
 // Out of file descriptors (or kernel memory), accepting again at once would
 // spin: wait this long and let finishing connections free some.
@@ -79,7 +83,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
         continue;
       }
-      if (connections.load() >= config.max_connections) {
+      if (connections.load() >= config.max_connections && !evict_oldest_unproven()) {
         // Refused in one non-blocking write, so a flood holds no descriptor
         // longer than this line.
         socket.non_blocking(true, ec);
@@ -101,15 +105,54 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     ~ConnectionSlot() { --count; }
   };
 
+  // Connections that have not yet sent a request with a valid token, oldest
+  // first (by arrival), by descriptor. At MCP_MAX_CONNECTIONS a new
+  // connection takes the place of the oldest of them, so silent or tokenless
+  // sockets cannot keep analysts out; only a house full of proven
+  // connections answers 503.
+  std::mutex unproven_mu;
+  std::map<std::uint64_t, int> unproven;
+  std::uint64_t arrivals = 0;
+  struct Unproven {
+    Impl& impl;
+    std::uint64_t arrival;
+    Unproven(Impl& i, int fd) : impl(i) {
+      std::lock_guard lock(impl.unproven_mu);
+      arrival = ++impl.arrivals;
+      impl.unproven.emplace(arrival, fd);
+    }
+    // Must run before the descriptor closes: eviction shuts it down under the lock.
+    ~Unproven() { prove(); }
+    void prove() {
+      std::lock_guard lock(impl.unproven_mu);
+      impl.unproven.erase(arrival);
+    }
+    bool proven() {
+      std::lock_guard lock(impl.unproven_mu);
+      return !impl.unproven.count(arrival);
+    }
+  };
+
+  // Ends the oldest unproven connection (its session sees end of stream);
+  // false when every connection is proven.
+  bool evict_oldest_unproven() {
+    std::lock_guard lock(unproven_mu);
+    if (unproven.empty()) return false;
+    ::shutdown(unproven.begin()->second, SHUT_RDWR);
+    unproven.erase(unproven.begin());
+    return true;
+  }
+
   awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
     ConnectionSlot slot(connections);
     beast::tcp_stream stream(std::move(socket));
+    Unproven mark(*this, stream.socket().native_handle());  // declared after the stream: gone before it closes
     beast::flat_buffer buffer;
     for (;;) {
       Parser parser;
       limit(parser, config);
-      stream.expires_after(kReadTimeout);
+      stream.expires_after(mark.proven() ? kReadTimeout : kUnprovenHeaderTimeout);
       boost::system::error_code ec;
       // The headers first: what they alone decide (token, Host, media type)
       // is answered before a body is read or held.
@@ -123,6 +166,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           break;
         }
         caller = std::get<std::string>(std::move(admitted));
+        if (!caller.empty() && !config.insecure_no_auth) mark.prove();
+        stream.expires_after(kReadTimeout);  // for the body
         if (!parser.is_done())
           co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       }

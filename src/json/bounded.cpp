@@ -45,11 +45,35 @@ std::string check_limits(std::string_view text, const Limits& limits) {
   return {};
 }
 
+bool nesting_within(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return false;
+    } else if (c == ']' || c == '}') {
+      if (depth) --depth;
+    }
+  }
+  return true;
+}
+
 Parsed parse_bounded(std::string_view text, const Limits& limits) {
   Parsed out;
   if (std::string reason = check_limits(text, limits); !reason.empty()) {
     out.too_large = true;
     out.error = "message refused: " + reason;
+    return out;
+  }
+  // nlohmann takes a zero byte for the end of input: what followed it would be ignored.
+  if (text.find('\0') != std::string_view::npos) {
+    out.error = "the message is not valid JSON (it contains a zero byte)";
     return out;
   }
   out.value = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);

@@ -31,4 +31,8 @@ Parsed parse_bounded(std::string_view text, const Limits& limits = {});
 // Only the limit check: the reason when `text` passes one, else empty.
 std::string check_limits(std::string_view text, const Limits& limits = {});
 
+// Whether JSON text nests no deeper than `limit`: one pass, no allocation
+// (the row encoder's check of json values PostgreSQL returns).
+bool nesting_within(std::string_view text, std::size_t limit);
+
 }  // namespace fleetmcp::json

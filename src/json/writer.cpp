@@ -1,5 +1,7 @@
 #include "json/writer.hpp"
 
+#include "json/bounded.hpp"
+
 #include <cstdint>
 
 namespace fleetmcp::json {
@@ -122,9 +124,16 @@ void append_value(std::string& out, ValueKind kind, const char* value, int lengt
     case ValueKind::Boolean:
       out.append(v == "t" ? "true" : "false");
       return;
-    case ValueKind::Json:
-      out.append(v);  // PostgreSQL validated it; embedding avoids a parse and re-dump
+    case ValueKind::Json: {
+      // PostgreSQL validated it; embedding avoids a parse and re-dump. A value
+      // nested deeper than our own input limit would break clients' parsers
+      // (most recurse): that one goes as text.
+      if (nesting_within(v, Limits{}.max_depth))
+        out.append(v);
+      else
+        append_string(out, v);
       return;
+    }
     case ValueKind::Text:
       append_string(out, v);
       return;

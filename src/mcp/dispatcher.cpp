@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <set>
 
 #include "json/writer.hpp"
 #include "mcp/errors.hpp"
@@ -91,7 +92,7 @@ const Dispatcher::Method* Dispatcher::route(std::string_view method, bool modern
       {"initialize", {Era::Legacy, &Dispatcher::initialize}},
       {"ping", {Era::Legacy, &Dispatcher::ping}},
       // Accepted for clients that set a level; only the conformance fixtures log.
-      {"logging/setLevel", {Era::Legacy, &Dispatcher::ping}},
+      {"logging/setLevel", {Era::Legacy, &Dispatcher::set_level}},
       {"resources/subscribe", {Era::Legacy, &Dispatcher::subscribe}},
       {"resources/unsubscribe", {Era::Legacy, &Dispatcher::subscribe}},
       {"server/discover", {Era::Modern, &Dispatcher::discover}},
@@ -246,7 +247,10 @@ Reply Dispatcher::invalid_params(const Request& req, const std::string& what) co
 
 awaitable<Reply> Dispatcher::initialize(Request& req) {
   ParamError bad;
-  const auto requested = Params(req.params, "params", bad).string("protocolVersion");
+  Params params(req.params, "params", bad);
+  const auto requested = params.string("protocolVersion");
+  params.object("capabilities");
+  params.object("clientInfo");
   if (bad) co_return invalid_params(req, bad.message);
   const std::string version = requested && is_legacy_version(*requested) ? *requested : kLegacyVersions[0];
   json initialized = {{"protocolVersion", version},
@@ -257,6 +261,16 @@ awaitable<Reply> Dispatcher::initialize(Request& req) {
 }
 
 awaitable<Reply> Dispatcher::ping(Request& req) { co_return result(req, json::object()); }
+
+awaitable<Reply> Dispatcher::set_level(Request& req) {
+  ParamError bad;
+  const auto level = Params(req.params, "params", bad).required_string("level");
+  if (bad) co_return invalid_params(req, bad.message);
+  static const std::set<std::string_view> kLevels = {"debug", "info",     "notice", "warning",
+                                                      "error", "critical", "alert",  "emergency"};
+  if (!kLevels.count(*level)) co_return invalid_params(req, "params.level must be a syslog level (debug ... emergency)");
+  co_return result(req, json::object());  // accepted; only the conformance fixtures log
+}
 
 awaitable<Reply> Dispatcher::subscribe(Request& req) {
   if (!fixtures_) co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);

@@ -62,6 +62,7 @@ class Dispatcher {
   static const Method* route(std::string_view method, bool modern);
   boost::asio::awaitable<Reply> initialize(Request& req);
   boost::asio::awaitable<Reply> ping(Request& req);
+  boost::asio::awaitable<Reply> set_level(Request& req);
   boost::asio::awaitable<Reply> subscribe(Request& req);
   boost::asio::awaitable<Reply> discover(Request& req);
   boost::asio::awaitable<Reply> list_tools(Request& req);

@@ -54,9 +54,12 @@ std::optional<Reply> check_modern(const Envelope& env, const Headers& headers, c
     return error_reply(400, env.id, kUnsupportedVersion, "Unsupported protocol version: " + version,
                        {{"supported", supported_versions()}, {"requested", version}});
   const auto caps = meta.find(kMetaCapabilities);
-  if (caps == meta.end() || !caps->is_object())
+  if (caps == meta.end() || caps->is_null())
     return error_reply(400, env.id, kInvalidParams,
                        std::string("Invalid params: _meta.") + kMetaCapabilities + " is required");
+  if (!caps->is_object())
+    return error_reply(400, env.id, kInvalidParams,
+                       std::string("Invalid params: _meta.") + kMetaCapabilities + " must be an object");
   if (env.notification || !headers.http) return std::nullopt;
   if (!headers.protocol_version)
     return error_reply(400, env.id, kHeaderMismatch, "Header mismatch: MCP-Protocol-Version header is required");

@@ -28,12 +28,15 @@ void serve_stdio(asio::io_context& io, Dispatcher& dispatcher, std::FILE* in, st
 
   std::string line;
   bool too_long = false;
-  for (int c; (c = std::fgetc(in)) != EOF;) {
-    if (c != '\n') {
+  for (;;) {
+    const int c = std::fgetc(in);
+    if (c != EOF && c != '\n') {
       if (line.size() < max_message_bytes) line.push_back(static_cast<char>(c));
       else too_long = true;
       continue;
     }
+    // A last message without its newline is still a message.
+    if (c == EOF && line.empty() && !too_long) break;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (too_long) {
       write_line(rpc_error(nullptr, kInvalidRequest,
@@ -59,6 +62,7 @@ void serve_stdio(asio::io_context& io, Dispatcher& dispatcher, std::FILE* in, st
           },
           asio::detached);
     }
+    if (c == EOF) break;
     line.clear();
     too_long = false;
   }

@@ -123,5 +123,12 @@ else
   failures=$((failures + 1))
 fi
 
+# A last line without its newline is still answered.
+out=$(printf '%s' '{"jsonrpc":"2.0","id":6,"method":"ping"}' | env -i DATABASE_URL=$url timeout 30 "$bin" stdio 2>/dev/null)
+if [[ $out == '{"id":6,"jsonrpc":"2.0","result":{}}' ]]; then pass=$((pass + 1)); else
+  echo "FAIL stdio last line without newline: $out"
+  failures=$((failures + 1))
+fi
+
 echo "$pass passed, $failures failed"
 [[ $failures == 0 ]]

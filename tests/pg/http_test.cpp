@@ -23,6 +23,23 @@ namespace {
 
 json ping() { return {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}; }
 
+// Sends `bytes` on a fresh connection and reads one response, giving up
+// after `seconds` (0 when nothing came back in time).
+int raw_status(unsigned short port, const std::string& bytes, int seconds = 10) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  stream.expires_after(std::chrono::seconds(seconds));
+  boost::system::error_code ec;
+  asio::write(stream.socket(), asio::buffer(bytes), ec);
+  boost::beast::flat_buffer buffer;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::http::read(stream, buffer, res, ec);
+  return ec ? 0 : res.result_int();
+}
+
+
 class HttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new TestServer(); }
@@ -207,25 +224,6 @@ TEST_F(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
 }
 
 }  // namespace
-namespace {
-
-// Sends `bytes` on a fresh connection and reads one response, giving up
-// after `seconds` (0 when nothing came back in time).
-int raw_status(unsigned short port, const std::string& bytes, int seconds = 10) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  boost::beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  stream.expires_after(std::chrono::seconds(seconds));
-  boost::system::error_code ec;
-  asio::write(stream.socket(), asio::buffer(bytes), ec);
-  boost::beast::flat_buffer buffer;
-  boost::beast::http::response<boost::beast::http::string_body> res;
-  boost::beast::http::read(stream, buffer, res, ec);
-  return ec ? 0 : res.result_int();
-}
-
-}  // namespace
 
 TEST_F(HttpTest, WronglyTypedParamsGetInvalidParamsAndTheConnectionStays) {
   const json cases[] = {
@@ -256,6 +254,11 @@ TEST_F(HttpTest, OnlyExactLoopbackHostsAndNoNullOrigin) {
   EXPECT_EQ(with({{"Origin", "null"}}), 403);  // a sandboxed page or a local file
   EXPECT_EQ(with({{"Origin", "http://127.evil.example"}}), 403);
   EXPECT_EQ(with({{"Host", "127.0.0.2:1"}}), 200);
+  // Two Host headers: a proxy may read the other one.
+  EXPECT_EQ(raw_status(server_->port(), std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n"
+                                                    "Authorization: Bearer ") +
+                                            kToken + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"),
+            400);
   EXPECT_EQ(with({{"Host", "[::1]:8892"}, {"Origin", "http://localhost:3000"}}), 200);
 }
 
@@ -266,8 +269,12 @@ TEST_F(HttpTest, BodiesABrowserMaySendWithoutAPreflightGet415) {
         .status;
   };
   for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "",
-                           "application/json-seq", "text/json"})
+                           "application/json-seq", "text/json", "application/json; charset=utf-16"})
     EXPECT_EQ(status(type), 415) << type;
+  EXPECT_EQ(http_request(server_->port(), "POST", "/mcp", ping().dump(),
+                         {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Encoding", "gzip"}})
+                .status,
+            415);
   for (const char* type : {"application/json", "application/json; charset=utf-8", "Application/JSON"})
     EXPECT_EQ(status(type), 200) << type;
   const int before = server_->app().database().plans_sent();
@@ -295,13 +302,17 @@ TEST(HttpLimits, ConnectionsOverTheCapGet503AndTheServerRecovers) {
   TestServer server([](config::Config& c) { c.max_connections = 2; });
   namespace asio = boost::asio;
   asio::io_context io;
-  // Two keep-alive connections, each proven served (so each holds its slot).
+  // Two keep-alive connections of an analyst (a valid token proves them), each served.
   std::vector<std::unique_ptr<boost::beast::tcp_stream>> held;
   for (int i = 0; i < 2; ++i) {
     held.push_back(std::make_unique<boost::beast::tcp_stream>(io));
     held.back()->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
-    boost::beast::http::request<boost::beast::http::string_body> req{boost::beast::http::verb::get, "/healthz", 11};
+    boost::beast::http::request<boost::beast::http::string_body> req{boost::beast::http::verb::post, "/mcp", 11};
     req.set(boost::beast::http::field::host, "127.0.0.1");
+    req.set(boost::beast::http::field::authorization, std::string("Bearer ") + kToken);
+    req.set(boost::beast::http::field::content_type, "application/json");
+    req.body() = ping().dump();
+    req.prepare_payload();
     boost::beast::http::write(*held.back(), req);
     boost::beast::flat_buffer buffer;
     boost::beast::http::response<boost::beast::http::string_body> res;
@@ -377,6 +388,24 @@ TEST(HttpLimits, OutOfDescriptorsTheListenerBacksOffAndRecovers) {
   flood.clear();
   ASSERT_EQ(prlimit(server.pid(), RLIMIT_NOFILE, &before, nullptr), 0);
   EXPECT_TRUE(eventually([&] { return http_request(server.port(), "GET", "/healthz").status == 200; }));
+}
+
+TEST(HttpLimits, SilentConnectionsGiveWayToAnalystsAtTheCap) {
+  TestServer server([](config::Config& c) { c.max_connections = 4; });
+  namespace asio = boost::asio;
+  asio::io_context io;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> silent;
+  for (int i = 0; i < 8; ++i) {  // more than the cap: each new one takes an older one's place
+    silent.push_back(std::make_unique<asio::ip::tcp::socket>(io));
+    silent.back()->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  }
+  auto r = server.post(ping());
+  EXPECT_EQ(r.status, 200);  // an analyst is served although every slot was taken
+  // The oldest silent sockets were ended by the server.
+  char byte;
+  boost::system::error_code ec;
+  silent.front()->read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
 }
 
 }  // namespace fleetmcp::testing

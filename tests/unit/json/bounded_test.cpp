@@ -43,7 +43,9 @@ TEST(BoundedJson, LongStringsAndLongContainersAreRefused) {
 }
 
 TEST(BoundedJson, InvalidJsonIsNotMistakenForALimit) {
-  for (const char* text : {"{", "]]]]", "\"unterminated", "nul", "{\"a\":}"}) {
+  using namespace std::string_literals;
+  for (const std::string text : {"{"s, "]]]]"s, "\"unterminated"s, "nul"s, "{\"a\":}"s,
+                                 "{\"jsonrpc\":\"2.0\"}\0garbage{{"s}) {
     const auto parsed = parse_bounded(text);
     EXPECT_FALSE(parsed.ok) << text;
     EXPECT_FALSE(parsed.too_large) << text;

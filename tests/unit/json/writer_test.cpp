@@ -56,4 +56,14 @@ TEST(JsonValue, TypedByColumnOid) {
 }
 
 }  // namespace
+TEST(JsonValue, JsonNestedDeeperThanOurInputLimitGoesAsText) {
+  const auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  std::string within, deeper;
+  const std::string ok = nested(64), deep = nested(65);
+  append_value(within, kind_for_oid(3802), ok.c_str(), static_cast<int>(ok.size()));
+  append_value(deeper, kind_for_oid(3802), deep.c_str(), static_cast<int>(deep.size()));
+  EXPECT_EQ(within, ok);
+  EXPECT_EQ(deeper, "\"" + deep + "\"");
+}
+
 }  // namespace fleetmcp::json

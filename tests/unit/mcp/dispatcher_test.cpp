@@ -288,6 +288,12 @@ TEST_F(HostileParamsTest, TheReviewsCasesNameTheParameter) {
        "params.ref.type must be a string"},
       {R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"fleet_overview"},"argument":{"name":"a","value":"b"},"context":7}})",
        "params.context must be an object"},
+      {R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":5}})",
+       "params.capabilities must be an object"},
+      {R"({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"nonsense"}})",
+       "params.level must be a syslog level"},
+      {R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"x"}}})",
+       "clientCapabilities must be an object"},
   };
   for (const auto& [body, message] : cases) {
     const json out = json::parse(call(body).body);
