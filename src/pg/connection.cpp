@@ -164,6 +164,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
 
 void Connection::send_cancel() {
   if (!canceller_) return;
+  cancel_sent_ = true;
   asio::post(blocking_, [canceller = canceller_] {
     char err[256];
     PQcancel(canceller.get(), err, sizeof err);
@@ -191,6 +192,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                                                                Clock::time_point deadline) {
   last_used_ = Clock::now();
   cancel_requested_ = false;
+  cancel_sent_ = false;
   if (PQstatus(conn_) != CONNECTION_OK || PQenterPipelineMode(conn_) != 1) {
     dead_ = true;
     co_return dead_failure(conn_, true);
@@ -301,6 +303,10 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     }
   }
   if (PQexitPipelineMode(conn_) != 1 || PQtransactionStatus(conn_) != PQTRANS_IDLE) dead_ = true;
+  // A PQcancel runs on another thread and may reach the backend after this
+  // run ended, during the next caller's statement on the same session: a
+  // connection that sent one is never reused.
+  if (cancel_sent_) dead_ = true;
   last_used_ = Clock::now();
 
   if (first_error) {

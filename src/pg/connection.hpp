@@ -86,7 +86,7 @@ class Connection {
   // coroutine in run() sends PQcancel (which blocks, so on `blocking`, never on
   // the loop), and again every half second until the statement ends: a cancel
   // that reaches the backend between two pipelined statements is dropped by
-  // PostgreSQL.
+  // PostgreSQL. A connection that sent one is not reused (see run()).
   void cancel() { cancel_requested_ = true; }
 
   bool dead() const { return dead_; }
@@ -110,6 +110,7 @@ class Connection {
   Clock::time_point last_used_ = Clock::now();
   bool dead_ = false;
   std::atomic<bool> cancel_requested_{false};  // set from any thread by cancel()
+  bool cancel_sent_ = false;                    // a PQcancel left during this run()
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.
