@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <poll.h>
+
 #include "pg/sqlstate.hpp"
 
 namespace fleetmcp::pg {
@@ -71,7 +73,7 @@ core::Error error_from_result(const PGresult* result) {
   e.detail = detail.empty() ? hint : (hint.empty() ? detail : detail + " " + hint);
   std::string pos = field(PG_DIAG_STATEMENT_POSITION);
   e.position = pos.empty() ? 0 : std::atoi(pos.c_str());
-  if (is_disconnect_sqlstate(e.sqlstate))
+  if (is_disconnect_sqlstate(e.sqlstate) || is_session_ending_severity(field(PG_DIAG_SEVERITY_NONLOCALIZED)))
     e.kind = ErrorKind::ConnectionLost;
   else
     e.kind = ErrorKind::DbError;
@@ -160,6 +162,13 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
     if (p) PQfreeCancel(p);
   });
   co_return c;
+}
+
+bool Connection::quiet_while_idle() const {
+  const int fd = PQsocket(conn_);
+  if (fd < 0 || PQstatus(conn_) != CONNECTION_OK) return false;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 void Connection::send_cancel() {

@@ -89,6 +89,11 @@ class Connection {
   // PostgreSQL. A connection that sent one is not reused (see run()).
   void cancel() { cancel_requested_ = true; }
 
+  // Whether a pooled connection still looks alive: an idle session has
+  // nothing to say, so readable bytes (the FATAL of a backend terminated while
+  // idle, a pooler's goodbye) or end of file mean it is gone. One poll(2).
+  bool quiet_while_idle() const;
+
   bool dead() const { return dead_; }
   Clock::time_point created() const { return created_; }
   Clock::time_point last_used() const { return last_used_; }

@@ -14,7 +14,9 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
   plan.statement_timeout_ms = settings_.statement_timeout_ms;
   for (int attempt = 0;; ++attempt) {
     if (cancel && cancel->cancelled()) co_return cancelled_error();
-    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout, cancel);
+    // The retry takes a new connection: the idle ones may have died the same
+    // way (a restart, idle_session_timeout, a pooler's client_idle_timeout).
+    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout, cancel, /*fresh=*/attempt > 0);
     if (!lease) co_return lease.error();
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +

@@ -1,7 +1,10 @@
 // Runs a Plan on a pooled connection: acquire with the queue deadline, run, and
-// retry exactly once when the connection turned out dead before anything ran
-// (a reaped idle connection, a restart between requests). A statement that may
-// have started is never re-run: its failure is reported as a lost connection.
+// retry exactly once, on a newly opened connection, when the connection turned
+// out dead before BEGIN completed (a backend terminated or timed out while
+// idle, a restart between requests, a pooler that closed an idle client): its
+// error, FATAL or a lost socket, came before anything of the plan ran. A
+// statement that may have started is never re-run: its failure is reported as
+// a lost connection.
 #pragma once
 
 #include <atomic>

@@ -67,8 +67,13 @@ class Pool {
 
   // Waits FIFO for a connection until `deadline`; opens one lazily when under
   // the cap. A fired `cancel` (may be null) ends the wait and frees the place.
+  // An idle connection is handed out only if its socket is quiet (see
+  // Connection::quiet_while_idle); others are closed on the way.
+  // `fresh` asks for a newly opened connection, never an idle one (an idle
+  // one is closed to make room): a retry after a connection was found dead
+  // must not land on another that died the same way.
   asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline,
-                                               const core::CancelPtr& cancel = nullptr);
+                                               const core::CancelPtr& cancel = nullptr, bool fresh = false);
 
   // Starts the periodic sweep of idle and over-age connections.
   void start();
