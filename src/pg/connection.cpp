@@ -9,6 +9,7 @@
 
 #include <poll.h>
 
+#include "pg/recv_limit.hpp"
 #include "pg/sqlstate.hpp"
 
 namespace fleetmcp::pg {
@@ -180,9 +181,24 @@ void Connection::send_cancel() {
   });
 }
 
-awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline) {
+std::uint64_t Connection::read_allowance(std::uint64_t max_read_bytes) const {
+  if (!max_read_bytes) return RecvLimit::kNoLimit;
+  // One byte past the limit at most: enough to know it was passed.
+  return last_run_read_bytes_ > max_read_bytes ? 0 : max_read_bytes + 1 - last_run_read_bytes_;
+}
+
+awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline,
+                                                       std::uint64_t max_read_bytes) {
   for (;;) {
-    const int r = PQflush(conn_);
+    int r;
+    {
+      // libpq reads pending input while a send would block: the statements'
+      // results may start arriving here. (Never across a co_await: the
+      // limit belongs to this thread.)
+      RecvLimit limit(PQsocket(conn_), read_allowance(max_read_bytes));
+      r = PQflush(conn_);
+      last_run_read_bytes_ += limit.taken();
+    }
     if (r == 0) co_return std::nullopt;
     if (r < 0) co_return dead_failure(conn_, true);
     // libpq reads pending input itself while a send would block, so the server
@@ -207,6 +223,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     co_return dead_failure(conn_, true);
   }
 
+  last_run_read_bytes_ = 0;
   auto send = [&](const std::string& sql, const std::vector<std::string>& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -231,7 +248,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     dead_ = true;
     co_return dead_failure(conn_, true);
   }
-  if (auto failure = co_await flush(deadline)) {
+  if (auto failure = co_await flush(deadline, plan.max_read_bytes)) {
     dead_ = true;
     co_return *failure;
   }
@@ -289,6 +306,26 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       }
     }
     if (item > sync2) break;
+    // Complete rows were handed over above; a statement whose results passed
+    // the limit stops here, before libpq reads (and holds) any more of it.
+    // (Bytes before the first statement's results count too: a statement's
+    // rows can arrive in the same read as BEGIN's answer.)
+    if (plan.max_read_bytes && item < sync1 && last_run_read_bytes_ > plan.max_read_bytes) {
+      // The backend is still sending and libpq holds part of a row: cancel,
+      // and never reuse the session (cancel_sent_ drops it too).
+      dead_ = true;
+      send_cancel();
+      if (plan.on_row && item == first + static_cast<std::size_t>(plan.stream_statement)) {
+        out.cut_at_read_limit = true;
+        co_return out;
+      }
+      RunFailure f;
+      f.connection_dead = true;
+      f.over_read_limit = true;
+      f.error = make_error(ErrorKind::Denied, "the result passed the limit of " +
+                                                  std::to_string(plan.max_read_bytes) + " bytes");
+      co_return f;
+    }
     // Wake at least every slice to (re)send a requested cancel.
     constexpr auto kSlice = std::chrono::milliseconds(250);
     constexpr auto kCancelEvery = std::chrono::milliseconds(500);
@@ -306,7 +343,15 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                              "the database did not answer within the request deadline");
       co_return f;
     }
-    if (PQconsumeInput(conn_) != 1) {
+    bool consumed;
+    {
+      // The limit holds until the statements' results are in; ROLLBACK's
+      // small answers are always read.
+      RecvLimit limit(PQsocket(conn_), item < sync1 ? read_allowance(plan.max_read_bytes) : RecvLimit::kNoLimit);
+      consumed = PQconsumeInput(conn_) == 1;
+      last_run_read_bytes_ += limit.taken();
+    }
+    if (!consumed) {
       dead_ = true;
       co_return dead_failure(conn_, !began);
     }

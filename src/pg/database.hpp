@@ -22,7 +22,14 @@ struct DatabaseSettings {
   // Past statement_timeout, how long we still wait for the server before giving
   // the connection up as hung (network partition, stopped server).
   std::chrono::milliseconds answer_grace{10000};
+  // The most bytes one caller's plan may read from PostgreSQL
+  // (MCP_MAX_RESPONSE_BYTES; 0: no limit). See Plan::max_read_bytes.
+  std::uint64_t max_read_bytes = 0;
 };
+
+// Past this many bytes read by one run, the allocator is asked to give freed
+// memory back to the system (see Pool::trim_memory_soon).
+inline constexpr std::uint64_t kTrimAfterReadBytes = 4 << 20;
 
 class Database {
  public:

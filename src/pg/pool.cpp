@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <malloc.h>
 
 namespace fleetmcp::pg {
 
@@ -185,6 +186,8 @@ awaitable<void> Pool::sweep_loop() {
         return false;
       });
     }
+    doomed.clear();
+    if (trim_pending_.exchange(false)) asio::post(blocking_, [] { malloc_trim(0); });
   }
 }
 

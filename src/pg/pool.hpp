@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -87,6 +88,14 @@ class Pool {
   PoolStats stats();
   asio::thread_pool& blocking() { return blocking_; }
 
+  // After a large result: the next sweep asks the allocator to return freed
+  // memory to the system (malloc_trim, on the blocking thread). glibc keeps
+  // freed heap pages, and after a large block is freed it serves blocks up to
+  // that size from the heap too, so the process would sit at its high-water
+  // mark. From the sweep rather than at once, so the reply's buffers, freed
+  // after it was written, go back as well. Any thread.
+  void trim_memory_soon() { trim_pending_ = true; }
+
  private:
   friend class Lease;
   struct Waiter {
@@ -106,6 +115,7 @@ class Pool {
   PoolSettings settings_;
   asio::thread_pool blocking_{1};  // PQcancel, which blocks
   std::optional<asio::steady_timer> sweep_timer_;  // on its own strand
+  std::atomic<bool> trim_pending_{false};
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
