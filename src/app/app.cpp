@@ -28,6 +28,7 @@ pg::DatabaseSettings database_settings(const config::Config& c) {
   pg::DatabaseSettings s;
   s.queue_timeout = std::chrono::milliseconds(c.queue_timeout_ms);
   s.statement_timeout_ms = c.statement_timeout_ms;
+  s.max_read_bytes = c.max_response_bytes;
   return s;
 }
 

@@ -1,12 +1,16 @@
 // A request's cancellation: the transport fires it (client disconnected,
 // notifications/cancelled), whatever is running registers how to stop. Safe
 // to fire from any thread; the stop action runs at most once, and never after
-// clear() has returned.
+// clear() has returned: clear() waits for an action already running on
+// another thread, because its owner frees what the action touches (a pooled
+// connection goes back to the pool, for another caller) right after clear().
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace fleetmcp::core {
 
@@ -18,12 +22,26 @@ class CancelSignal {
       std::lock_guard lock(mu_);
       if (cancelled_) return;
       cancelled_ = true;
+      if (!action_) return;
       action = std::move(action_);
+      action_ = nullptr;
+      running_ = std::this_thread::get_id();
     }
-    if (action) action();
+    struct Done {
+      CancelSignal& s;
+      ~Done() {
+        // Notified under the lock: a waiting clear() cannot return (and its
+        // owner free this signal) before we stop touching it.
+        std::lock_guard lock(s.mu_);
+        s.running_ = std::thread::id();
+        s.done_.notify_all();
+      }
+    } done{*this};
+    action();
   }
 
-  // Runs `action` now if already cancelled, else on cancel().
+  // Runs `action` now if already cancelled, else on cancel(). An action must
+  // not wait for the thread that calls clear() (clear() waits for it).
   void on_cancel(std::function<void()> action) {
     {
       std::lock_guard lock(mu_);
@@ -35,9 +53,14 @@ class CancelSignal {
     action();
   }
 
+  // Forgets the action; if cancel() is running it on another thread, waits
+  // until it has returned. From inside the action itself, does not wait.
   void clear() {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     action_ = nullptr;
+    done_.wait(lock, [&] {
+      return running_ == std::thread::id() || running_ == std::this_thread::get_id();
+    });
   }
 
   bool cancelled() {
@@ -47,8 +70,10 @@ class CancelSignal {
 
  private:
   std::mutex mu_;
+  std::condition_variable done_;
   bool cancelled_ = false;
   std::function<void()> action_;
+  std::thread::id running_;  // the thread running the action, if any
 };
 
 using CancelPtr = std::shared_ptr<CancelSignal>;

@@ -7,6 +7,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <poll.h>
+
+#include "pg/recv_limit.hpp"
 #include "pg/sqlstate.hpp"
 
 namespace fleetmcp::pg {
@@ -71,7 +74,7 @@ core::Error error_from_result(const PGresult* result) {
   e.detail = detail.empty() ? hint : (hint.empty() ? detail : detail + " " + hint);
   std::string pos = field(PG_DIAG_STATEMENT_POSITION);
   e.position = pos.empty() ? 0 : std::atoi(pos.c_str());
-  if (is_disconnect_sqlstate(e.sqlstate))
+  if (is_disconnect_sqlstate(e.sqlstate) || is_session_ending_severity(field(PG_DIAG_SEVERITY_NONLOCALIZED)))
     e.kind = ErrorKind::ConnectionLost;
   else
     e.kind = ErrorKind::DbError;
@@ -162,17 +165,40 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   co_return c;
 }
 
+bool Connection::quiet_while_idle() const {
+  const int fd = PQsocket(conn_);
+  if (fd < 0 || PQstatus(conn_) != CONNECTION_OK) return false;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
 void Connection::send_cancel() {
   if (!canceller_) return;
+  cancel_sent_ = true;
   asio::post(blocking_, [canceller = canceller_] {
     char err[256];
     PQcancel(canceller.get(), err, sizeof err);
   });
 }
 
-awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline) {
+std::uint64_t Connection::read_allowance(std::uint64_t max_read_bytes) const {
+  if (!max_read_bytes) return RecvLimit::kNoLimit;
+  // One byte past the limit at most: enough to know it was passed.
+  return last_run_read_bytes_ > max_read_bytes ? 0 : max_read_bytes + 1 - last_run_read_bytes_;
+}
+
+awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline,
+                                                       std::uint64_t max_read_bytes) {
   for (;;) {
-    const int r = PQflush(conn_);
+    int r;
+    {
+      // libpq reads pending input while a send would block: the statements'
+      // results may start arriving here. (Never across a co_await: the
+      // limit belongs to this thread.)
+      RecvLimit limit(PQsocket(conn_), read_allowance(max_read_bytes));
+      r = PQflush(conn_);
+      last_run_read_bytes_ += limit.taken();
+    }
     if (r == 0) co_return std::nullopt;
     if (r < 0) co_return dead_failure(conn_, true);
     // libpq reads pending input itself while a send would block, so the server
@@ -191,11 +217,13 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                                                                Clock::time_point deadline) {
   last_used_ = Clock::now();
   cancel_requested_ = false;
+  cancel_sent_ = false;
   if (PQstatus(conn_) != CONNECTION_OK || PQenterPipelineMode(conn_) != 1) {
     dead_ = true;
     co_return dead_failure(conn_, true);
   }
 
+  last_run_read_bytes_ = 0;
   auto send = [&](const std::string& sql, const std::vector<std::string>& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -220,7 +248,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     dead_ = true;
     co_return dead_failure(conn_, true);
   }
-  if (auto failure = co_await flush(deadline)) {
+  if (auto failure = co_await flush(deadline, plan.max_read_bytes)) {
     dead_ = true;
     co_return *failure;
   }
@@ -278,6 +306,26 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       }
     }
     if (item > sync2) break;
+    // Complete rows were handed over above; a statement whose results passed
+    // the limit stops here, before libpq reads (and holds) any more of it.
+    // (Bytes before the first statement's results count too: a statement's
+    // rows can arrive in the same read as BEGIN's answer.)
+    if (plan.max_read_bytes && item < sync1 && last_run_read_bytes_ > plan.max_read_bytes) {
+      // The backend is still sending and libpq holds part of a row: cancel,
+      // and never reuse the session (cancel_sent_ drops it too).
+      dead_ = true;
+      send_cancel();
+      if (plan.on_row && item == first + static_cast<std::size_t>(plan.stream_statement)) {
+        out.cut_at_read_limit = true;
+        co_return out;
+      }
+      RunFailure f;
+      f.connection_dead = true;
+      f.over_read_limit = true;
+      f.error = make_error(ErrorKind::Denied, "the result passed the limit of " +
+                                                  std::to_string(plan.max_read_bytes) + " bytes");
+      co_return f;
+    }
     // Wake at least every slice to (re)send a requested cancel.
     constexpr auto kSlice = std::chrono::milliseconds(250);
     constexpr auto kCancelEvery = std::chrono::milliseconds(500);
@@ -295,12 +343,24 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                              "the database did not answer within the request deadline");
       co_return f;
     }
-    if (PQconsumeInput(conn_) != 1) {
+    bool consumed;
+    {
+      // The limit holds until the statements' results are in; ROLLBACK's
+      // small answers are always read.
+      RecvLimit limit(PQsocket(conn_), item < sync1 ? read_allowance(plan.max_read_bytes) : RecvLimit::kNoLimit);
+      consumed = PQconsumeInput(conn_) == 1;
+      last_run_read_bytes_ += limit.taken();
+    }
+    if (!consumed) {
       dead_ = true;
       co_return dead_failure(conn_, !began);
     }
   }
   if (PQexitPipelineMode(conn_) != 1 || PQtransactionStatus(conn_) != PQTRANS_IDLE) dead_ = true;
+  // A PQcancel runs on another thread and may reach the backend after this
+  // run ended, during the next caller's statement on the same session: a
+  // connection that sent one is never reused.
+  if (cancel_sent_) dead_ = true;
   last_used_ = Clock::now();
 
   if (first_error) {

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,6 +48,11 @@ struct Plan {
   // Sent for a caller (counted in Database::plans_sent), or by the server
   // itself (the catalog refresh).
   bool for_caller = true;
+  // The most bytes the statements' results may take from the socket (0: no
+  // limit). Past it, reading stops: the statement is cancelled and the
+  // connection, which still holds part of a row, is dropped. Counted on the
+  // socket because libpq holds a row until all of it has arrived.
+  std::uint64_t max_read_bytes = 0;
 };
 
 // A failed run: the error, plus what the pool and retry logic need to know.
@@ -54,12 +60,17 @@ struct RunFailure {
   core::Error error;
   bool connection_dead = false;  // discard the connection
   bool nothing_ran = false;      // failed before BEGIN completed: safe to retry
+  bool over_read_limit = false;  // a result passed Plan::max_read_bytes
 };
 
 struct RunOutput {
   // One per Plan statement, in order; a streamed statement's is its final,
   // row-less result (its columns are still described).
   std::vector<ResultPtr> results;
+  // The streamed statement passed Plan::max_read_bytes: its rows so far went
+  // to on_row, the rest were never read, and its result (and those after it)
+  // are null.
+  bool cut_at_read_limit = false;
 };
 
 class Connection {
@@ -86,10 +97,17 @@ class Connection {
   // coroutine in run() sends PQcancel (which blocks, so on `blocking`, never on
   // the loop), and again every half second until the statement ends: a cancel
   // that reaches the backend between two pipelined statements is dropped by
-  // PostgreSQL.
+  // PostgreSQL. A connection that sent one is not reused (see run()).
   void cancel() { cancel_requested_ = true; }
 
+  // Whether a pooled connection still looks alive: an idle session has
+  // nothing to say, so readable bytes (the FATAL of a backend terminated while
+  // idle, a pooler's goodbye) or end of file mean it is gone. One poll(2).
+  bool quiet_while_idle() const;
+
   bool dead() const { return dead_; }
+  // Bytes the last run() took from the socket.
+  std::uint64_t last_run_read_bytes() const { return last_run_read_bytes_; }
   Clock::time_point created() const { return created_; }
   Clock::time_point last_used() const { return last_used_; }
   int backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
@@ -100,7 +118,9 @@ class Connection {
   void watch_socket();  // (re)wraps PQsocket() in the descriptor
   asio::awaitable<boost::system::error_code> wait(asio::posix::descriptor_base::wait_type type,
                                                   Clock::time_point deadline);
-  asio::awaitable<std::optional<RunFailure>> flush(Clock::time_point deadline);
+  asio::awaitable<std::optional<RunFailure>> flush(Clock::time_point deadline, std::uint64_t max_read_bytes);
+  // What libpq may still read in this run under Plan::max_read_bytes.
+  std::uint64_t read_allowance(std::uint64_t max_read_bytes) const;
 
   PGconn* conn_;
   asio::thread_pool& blocking_;
@@ -110,6 +130,8 @@ class Connection {
   Clock::time_point last_used_ = Clock::now();
   bool dead_ = false;
   std::atomic<bool> cancel_requested_{false};  // set from any thread by cancel()
+  bool cancel_sent_ = false;                    // a PQcancel left during this run()
+  std::uint64_t last_run_read_bytes_ = 0;
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.

@@ -12,9 +12,13 @@ asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPt
 
 asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core::CancelPtr cancel) {
   plan.statement_timeout_ms = settings_.statement_timeout_ms;
+  // The server's own plans (the catalog) are not bounded by a caller's reply.
+  if (plan.for_caller && !plan.max_read_bytes) plan.max_read_bytes = settings_.max_read_bytes;
   for (int attempt = 0;; ++attempt) {
     if (cancel && cancel->cancelled()) co_return cancelled_error();
-    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout, cancel);
+    // The retry takes a new connection: the idle ones may have died the same
+    // way (a restart, idle_session_timeout, a pooler's client_idle_timeout).
+    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout, cancel, /*fresh=*/attempt > 0);
     if (!lease) co_return lease.error();
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
@@ -25,8 +29,15 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     auto outcome = co_await conn->run(plan, deadline);
     // After clear() the action can no longer run, so the connection may go back.
     if (cancel) cancel->clear();
+    if (conn->last_run_read_bytes() > kTrimAfterReadBytes) pool_.trim_memory_soon();
     if (auto* out = std::get_if<RunOutput>(&outcome)) co_return std::move(*out);
     auto& failure = std::get<RunFailure>(outcome);
+    if (failure.over_read_limit)
+      failure.error.message =
+          "the result is larger than the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
+          std::to_string(plan.max_read_bytes) +
+          " bytes), so the server stopped reading it: select fewer or narrower columns, aggregate, "
+          "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)";
     if (failure.connection_dead && failure.nothing_ran && attempt == 0) continue;
     if (failure.connection_dead && !failure.nothing_ran && failure.error.kind == core::ErrorKind::ConnectionLost)
       failure.error.message +=

@@ -1,7 +1,10 @@
 // Runs a Plan on a pooled connection: acquire with the queue deadline, run, and
-// retry exactly once when the connection turned out dead before anything ran
-// (a reaped idle connection, a restart between requests). A statement that may
-// have started is never re-run: its failure is reported as a lost connection.
+// retry exactly once, on a newly opened connection, when the connection turned
+// out dead before BEGIN completed (a backend terminated or timed out while
+// idle, a restart between requests, a pooler that closed an idle client): its
+// error, FATAL or a lost socket, came before anything of the plan ran. A
+// statement that may have started is never re-run: its failure is reported as
+// a lost connection.
 #pragma once
 
 #include <atomic>
@@ -20,7 +23,14 @@ struct DatabaseSettings {
   // Past statement_timeout, how long we still wait for the server before giving
   // the connection up as hung (network partition, stopped server).
   std::chrono::milliseconds answer_grace{10000};
+  // The most bytes one caller's plan may read from PostgreSQL
+  // (MCP_MAX_RESPONSE_BYTES; 0: no limit). See Plan::max_read_bytes.
+  std::uint64_t max_read_bytes = 0;
 };
+
+// Past this many bytes read by one run, the allocator is asked to give freed
+// memory back to the system (see Pool::trim_memory_soon).
+inline constexpr std::uint64_t kTrimAfterReadBytes = 4 << 20;
 
 class Database : public Runner {
  public:

@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <malloc.h>
 
 namespace fleetmcp::pg {
 
@@ -47,19 +48,26 @@ bool Pool::expired(const Connection& c, Clock::time_point now) const {
   return c.dead() || now - c.created() >= settings_.max_lifetime;
 }
 
-awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const core::CancelPtr& cancel) {
+awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const core::CancelPtr& cancel,
+                                             bool fresh) {
   std::shared_ptr<Waiter> waiter;
   std::vector<std::unique_ptr<Connection>> to_close;  // destroyed after unlocking
   {
     std::lock_guard lock(mu_);
     if (stopped_) co_return make_error(ErrorKind::Unavailable, "the server is shutting down");
     const auto now = Clock::now();
-    while (!idle_.empty()) {
+    while (!fresh && !idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      if (!expired(*conn, now)) co_return Lease(this, std::move(conn));
+      if (!expired(*conn, now) && conn->quiet_while_idle()) co_return Lease(this, std::move(conn));
       --open_;
       to_close.push_back(std::move(conn));
+    }
+    if (fresh && !idle_.empty() && open_ >= settings_.max_connections) {
+      // The least recently used goes: the most likely to have died idle.
+      to_close.push_back(std::move(idle_.front()));
+      idle_.erase(idle_.begin());
+      --open_;
     }
     if (open_ < settings_.max_connections && waiters_.empty()) {
       ++open_;
@@ -178,6 +186,8 @@ awaitable<void> Pool::sweep_loop() {
         return false;
       });
     }
+    doomed.clear();
+    if (trim_pending_.exchange(false)) asio::post(blocking_, [] { malloc_trim(0); });
   }
 }
 

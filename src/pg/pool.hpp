@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -67,8 +68,13 @@ class Pool {
 
   // Waits FIFO for a connection until `deadline`; opens one lazily when under
   // the cap. A fired `cancel` (may be null) ends the wait and frees the place.
+  // An idle connection is handed out only if its socket is quiet (see
+  // Connection::quiet_while_idle); others are closed on the way.
+  // `fresh` asks for a newly opened connection, never an idle one (an idle
+  // one is closed to make room): a retry after a connection was found dead
+  // must not land on another that died the same way.
   asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline,
-                                               const core::CancelPtr& cancel = nullptr);
+                                               const core::CancelPtr& cancel = nullptr, bool fresh = false);
 
   // Starts the periodic sweep of idle and over-age connections.
   void start();
@@ -81,6 +87,14 @@ class Pool {
 
   PoolStats stats();
   asio::thread_pool& blocking() { return blocking_; }
+
+  // After a large result: the next sweep asks the allocator to return freed
+  // memory to the system (malloc_trim, on the blocking thread). glibc keeps
+  // freed heap pages, and after a large block is freed it serves blocks up to
+  // that size from the heap too, so the process would sit at its high-water
+  // mark. From the sweep rather than at once, so the reply's buffers, freed
+  // after it was written, go back as well. Any thread.
+  void trim_memory_soon() { trim_pending_ = true; }
 
  private:
   friend class Lease;
@@ -101,6 +115,7 @@ class Pool {
   PoolSettings settings_;
   asio::thread_pool blocking_{1};  // PQcancel, which blocks
   std::optional<asio::steady_timer> sweep_timer_;  // on its own strand
+  std::atomic<bool> trim_pending_{false};
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last

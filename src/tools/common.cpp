@@ -157,10 +157,22 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     }
     co_return e;
   }
-  const PGresult* last = ran->results.back().get();
-  if (!cursor)
-    for (int r = 0; r < PQntuples(last); ++r) add_row(last, r);
-  if (!columns) columns = fleetmcp::json::describe_columns(last, hide);  // no rows: still name the hidden
+  if (ran->cut_at_read_limit) {
+    // PostgreSQL sent more than the response limit before the rows ended; the
+    // database layer stopped reading. Rows before the cut stand.
+    if (count == 0 && !columns)
+      co_return make_error(ErrorKind::Denied,
+                           "the first row alone is larger than the server's response limit "
+                           "(MCP_MAX_RESPONSE_BYTES = " + std::to_string(ctx.config.max_response_bytes) +
+                               " bytes), so the server stopped reading it: select fewer or narrower columns, "
+                               "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)");
+    truncated = cut_for_size = true;
+  } else {
+    const PGresult* last = ran->results.back().get();
+    if (!cursor)
+      for (int r = 0; r < PQntuples(last); ++r) add_row(last, r);
+    if (!columns) columns = fleetmcp::json::describe_columns(last, hide);  // no rows: still name the hidden
+  }
   rows.push_back(']');
 
   Output out;

@@ -10,7 +10,8 @@
 #   pg_cluster.sh restart DIR              (pg_ctl restart -m fast)
 #   pg_cluster.sh standby PRIMARY_DIR DIR  (a streaming standby: pg_basebackup -R)
 #   pg_cluster.sh pgbouncer DIR            (PgBouncer in transaction mode in front of
-#                                           DIR's cluster; writes DIR/pgbouncer/env)
+#                                           DIR's cluster; writes DIR/pgbouncer/env;
+#                                           PGBOUNCER_SETTINGS adds lines to its ini)
 # PG_CLUSTER_FIXTURE_ARGS adds psql arguments for the fixture (e.g. -v scale=0.1);
 # PG_CLUSTER_PROGRESS=1 shows the fixture's progress lines;
 # PG_CLUSTER_PORT=N picks the port instead of a random free one;
@@ -167,6 +168,7 @@ default_pool_size = 20
 ignore_startup_parameters = options, extra_float_digits
 logfile = $bouncer/pgbouncer.log
 pidfile = $bouncer/pgbouncer.pid
+${PGBOUNCER_SETTINGS:-}
 INI
     if as_owner pgbouncer -d "$bouncer/pgbouncer.ini" >/dev/null 2>&1 &&
        for _ in $(seq 50); do ! port_free "$port" && break; sleep 0.1; done && ! port_free "$port"; then

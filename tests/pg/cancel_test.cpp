@@ -3,6 +3,9 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <atomic>
+#include <mutex>
+#include <random>
 #include <thread>
 
 #include "harness.hpp"
@@ -39,7 +42,8 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
     ASSERT_TRUE(eventually([&] { return backends(admin, tag, "active") == 1; }));
   }  // the socket closes here: the client is gone
   EXPECT_TRUE(eventually([&] { return backends(admin, tag, "active") == 0; }, 20));
-  // The connection survived the cancel (57014 is not a disconnect) and serves again.
+  // The server serves again: the connection that was sent a cancel is replaced,
+  // never reused (a late cancel could stop the next statement on it).
   EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
 }
 
@@ -93,6 +97,63 @@ TEST(Cancel, ARequestCancelledWhileQueuedLeavesTheQueue) {
   server.post({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 1}}}});
   slow.join();
   EXPECT_EQ(slow_result["result"]["isError"], true);
+}
+
+// A cancel that arrives as its call finishes must stop nothing else: not the
+// statement of the next call on the same pooled connection (a late action of
+// the cancel signal, or a PQcancel still on its way to the backend). Callers
+// that never cancel share two connections with callers that cancel at random
+// moments around the end of their calls; every never-cancelled call succeeds.
+TEST(Cancel, CancelsFiredAsCallsFinishStopNoOtherCall) {
+  TestServer server([&](config::Config& c) {
+    c.pool_max = 2;
+    c.queue_timeout_ms = 120000;
+  });
+  std::atomic<int> next_id{1000};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> bystander_failures;
+  int bystander_calls = 0, cancelled_calls = 0;
+  auto call = [&](int id, const std::string& sql) {
+    return server.post({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+                        {"params", {{"name", "query"}, {"arguments", {{"sql", sql}}}}}})
+        .json_body();
+  };
+  std::vector<std::thread> threads;
+  for (int b = 0; b < 3; ++b)
+    threads.emplace_back([&] {
+      while (!stop) {
+        json r = call(next_id++, "SELECT count(*) AS n FROM generate_series(1, 400000)");
+        std::lock_guard lock(mu);
+        ++bystander_calls;
+        if (r["result"]["isError"] != false) bystander_failures.push_back(r.dump());
+      }
+    });
+  for (int c = 0; c < 3; ++c)
+    threads.emplace_back([&, c] {
+      std::mt19937 random(c);
+      while (!stop) {
+        const int id = next_id++;
+        std::thread canceller([&, id, delay = std::uniform_int_distribution<int>(0, 40)(random)] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+          server.post({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", id}}}});
+        });
+        json r = call(id, "SELECT count(*) AS n FROM generate_series(1, 100000)");
+        canceller.join();
+        std::lock_guard lock(mu);
+        ++cancelled_calls;
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  stop = true;
+  for (auto& t : threads) t.join();
+  std::printf("%d calls never cancelled, %d calls cancelled around their end\n", bystander_calls,
+              cancelled_calls);
+  EXPECT_GT(bystander_calls, 10);
+  EXPECT_TRUE(bystander_failures.empty()) << bystander_failures.size() << " failed, the first: "
+                                          << bystander_failures.front();
+  // The pool is whole afterwards: every connection came back or was replaced.
+  EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -58,6 +60,96 @@ TEST(Memory, SixtyFourConcurrentTenThousandRowQueriesStayBounded) {
   // replies leaving as they finish, far below this bound. Unbounded buffering
   // (every result held at once) would pass it.
   EXPECT_LT(peak, 400 * 1024);
+}
+
+// The process's resident memory now (VmRSS), in KiB.
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// As above: AddressSanitizer's quarantine hides what fleetmcp holds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssMeaningful = false;
+#else
+constexpr bool kRssMeaningful = true;
+#endif
+
+// libpq holds a row until all of it has arrived, even in single-row mode: a
+// 500 MB value must be stopped on the wire, not after it was read. The server
+// counts the bytes read for the statement, stops at MCP_MAX_RESPONSE_BYTES
+// (cancel, drop the connection that still holds the rest) and says what to do.
+TEST(Memory, AValueWiderThanTheResponseLimitIsRefusedWithoutHoldingIt) {
+  const long limit = 4 << 20;
+  ServerProcess server({{"DATABASE_URL", cluster().database_url},
+                        {"MCP_MAX_RESPONSE_BYTES", std::to_string(limit)}});
+  ASSERT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS warm"}})["isError"], false);
+  const long idle = server.peak_rss_kib();
+  const auto started = std::chrono::steady_clock::now();
+  json r = server.call_tool("query", {{"sql", "SELECT repeat('x', 500000000) AS wide"}});
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  const long peak = server.peak_rss_kib();
+  ASSERT_EQ(r["isError"], true) << r.dump().substr(0, 300);
+  const std::string text = r["content"][0]["text"];
+  EXPECT_NE(text.find("MCP_MAX_RESPONSE_BYTES"), std::string::npos) << text;
+  EXPECT_NE(text.find("left("), std::string::npos) << text;
+  // The server answers the next call as if nothing happened.
+  json next = server.call_tool("query", {{"sql", "SELECT count(*) AS n FROM tracksolid.devices"}});
+  EXPECT_EQ(next["isError"], false) << next.dump();
+  std::printf("server peak RSS: %ld KiB idle, %ld KiB after a 500 MB value (limit %ld KiB); answered in %lld ms\n",
+              idle, peak, limit >> 10, static_cast<long long>(took.count()));
+  if (!kRssMeaningful) GTEST_SKIP() << "RSS bound not meaningful under AddressSanitizer (peak " << peak << " KiB)";
+  // The limit's worth in libpq's buffer, plus what one read may take past it
+  // and the allocator's slack; the whole value would be 500,000 KiB.
+  EXPECT_LT(peak - idle, (limit >> 10) + 48 * 1024);
+}
+
+// Rows that fit, then one that does not: the rows before it come back, cut
+// there, with the same note as a reply cut for size.
+TEST(Memory, AWideValueAfterSomeRowsCutsTheResultBeforeIt) {
+  TestServer server([&](config::Config& c) { c.max_response_bytes = 1 << 20; });
+  json r = server.call_tool(
+      "query", {{"sql", "SELECT g, CASE WHEN g = 3 THEN repeat('x', 200000000) ELSE 'small' END AS v "
+                        "FROM generate_series(1, 5) g"}});
+  ASSERT_EQ(r["isError"], false) << r.dump().substr(0, 300);
+  const json& s = r["structuredContent"];
+  EXPECT_EQ(s["truncated"], true);
+  EXPECT_EQ(s["row_count"], 2);
+  EXPECT_EQ(s["rows"][1]["g"], 2);
+  EXPECT_NE(s["note"].get<std::string>().find("MCP_MAX_RESPONSE_BYTES"), std::string::npos);
+  EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
+}
+
+// The pool's eight connections each receiving a value far wider than the
+// limit, at once: each stops at the limit (16 MiB by default).
+TEST(Memory, EightWideValuesAtOnceStayBounded) {
+  // A short idle timeout makes the pool's sweep, which returns freed memory
+  // to the system after a large result, run every second.
+  ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_POOL_MAX", "8"},
+                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}, {"MCP_POOL_IDLE_TIMEOUT", "4"}});
+  ASSERT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS warm"}})["isError"], false);
+  const long idle = server.peak_rss_kib();
+  std::atomic<int> refused{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i)
+    clients.emplace_back([&] {
+      // 100 MB: PostgreSQL itself holds a few copies of the value per backend.
+      json r = server.call_tool("query", {{"sql", "SELECT repeat('x', 100000000) AS wide"}});
+      if (r["isError"] == true) ++refused;
+    });
+  for (auto& t : clients) t.join();
+  const long peak = server.peak_rss_kib();
+  EXPECT_EQ(refused, 8);
+  EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
+  ::testing::Test::RecordProperty("peak_rss_kib", std::to_string(peak));
+  if (!kRssMeaningful) GTEST_SKIP() << "RSS bound not meaningful under AddressSanitizer (peak " << peak << " KiB)";
+  EXPECT_LT(peak - idle, 8 * 16 * 1024 + 96 * 1024);
+  // And the memory goes back: the process does not sit at its high-water mark.
+  EXPECT_TRUE(eventually([&] { return rss_kib(server.pid()) < idle + 16 * 1024; }));
+  std::printf("server RSS: %ld KiB idle, peak %ld KiB with 8 x 100 MB values at once, %ld KiB after\n", idle,
+              peak, rss_kib(server.pid()));
 }
 
 }  // namespace
