@@ -110,8 +110,9 @@ std::string_view string_node(E&& e) {
 struct Fingerprint {
   uint64_t h = 1469598103934665603ull;
   void add(std::string_view s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xFF) * 1099511628211ull;  // separator
+    uint64_t x = h;  // in a register: the bytes read could alias the member
+    for (unsigned char c : s) x = (x ^ c) * 1099511628211ull;
+    h = (x ^ 0xFF) * 1099511628211ull;  // separator
   }
   std::string hex() const {
     char buf[17];
@@ -120,14 +121,10 @@ struct Fingerprint {
   }
 };
 
-bool is_position_key(std::string_view key) {
-  return key == "location" || key == "stmt_location" || key == "stmt_len";
-}
-
 // Node types a read may contain (PostgreSQL 16's raw parse tree). Anything
 // else is refused as not supported: a new grammar's node is never allowed by
 // default. Statement nodes get their own, clearer refusal (kStatementWords).
-const std::unordered_set<std::string_view> kReadNodes = {
+const std::string_view kReadNodes[] = {
     "A_ArrayExpr", "A_Const", "A_Expr", "A_Indices", "A_Indirection", "A_Star", "Alias", "BitString",
     "BoolExpr", "Boolean", "BooleanTest", "CTECycleClause", "CTESearchClause", "CaseExpr", "CaseWhen",
     "CoalesceExpr", "CollateClause", "ColumnDef", "ColumnRef", "CommonTableExpr", "DefElem", "Float",
@@ -143,6 +140,115 @@ const std::unordered_set<std::string_view> kReadNodes = {
 bool is_node_type(std::string_view key) {
   return !key.empty() && key[0] >= 'A' && key[0] <= 'Z';
 }
+
+// What the walk does with an object key, decided once per key by one table
+// look-up instead of a chain of string comparisons.
+enum class Key : unsigned char {
+  Plain,        // a field or an allowed node type without a check of its own: walked
+  Position,     // location, stmt_location, stmt_len: neither walked nor fingerprinted
+  Statement,    // a statement node other than SELECT (kStatementWords)
+  IntoClause,
+  LockingClause,
+  ParamRef,
+  Unsupported,  // a node type that is not a read
+  AConst,       // fingerprinted, not walked
+  Cte,
+  FuncCall,
+  RangeVar,
+  ColumnRef,
+  Indirection,
+  AExpr,
+  TypeCast,
+  AliasedItem,  // RangeSubselect, RangeFunction, JoinExpr
+  OperName,     // operName, useOp
+  TargetList,
+  ColumnNames,  // usingClause, colnames
+};
+
+class KeyTable {
+ public:
+  KeyTable() {
+    for (auto k : {"location", "stmt_location", "stmt_len"}) add(k, Key::Position);
+    for (std::size_t i = 0; i < std::size(kStatementWords); ++i)
+      add(kStatementWords[i].first, Key::Statement, static_cast<unsigned char>(i));
+    add("intoClause", Key::IntoClause);
+    add("lockingClause", Key::LockingClause);
+    add("ParamRef", Key::ParamRef);
+    add("A_Const", Key::AConst);
+    add("CommonTableExpr", Key::Cte);
+    add("FuncCall", Key::FuncCall);
+    add("RangeVar", Key::RangeVar);
+    add("ColumnRef", Key::ColumnRef);
+    add("A_Indirection", Key::Indirection);
+    add("A_Expr", Key::AExpr);
+    add("TypeCast", Key::TypeCast);
+    for (auto k : {"RangeSubselect", "RangeFunction", "JoinExpr"}) add(k, Key::AliasedItem);
+    for (auto k : {"operName", "useOp"}) add(k, Key::OperName);
+    add("targetList", Key::TargetList);
+    for (auto k : {"usingClause", "colnames"}) add(k, Key::ColumnNames);
+    for (auto k : kReadNodes) add(k, Key::Plain);  // keeps the kinds above (first added wins)
+  }
+
+  // The key's kind; for Key::Statement, `word` is its index in kStatementWords.
+  Key classify(std::string_view key, unsigned char& word) const {
+    if (key.empty()) return Key::Plain;
+    for (std::size_t i = hash(key);; i = (i + 1) & kMask) {
+      const Slot& slot = slots_[i];
+      if (slot.key.empty()) break;
+      if (slot.key == key) {
+        word = slot.word;
+        return slot.kind;
+      }
+    }
+    return is_node_type(key) ? Key::Unsupported : Key::Plain;
+  }
+
+ private:
+  static constexpr std::size_t kMask = 511;
+  struct Slot {
+    std::string_view key;
+    Key kind = Key::Plain;
+    unsigned char word = 0;
+  };
+  static std::size_t hash(std::string_view k) {
+    const std::size_t n = k.size();
+    const auto at = [&](std::size_t i) { return static_cast<std::size_t>(static_cast<unsigned char>(k[i])); };
+    return (n * 97 + at(0) * 31 + at(n - 1) * 7 + at(n / 2) * 13 + at((n * 3) / 4)) & kMask;
+  }
+  void add(std::string_view key, Key kind, unsigned char word = 0) {
+    for (std::size_t i = hash(key);; i = (i + 1) & kMask) {
+      if (slots_[i].key == key) return;
+      if (slots_[i].key.empty()) {
+        slots_[i] = {key, kind, word};
+        return;
+      }
+    }
+  }
+  std::array<Slot, kMask + 1> slots_{};
+};
+
+const KeyTable kKeys;
+
+// The nearest enclosing "location" of a node, looked up only when a check or a
+// refusal needs it (most nodes never do): a chain up the walk's objects.
+struct Where {
+  const Where* parent = nullptr;  // null at the root
+  dom::object object;             // the object whose "location" applies (not at the root)
+  long fallback = 0;              // at the root: the statement's location
+  mutable long cached = 0;
+  mutable bool resolved = false;
+
+  long get() const {
+    if (!resolved) {
+      int64_t v;
+      if (!parent) cached = fallback;
+      else if (object["location"].get(v) == simdjson::SUCCESS) cached = static_cast<long>(v);
+      else cached = parent->get();
+      resolved = true;
+    }
+    return cached;
+  }
+};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -173,6 +279,16 @@ struct Ranges {
   std::unordered_map<std::string, bool> ctes;
   std::vector<const catalog::SensitiveRelation*> relations;  // sensitive relations read
   bool any = false;                                          // the statement reads one
+
+  // Whether a relation named so may hold a sensitive column (what scan() looks for).
+  static bool holds_sensitive(const catalog::Catalog& catalog, std::string_view schema, std::string_view name) {
+    if (catalog.sensitive_relations.empty()) return false;
+    auto it = catalog.sensitive_relations.find(lower(name));
+    if (it == catalog.sensitive_relations.end()) return false;
+    for (const auto& r : it->second)
+      if (schema.empty() || r.schema == schema) return true;
+    return false;
+  }
 
   bool relation_sensitive(std::string_view schema, std::string_view name) {
     auto it = catalog.sensitive_relations.find(lower(name));
@@ -267,77 +383,107 @@ struct Walker {
   std::vector<std::string> notes;
   std::vector<long> expansions;  // locations of `*` / `alias.*` that a target list expands
   Fingerprint fingerprint;
+  // Speculative: walked with empty Ranges, on the bet that the statement reads
+  // no relation with a sensitive column (then the Ranges scan finds nothing and
+  // the verdict is the same). The walk gives up (`abandoned`) at the first
+  // relation that may hold one, and any refusal is re-judged by a full walk, so
+  // the catalog is only told it is stale by the walk whose verdict counts.
+  bool speculative = false;
+  bool abandoned = false;
+  std::vector<std::string_view> cte_names;  // every CTE's name, for the speculative verdict
+  // The exceptions list's verdict on the last function name judged: the
+  // overloads of one name are judged one after another.
+  std::string_view judged_name;
+  const char* judged_denied = nullptr;
+  bool judged_any = false;
 
   void reject(std::string rule, std::string message, long location) {
     if (!verdict) verdict = denied(std::move(rule), std::move(message), char_position(sql, location));
   }
 
   // Visits every node once; `where` is the nearest enclosing location seen.
-  void walk(dom::element node, long where) {
+  void walk(dom::element node, const Where& where) {
     if (verdict) return;
-    dom::array array;
-    if (node.get(array) == simdjson::SUCCESS) {
-      fingerprint.add("[");
-      for (dom::element child : array) walk(child, where);
-      fingerprint.add("]");
-      return;
+    switch (node.type()) {
+      case dom::element_type::ARRAY: {
+        fingerprint.add("[");
+        const dom::array array = node.get_array().value_unsafe();
+        for (dom::element child : array) {
+          walk(child, where);
+          if (verdict) return;
+        }
+        fingerprint.add("]");
+        return;
+      }
+      case dom::element_type::OBJECT:
+        break;
+      case dom::element_type::STRING:
+        fingerprint.add(node.get_string().value_unsafe());
+        return;
+      default: {
+        int64_t number;
+        if (node.get(number) == simdjson::SUCCESS)
+          fingerprint.add(std::string_view(reinterpret_cast<const char*>(&number), sizeof number));
+        else
+          fingerprint.add(node.is_null() ? "n" : "b");
+        return;
+      }
     }
-    dom::object object;
-    if (node.get(object) != simdjson::SUCCESS) {
-      std::string_view text;
-      int64_t number;
-      if (node.get(text) == simdjson::SUCCESS) fingerprint.add(text);
-      else if (node.get(number) == simdjson::SUCCESS) fingerprint.add(std::string_view(
-          reinterpret_cast<const char*>(&number), sizeof number));
-      else fingerprint.add(node.is_null() ? "n" : "b");
-      return;
-    }
-    where = location_of(node, where);
+    const dom::object object = node.get_object().value_unsafe();
+    const Where here{&where, object};
     for (dom::key_value_pair kv : object) {
       const std::string_view key = kv.key;
-      if (is_position_key(key)) continue;
+      unsigned char word = 0;
+      const Key kind = kKeys.classify(key, word);
+      if (kind == Key::Position) continue;
       fingerprint.add(key);
-      if (const char* word = statement_word(key)) {
-        reject("statement_kind", std::string(word) + " is not allowed: only a read (SELECT) can run",
-               location_of(kv.value, where));
-        return;
+      // The location of this key's node, or the nearest enclosing one.
+      const auto at = [&] {
+        int64_t v;
+        return kv.value.type() == dom::element_type::OBJECT && kv.value["location"].get(v) == simdjson::SUCCESS
+                   ? static_cast<long>(v)
+                   : here.get();
+      };
+      switch (kind) {
+        case Key::Statement:
+          reject("statement_kind",
+                 std::string(kStatementWords[word].second) + " is not allowed: only a read (SELECT) can run", at());
+          return;
+        case Key::IntoClause:
+          reject("select_into", "SELECT ... INTO creates a table and is not allowed", here.get());
+          return;
+        case Key::LockingClause:
+          reject("locking_clause", "FOR UPDATE/SHARE row locks are not allowed in a read-only query", here.get());
+          return;
+        case Key::ParamRef:
+          // No call binds parameters, so PostgreSQL would refuse the Bind itself.
+          reject("not_supported", "parameters ($1, $2, …) are not supported: each call runs without "
+                                  "parameters, so write the values into the SQL",
+                 at());
+          return;
+        case Key::Unsupported:
+          reject("not_supported", std::string(key) + " is not supported in a read here", at());
+          return;
+        case Key::AConst:
+          continue;  // a constant's value does not change the shape
+        case Key::Cte: check_cte(kv.value, at()); break;
+        case Key::FuncCall: check_call(kv.value, at()); break;
+        case Key::RangeVar: check_relation(kv.value, at()); break;
+        case Key::ColumnRef: check_column_ref(kv.value, at()); break;
+        case Key::Indirection: check_indirection(kv.value, at()); break;
+        case Key::AExpr: check_expression_operator(kv.value, at()); break;
+        case Key::TypeCast: check_cast(field(kv.value, "typeName"), at()); break;
+        case Key::AliasedItem: check_alias(kv.value, at()); break;
+        case Key::OperName: check_operator(names_of(kv.value), here.get()); break;
+        case Key::TargetList: note_expansions(kv.value); break;
+        // Join columns (USING) and alias column lists name columns without a
+        // ColumnRef; a sensitive name there would be an oracle too.
+        case Key::ColumnNames: check_column_names(kv.value, here); break;
+        case Key::Position:
+        case Key::Plain: break;
       }
-      if (key == "intoClause") {
-        reject("select_into", "SELECT ... INTO creates a table and is not allowed", where);
-        return;
-      }
-      if (key == "lockingClause") {
-        reject("locking_clause", "FOR UPDATE/SHARE row locks are not allowed in a read-only query", where);
-        return;
-      }
-      if (key == "ParamRef") {
-        // No call binds parameters, so PostgreSQL would refuse the Bind itself.
-        reject("not_supported", "parameters ($1, $2, …) are not supported: each call runs without "
-                                "parameters, so write the values into the SQL",
-               location_of(kv.value, where));
-        return;
-      }
-      if (is_node_type(key) && !kReadNodes.count(key)) {
-        reject("not_supported", std::string(key) + " is not supported in a read here", location_of(kv.value, where));
-        return;
-      }
-      if (key == "A_Const") continue;  // a constant's value does not change the shape
-      const auto at = [&] { return location_of(kv.value, where); };  // only where a check needs it
-      if (key == "CommonTableExpr") check_cte(kv.value, at());
-      else if (key == "FuncCall") check_call(kv.value, at());
-      else if (key == "RangeVar") check_relation(kv.value, at());
-      else if (key == "ColumnRef") check_column_ref(kv.value, at());
-      else if (key == "A_Indirection") check_indirection(kv.value, at());
-      else if (key == "A_Expr") check_expression_operator(kv.value, at());
-      else if (key == "TypeCast") check_cast(field(kv.value, "typeName"), at());
-      else if (key == "RangeSubselect" || key == "RangeFunction" || key == "JoinExpr") check_alias(kv.value, at());
-      else if (key == "operName" || key == "useOp") check_operator(names_of(kv.value), where);
-      else if (key == "targetList") note_expansions(kv.value);
-      // Join columns (USING) and alias column lists name columns without a
-      // ColumnRef; a sensitive name there would be an oracle too.
-      if (key == "usingClause" || key == "colnames") check_column_names(kv.value, where);
       if (verdict) return;
-      walk(kv.value, where);
+      walk(kv.value, here);
       if (verdict) return;
     }
   }
@@ -362,7 +508,12 @@ struct Walker {
 
   // The catalog's rule for one function a statement may call.
   void judge(const catalog::Function& f, long at, std::string_view how) {
-    if (const char* why = denied_function_reason(f.name)) {
+    if (!judged_any || judged_name != f.name) {
+      judged_name = f.name;
+      judged_denied = denied_function_reason(f.name);
+      judged_any = true;
+    }
+    if (const char* why = judged_denied) {
       reject("denied_function", "function " + f.signature() + " is not allowed: " + why, at);
     } else if (!f.from_extension && !schema_readable(f.schema)) {
       reject("schema_not_readable", "function " + f.signature() + " is in schema " + f.schema +
@@ -411,7 +562,7 @@ struct Walker {
         reject("schema_not_readable", "schema " + std::string(schema) + " is not readable here (function " +
                                           shown + ")", at);
       } else if (catalog.live) {
-        if (policy.catalog) policy.catalog->stale();
+        if (policy.catalog && !speculative) policy.catalog->stale();
         std::string arities;
         for (const auto* f : overloads(schema, name, -1))
           arities += (arities.empty() ? "" : "; ") + f->signature();
@@ -569,6 +720,11 @@ struct Walker {
   void check_relation(dom::element range, long at) {
     const std::string name(str(field(range, "relname")));
     const std::string schema(str(field(range, "schemaname")));
+    if (speculative && Ranges::holds_sensitive(catalog, schema, name)) {
+      abandoned = true;
+      verdict.emplace();  // stops the walk; the full walk decides
+      return;
+    }
     // Even where a CTE of the same name would shadow it: CTE names are scoped,
     // and this check is not.
     if (schema.empty() || schema == "pg_catalog")
@@ -597,6 +753,7 @@ struct Walker {
   }
 
   void check_cte(dom::element cte, long at) {
+    if (speculative) cte_names.push_back(str(field(cte, "ctename")));
     dom::array colnames;
     if (field(cte, "aliascolnames").get(colnames) == simdjson::SUCCESS && colnames.size() > 0)
       check_rename(str(field(cte, "ctename")), at);
@@ -611,12 +768,11 @@ struct Walker {
   }
 
   // Join columns (USING) and alias column lists: a sensitive name there is an oracle.
-  template <class E>
-  void check_column_names(E&& fields, long at) {
+  void check_column_names(dom::element fields, const Where& where) {
     for (auto name : names_of(fields))
       if (name != "*" && is_redacted_column(policy, name)) {
         reject("sensitive_column",
-               "column " + std::string(name) + " is sensitive and may not be read or filtered on", at);
+               "column " + std::string(name) + " is sensitive and may not be read or filtered on", where.get());
         return;
       }
   }
@@ -725,25 +881,42 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
                             "the database's catalog is not loaded yet (the database may be unreachable); "
                             "retry in a moment");
   }
-  Ranges ranges{*catalog, {}, {}, {}, false};
-  ranges.run(walk_root);
-  Walker walker{sql, policy, *catalog, ranges, std::nullopt, {}, {}, {}, {}};
+  const Where root{nullptr, {}, location};
+  // Most statements read no relation with a sensitive column: walk once with
+  // empty Ranges, and only when that bet fails (or the walk refuses) scan for
+  // the Ranges and walk again, as the verdict would be without the bet.
+  const Ranges no_ranges{*catalog, {}, {}, {}, false};
+  Walker walker{sql, policy, *catalog, no_ranges, std::nullopt, {}, {}, {}, {}};
+  walker.speculative = true;
   walker.fingerprint.add(kind);
-  walker.walk(walk_root, location);
-  if (walker.verdict) return *walker.verdict;
-  out.notes = std::move(walker.notes);
+  walker.walk(walk_root, root);
+  std::optional<Ranges> ranges;
+  std::optional<Walker> full;
+  if (walker.verdict) {
+    ranges.emplace(Ranges{*catalog, {}, {}, {}, false});
+    ranges->run(walk_root);
+    full.emplace(Walker{sql, policy, *catalog, *ranges, std::nullopt, {}, {}, {}, {}});
+    full->fingerprint.add(kind);
+    full->walk(walk_root, root);
+    if (full->verdict) return *full->verdict;
+  }
+  Walker& judged = full ? *full : walker;
+  out.notes = std::move(judged.notes);
   if (!catalog->live)
     out.notes.push_back("offline, relations are unknown: whole-row values and column renames of relations "
                         "with sensitive columns are only caught with DATABASE_URL set");
-  for (const auto& name : walker.unqualified)
-    if (!ranges.ctes.count(name) && !contains(out.unqualified_relations, name))
+  const auto is_cte = [&](const std::string& name) {
+    return ranges ? ranges->ctes.count(name) != 0 : contains(walker.cte_names, name);
+  };
+  for (const auto& name : judged.unqualified)
+    if (!is_cte(name) && !contains(out.unqualified_relations, name))
       out.unqualified_relations.push_back(name);
 
   out.text = length > 0 ? input.substr(location, length) : input.substr(location);
   // A trailing "-- comment" must not swallow what the server appends after it.
   out.text.push_back('\n');
   out.start_position = char_position(sql, location);
-  out.fingerprint = walker.fingerprint.hex();
+  out.fingerprint = judged.fingerprint.hex();
   return out;
 }
 
