@@ -58,7 +58,7 @@ const char* statement_word(std::string_view node) {
 }
 
 // Schemas every read may use besides the configured ones.
-const std::array kSystemSchemas = {"pg_catalog", "information_schema"};
+const std::string_view kSystemSchemas[] = {"pg_catalog", "information_schema"};
 
 template <class List>
 bool contains(const List& list, std::string_view name) {
@@ -256,10 +256,37 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// A short list of names (qualified names have one to three parts), kept
+// inline so that reading one does not allocate.
+class Names {
+ public:
+  void push_back(std::string_view name) {
+    if (size_ < kInline) {
+      inline_[size_] = name;
+    } else {
+      if (more_.empty()) more_.assign(inline_.begin(), inline_.end());
+      more_.push_back(name);
+    }
+    ++size_;
+  }
+  const std::string_view* begin() const { return size_ <= kInline ? inline_.data() : more_.data(); }
+  const std::string_view* end() const { return begin() + size_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::string_view operator[](std::size_t i) const { return begin()[i]; }
+  std::string_view back() const { return begin()[size_ - 1]; }
+
+ private:
+  static constexpr std::size_t kInline = 4;
+  std::array<std::string_view, kInline> inline_{};
+  std::vector<std::string_view> more_;
+  std::size_t size_ = 0;
+};
+
 // Names of a list of {"String":{"sval":…}} nodes; other nodes (A_Star) as "*".
 template <class E>
-std::vector<std::string_view> names_of(E&& list_node) {
-  std::vector<std::string_view> out;
+Names names_of(E&& list_node) {
+  Names out;
   dom::array list;
   if (list_node.get(list) != simdjson::SUCCESS) return out;
   for (dom::element n : list) {
@@ -496,18 +523,32 @@ struct Walker {
   // in `schema` when qualified, else in the search path.
   std::vector<const catalog::Function*> overloads(std::string_view schema, std::string_view name, int nargs) const {
     std::vector<const catalog::Function*> out;
+    each_overload(schema, name, nargs, [&](const catalog::Function& f) { out.push_back(&f); });
+    return out;
+  }
+  // The same, one after another without collecting them; returns how many.
+  template <class Visit>
+  int each_overload(std::string_view schema, std::string_view name, int nargs, Visit&& visit) const {
     auto it = catalog.functions.find(lower(name));
-    if (it == catalog.functions.end()) return out;
+    if (it == catalog.functions.end()) return 0;
+    int n = 0;
     for (const auto& f : it->second) {
       if (nargs >= 0 && !f.accepts(nargs)) continue;
       if (schema.empty() ? !contains(catalog.search_path, f.schema) : f.schema != schema) continue;
-      out.push_back(&f);
+      ++n;
+      visit(f);
     }
-    return out;
+    return n;
   }
 
   // The catalog's rule for one function a statement may call.
-  void judge(const catalog::Function& f, long at, std::string_view how) {
+  // How a function is reached, for the message: built only when one is refused.
+  struct How {
+    std::string_view before, name, after;
+    std::string text() const { return std::string(before) + std::string(name) + std::string(after); }
+  };
+
+  void judge(const catalog::Function& f, long at, const How& how = {}) {
     if (!judged_any || judged_name != f.name) {
       judged_name = f.name;
       judged_denied = denied_function_reason(f.name);
@@ -520,7 +561,7 @@ struct Walker {
                                         ", which is not readable here", at);
     } else if (f.volatility == catalog::Volatility::Volatile && !allowed_volatile_reason(f.name)) {
       reject("volatile_function",
-             "function " + f.signature() + std::string(how) +
+             "function " + f.signature() + how.text() +
                  " is volatile (" + f.language +
                  "): it may change state or have effects beyond reading, and is not on the reviewed "
                  "list of volatile functions that only read",
@@ -555,8 +596,11 @@ struct Walker {
       check_setting_argument(args, nargs, at);
       if (verdict) return;
     }
-    const auto candidates = overloads(schema, name, nargs);
-    if (candidates.empty()) {
+    // Judged in catalog order, up to the first refusal, as they are found.
+    const int candidates = each_overload(schema, name, nargs, [&](const catalog::Function& f) {
+      if (!verdict) judge(f, at);
+    });
+    if (candidates == 0) {
       const std::string shown = (schema.empty() ? "" : std::string(schema) + ".") + std::string(name);
       if (!schema.empty() && policy.enforce_schemas && !schema_readable(schema)) {
         reject("schema_not_readable", "schema " + std::string(schema) + " is not readable here (function " +
@@ -574,10 +618,6 @@ struct Walker {
                         "by the live catalog");
       }
       return;
-    }
-    for (const auto* f : candidates) {
-      judge(*f, at, "");
-      if (verdict) return;
     }
   }
 
@@ -609,18 +649,17 @@ struct Walker {
                                    "list can be read", at);
       return;
     }
-    const auto candidates = overloads({}, name, 1);
-    for (const auto* f : candidates) {
-      if (f->nargs != 1 && !(f->nargs > 1 && f->ndefaults >= f->nargs - 1)) continue;
+    each_overload({}, name, 1, [&](const catalog::Function& f) {
+      if (verdict) return;
+      if (f.nargs != 1 && !(f.nargs > 1 && f.ndefaults >= f.nargs - 1)) return;
       if (!row.empty() && ranges.sensitive(row)) {
         reject("whole_row", "." + std::string(name) + " on " + std::string(row) +
-                                " calls " + f->signature() + " on a whole row of a relation with "
+                                " calls " + f.signature() + " on a whole row of a relation with "
                                 "sensitive columns; name the columns you need", at);
         return;
       }
-      judge(*f, at, " (called as ." + std::string(name) + ")");
-      if (verdict) return;
-    }
+      judge(f, at, {" (called as .", name, ")"});
+    });
   }
 
   void check_column_ref(dom::element ref, long at) {
@@ -677,7 +716,7 @@ struct Walker {
 
   // Operators call functions: judge every overload of the symbol the search
   // path (or the qualification) reaches.
-  void check_operator(const std::vector<std::string_view>& parts, long at) {
+  void check_operator(const Names& parts, long at) {
     if (parts.empty()) return;
     const std::string_view symbol = parts.back();
     const std::string_view schema = parts.size() >= 2 ? parts[parts.size() - 2] : std::string_view();
@@ -690,7 +729,7 @@ struct Walker {
     if (it == catalog.operators.end()) return;
     for (const auto& op : it->second) {
       if (schema.empty() ? !contains(catalog.search_path, op.schema) : op.schema != schema) continue;
-      judge(op.function, at, " (behind operator " + std::string(symbol) + ")");
+      judge(op.function, at, {" (behind operator ", symbol, ")"});
       if (verdict) return;
     }
   }
@@ -698,8 +737,11 @@ struct Walker {
   void check_expression_operator(dom::element expr, long at) {
     const std::string_view kind = str(field(expr, "kind"));
     if (kind.find("BETWEEN") != std::string_view::npos) {
-      check_operator({">="}, at);
-      check_operator({"<="}, at);
+      Names ge, le;
+      ge.push_back(">=");
+      le.push_back("<=");
+      check_operator(ge, at);
+      check_operator(le, at);
     } else {
       check_operator(names_of(field(expr, "name")), at);
     }
@@ -712,14 +754,14 @@ struct Walker {
     auto it = catalog.type_functions.find(lower(parts.back()));
     if (it == catalog.type_functions.end()) return;
     for (const auto& f : it->second) {
-      judge(f, at, " (behind a cast to " + std::string(parts.back()) + ")");
+      judge(f, at, {" (behind a cast to ", parts.back(), ")"});
       if (verdict) return;
     }
   }
 
   void check_relation(dom::element range, long at) {
-    const std::string name(str(field(range, "relname")));
-    const std::string schema(str(field(range, "schemaname")));
+    const std::string_view name = str(field(range, "relname"));
+    const std::string_view schema = str(field(range, "schemaname"));
     if (speculative && Ranges::holds_sensitive(catalog, schema, name)) {
       abandoned = true;
       verdict.emplace();  // stops the walk; the full walk decides
@@ -729,18 +771,19 @@ struct Walker {
     // and this check is not.
     if (schema.empty() || schema == "pg_catalog")
       if (const char* why = refused_relation_reason(name)) {
-        reject("secret_catalog", name + " is not readable: " + why, at);
+        reject("secret_catalog", std::string(name) + " is not readable: " + why, at);
         return;
       }
     check_alias(range, at);
     if (verdict) return;
     if (schema.empty()) {
-      unqualified.push_back(name);
+      unqualified.emplace_back(name);
       return;
     }
     if (policy.enforce_schemas && !schema_readable(schema))
       reject("schema_not_readable",
-             "schema " + schema + " is not readable here (relation " + schema + "." + name + ")", at);
+             "schema " + std::string(schema) + " is not readable here (relation " + std::string(schema) + "." +
+                 std::string(name) + ")", at);
   }
 
   // An alias column list renames columns: on a relation with sensitive ones, a
@@ -795,7 +838,7 @@ std::optional<Error> check_explain(Node explain, long location, std::string_view
 
 bool is_redacted_column(const Policy& policy, std::string_view column) {
   for (const auto& c : policy.redact_columns)
-    if (iequals(c, column)) return true;
+    if (c.size() == column.size() && iequals(c, column)) return true;
   return false;
 }
 
