@@ -233,7 +233,7 @@ const KeyTable kKeys;
 // refusal needs it (most nodes never do): a chain up the walk's objects.
 struct Where {
   const Where* parent = nullptr;  // null at the root
-  dom::object object;             // the object whose "location" applies (not at the root)
+  const dom::element* object = nullptr;  // the object whose "location" applies (not at the root)
   long fallback = 0;              // at the root: the statement's location
   mutable long cached = 0;
   mutable bool resolved = false;
@@ -242,7 +242,7 @@ struct Where {
     if (!resolved) {
       int64_t v;
       if (!parent) cached = fallback;
-      else if (object["location"].get(v) == simdjson::SUCCESS) cached = static_cast<long>(v);
+      else if ((*object)["location"].get(v) == simdjson::SUCCESS) cached = static_cast<long>(v);
       else cached = parent->get();
       resolved = true;
     }
@@ -252,7 +252,8 @@ struct Where {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));  // ASCII, as std::tolower in the "C" locale
   return out;
 }
 
@@ -434,8 +435,10 @@ struct Walker {
     switch (node.type()) {
       case dom::element_type::ARRAY: {
         fingerprint.add("[");
-        const dom::array array = node.get_array().value_unsafe();
-        for (dom::element child : array) {
+        // Iterated in place: a copy of the array (or object) out of its
+        // simdjson_result stalls on store forwarding at every node.
+        const auto array = node.get_array();
+        for (dom::element child : array.value_unsafe()) {
           walk(child, where);
           if (verdict) return;
         }
@@ -456,9 +459,9 @@ struct Walker {
         return;
       }
     }
-    const dom::object object = node.get_object().value_unsafe();
-    const Where here{&where, object};
-    for (dom::key_value_pair kv : object) {
+    const auto object = node.get_object();
+    const Where here{&where, &node};  // a pointer: copying the element stalls on store forwarding
+    for (dom::key_value_pair kv : object.value_unsafe()) {
       const std::string_view key = kv.key;
       unsigned char word = 0;
       const Key kind = kKeys.classify(key, word);
@@ -924,7 +927,7 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
                             "the database's catalog is not loaded yet (the database may be unreachable); "
                             "retry in a moment");
   }
-  const Where root{nullptr, {}, location};
+  const Where root{nullptr, nullptr, location};
   // Most statements read no relation with a sensitive column: walk once with
   // empty Ranges, and only when that bet fails (or the walk refuses) scan for
   // the Ranges and walk again, as the verdict would be without the bet.
