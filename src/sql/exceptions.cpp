@@ -6,18 +6,22 @@ namespace fleetmcp::sql {
 namespace {
 
 struct Entry {
-  const char* name;
+  std::string_view name;  // a view, so lists compare lengths before bytes
   const char* why;
 };
 
+// ASCII case folding, as PostgreSQL folds unquoted identifiers (no locale).
+constexpr unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
 bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && fold(static_cast<unsigned char>(s[0])) == fold(static_cast<unsigned char>(prefix[0])) &&
+         iequals(s.substr(0, prefix.size()), prefix);
 }
 
 template <std::size_t N>
 const char* find(const Entry (&list)[N], std::string_view name) {
   for (const auto& e : list)
-    if (iequals(name, e.name)) return e.why;
+    if (e.name.size() == name.size() && iequals(name, e.name)) return e.why;
   return nullptr;
 }
 
@@ -79,7 +83,7 @@ const Entry kAllowedVolatile[] = {
 };
 
 // The settings an analyst's query may read (SHOW, current_setting()).
-const char* const kReadableSettings[] = {
+const std::string_view kReadableSettings[] = {
     "application_name", "bytea_output", "client_encoding", "client_min_messages", "constraint_exclusion",
     "cpu_index_tuple_cost", "cpu_operator_cost", "cpu_tuple_cost", "cursor_tuple_fraction", "datestyle",
     "default_statistics_target", "default_text_search_config", "default_transaction_isolation",
@@ -120,8 +124,7 @@ const Entry kRefusedRelations[] = {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (fold(static_cast<unsigned char>(a[i])) != fold(static_cast<unsigned char>(b[i]))) return false;
   return true;
 }
 
@@ -137,7 +140,7 @@ const char* allowed_volatile_reason(std::string_view name) { return find(kAllowe
 bool readable_setting(std::string_view name) {
   if (name.find('.') != std::string_view::npos) return false;
   if (istarts_with(name, "enable_")) return true;  // the planner's switches
-  for (const char* s : kReadableSettings)
+  for (std::string_view s : kReadableSettings)
     if (iequals(name, s)) return true;
   return false;
 }

@@ -125,6 +125,22 @@ TEST(Guard, SameShapeSameFingerprint) {
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   EXPECT_EQ(a->fingerprint, b->fingerprint);
   EXPECT_NE(a->fingerprint, c->fingerprint);
+  // Pinned: the audit groups by this value across runs, hosts and builds.
+  EXPECT_EQ(a->fingerprint, "9a6c4fe955ca5dd9");
+  // Names of every length the hash reads differently (0-3, 4-7, 8-16, longer
+  // in 16-byte steps) differ in one byte anywhere.
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40}) {
+    std::string name(n, 'a');
+    auto base = validate("SELECT \"" + name + "\" FROM tickets.inc");
+    ASSERT_TRUE(base.ok());
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string other = name;
+      other[i] = 'b';
+      auto v = validate("SELECT \"" + other + "\" FROM tickets.inc");
+      ASSERT_TRUE(v.ok());
+      EXPECT_NE(v->fingerprint, base->fingerprint) << n << " bytes, byte " << i;
+    }
+  }
 }
 
 TEST(Guard, RejectionsCarryPositionsAndNames) {
