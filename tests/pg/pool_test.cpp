@@ -67,10 +67,12 @@ TEST(Pool, QueueDeadlineGivesAClearBusyError) {
   std::thread slow([&] {
     server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
   });
-  // Wait until the slow call holds the only connection, then queue behind it.
+  // Wait until the slow call runs on the only connection (not the catalog's
+  // load, which also holds it a moment), then queue behind it.
+  Admin admin;
   const bool holding = eventually([&] {
-    const auto stats = server.app().pool().stats();
-    return stats.open == 1 && stats.idle == 0;
+    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
+                        "' AND state = 'active' AND query LIKE 'FETCH%'") == "1";
   });
   json r = server.call_tool("query", {{"sql", "SELECT 1"}});
   slow.join();
