@@ -50,10 +50,15 @@ constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 // How stale /readyz's answer may be before a check starts a new probe.
 constexpr auto kReadyProbeInterval = std::chrono::seconds(2);
 // What a connection over MCP_MAX_CONNECTIONS gets before it is closed.
-constexpr std::string_view kTooManyConnections =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: fleetmcp\r\nContent-Type: application/json\r\n"
-    "Retry-After: 1\r\nConnection: close\r\nContent-Length: 69\r\n\r\n"
-    "{\"error\":\"too many connections (MCP_MAX_CONNECTIONS); retry shortly\"}";
+const std::string& too_many_connections() {
+  static const std::string response = [] {
+    const std::string body = "{\"error\":\"too many connections (MCP_MAX_CONNECTIONS); retry shortly\"}";
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: fleetmcp\r\nContent-Type: application/json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return response;
+}
 
 }  // namespace
 
@@ -87,7 +92,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         // Refused in one non-blocking write, so a flood holds no descriptor
         // longer than this line.
         socket.non_blocking(true, ec);
-        ::send(socket.native_handle(), kTooManyConnections.data(), kTooManyConnections.size(), MSG_NOSIGNAL);
+        const std::string& refusal = too_many_connections();
+        ::send(socket.native_handle(), refusal.data(), refusal.size(), MSG_NOSIGNAL);
         socket.close(ec);
         continue;
       }

@@ -41,6 +41,11 @@ std::optional<std::string> param_header_mismatch(const json& params, const Heade
   return std::nullopt;
 }
 
+Reply unsupported_version(const json& id, const std::string& requested) {
+  return error_reply(400, id, kUnsupportedVersion, "Unsupported protocol version: " + requested,
+                     {{"supported", supported_versions()}, {"requested", requested}});
+}
+
 // The modern era's rules: the version in _meta, the client's capabilities,
 // and on HTTP the headers that mirror the body.
 std::optional<Reply> check_modern(const Envelope& env, const Headers& headers, const MirroredParams& mirrored) {
@@ -51,8 +56,7 @@ std::optional<Reply> check_modern(const Envelope& env, const Headers& headers, c
                        "Header mismatch: MCP-Protocol-Version header '" + *headers.protocol_version +
                            "' does not match _meta protocolVersion '" + version + "'");
   if (version != kModernVersion)
-    return error_reply(400, env.id, kUnsupportedVersion, "Unsupported protocol version: " + version,
-                       {{"supported", supported_versions()}, {"requested", version}});
+    return unsupported_version(env.id, version);
   const auto caps = meta.find(kMetaCapabilities);
   if (caps == meta.end() || caps->is_null())
     return error_reply(400, env.id, kInvalidParams,
@@ -169,8 +173,7 @@ std::variant<Envelope, Reply> read_envelope(std::string_view body, const Headers
                          std::string("Invalid params: a ") + kModernVersion + " request must carry _meta." +
                              kMetaVersion);
     if (!is_legacy_version(h) && env.method != "initialize")
-      return error_reply(400, env.id, kUnsupportedVersion, "Unsupported protocol version: " + h,
-                         {{"supported", supported_versions()}, {"requested", h}});
+      return unsupported_version(env.id, h);
   }
   return env;
 }

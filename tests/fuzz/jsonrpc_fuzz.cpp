@@ -8,15 +8,13 @@
 // on, the input mutates a valid message: byte 1 picks one of kMessages, byte 2
 // one of its members (every nested member counts), byte 3 the JSON value that
 // replaces it, and the rest is that value's text or number.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "mcp/dispatcher.hpp"
+#include "support/dispatch.hpp"
 #include "support/memory_runner.hpp"
 #include "support/messages.hpp"
 
@@ -29,7 +27,6 @@ namespace config = fleetmcp::config;
 namespace audit = fleetmcp::audit;
 namespace testing = fleetmcp::testing;
 
-
 struct Core {
   asio::io_context io;
   config::Config config;
@@ -41,22 +38,9 @@ struct Core {
   mcp::Reply call(std::string body, mcp::Headers headers, bool with_notifier) {
     mcp::Notifier notify;
     if (with_notifier) notify = [](std::string) -> asio::awaitable<bool> { co_return true; };
-    auto reply = asio::co_spawn(io, dispatcher.handle(std::move(body), std::move(headers), "fuzz", nullptr, notify),
-                                asio::use_future);
-    io.restart();
-    io.run();
-    return reply.get();
+    return testing::dispatch(io, dispatcher, std::move(body), std::move(headers), "fuzz", std::move(notify));
   }
 };
-
-// Every member of `j` by JSON pointer, the root included.
-void pointers(const json& j, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
-  out.push_back(at);
-  if (j.is_object())
-    for (const auto& [k, v] : j.items()) pointers(v, at / k, out);
-  else if (j.is_array())
-    for (std::size_t i = 0; i < j.size(); ++i) pointers(j[i], at / i, out);
-}
 
 json value_of(std::uint8_t kind, const std::string& rest) {
   long long n = 0;
@@ -92,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     json message = json::parse(testing::kMessages[data[1] % std::size(testing::kMessages)]);
     std::vector<json::json_pointer> members;
-    pointers(message, json::json_pointer(), members);
+    testing::member_pointers(message, json::json_pointer(), members);
     const auto& at = members[data[2] % members.size()];
     const std::string rest(reinterpret_cast<const char*>(data) + 4, size - 4);
     json value = value_of(data[3], rest);

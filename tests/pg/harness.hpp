@@ -140,6 +140,14 @@ inline int backends(Admin& admin, const std::string& tag, const std::string& sta
   return std::stoi(admin.scalar(sql));
 }
 
+// Whether a query tool call of the server tagged `tag` runs in PostgreSQL now:
+// its cursor's FETCH is active (the catalog load also holds a connection a
+// moment, so a busy connection alone proves nothing).
+inline bool query_running(Admin& admin, const std::string& tag) {
+  return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
+                      "' AND state = 'active' AND query LIKE 'FETCH%'") != "0";
+}
+
 // Polls `check` until true or `seconds` pass; tests never assume a fast machine.
 bool eventually(const std::function<bool()>& check, double seconds = 20);
 

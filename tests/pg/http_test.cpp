@@ -342,7 +342,7 @@ TEST(HttpLimits, ReadyzAnswersFromItsLastProbeWhileThePoolIsFull) {
     EXPECT_EQ(r["isError"], false) << r.dump();
   });
   Admin admin;
-  ASSERT_TRUE(eventually([&] { return backends(admin, tag, "active") == 1; }));
+  ASSERT_TRUE(eventually([&] { return query_running(admin, tag); }));
   for (int i = 0; i < 50; ++i) EXPECT_EQ(http_request(server.port(), "GET", "/readyz").status, 200);
   EXPECT_FALSE(slow_done.load());  // all fifty answered while the only connection was busy
   slow.join();

@@ -67,13 +67,9 @@ TEST(Pool, QueueDeadlineGivesAClearBusyError) {
   std::thread slow([&] {
     server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
   });
-  // Wait until the slow call runs on the only connection (not the catalog's
-  // load, which also holds it a moment), then queue behind it.
+  // Wait until the slow call runs on the only connection, then queue behind it.
   Admin admin;
-  const bool holding = eventually([&] {
-    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
-                        "' AND state = 'active' AND query LIKE 'FETCH%'") == "1";
-  });
+  const bool holding = eventually([&] { return query_running(admin, tag); });
   json r = server.call_tool("query", {{"sql", "SELECT 1"}});
   slow.join();
   ASSERT_TRUE(holding);

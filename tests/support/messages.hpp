@@ -2,7 +2,9 @@
 // both eras: what the hostile-input tests and the JSON-RPC fuzzer mutate.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <iterator>
+#include <vector>
 
 namespace fleetmcp::testing {
 
@@ -27,5 +29,16 @@ inline constexpr const char* kMessages[] = {
     R"({"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})",
     R"({"jsonrpc":"2.0","id":17,"method":"logging/setLevel","params":{"level":"info"}})",
 };
+
+// Every member of `j` by JSON pointer, the root (the empty pointer) first:
+// the places the hostile-input tests and the fuzzer put a wrong value.
+inline void member_pointers(const nlohmann::json& j, const nlohmann::json::json_pointer& at,
+                            std::vector<nlohmann::json::json_pointer>& out) {
+  out.push_back(at);
+  if (j.is_object())
+    for (const auto& [k, v] : j.items()) member_pointers(v, at / k, out);
+  else if (j.is_array())
+    for (std::size_t i = 0; i < j.size(); ++i) member_pointers(j[i], at / i, out);
+}
 
 }  // namespace fleetmcp::testing

@@ -3,10 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include "pg/database.hpp"
+#include "support/dispatch.hpp"
 #include "support/memory_runner.hpp"
 #include "support/messages.hpp"
 
@@ -25,10 +24,7 @@ class DispatcherTest : public ::testing::Test {
         dispatcher_(config_, db_, audit_, ServerInfo{"fleetmcp", "test"}) {}
 
   Reply call(const std::string& body, Headers headers = {}) {
-    auto future = asio::co_spawn(io_, dispatcher_.handle(body, headers, "tester"), asio::use_future);
-    io_.restart();
-    io_.run();
-    return future.get();
+    return fleetmcp::testing::dispatch(io_, dispatcher_, body, std::move(headers));
   }
   json call_json(const std::string& body, Headers headers = {}) {
     Reply r = call(body, headers);
@@ -232,10 +228,7 @@ TEST_F(DispatcherTest, ToolCallErrorsBeforeTheDatabase) {
 class HostileParamsTest : public ::testing::Test {
  protected:
   Reply call(const std::string& body, Headers headers = {}) {
-    auto future = asio::co_spawn(io_, dispatcher_.handle(body, headers, "tester"), asio::use_future);
-    io_.restart();
-    io_.run();
-    return future.get();
+    return fleetmcp::testing::dispatch(io_, dispatcher_, body, std::move(headers));
   }
 
   asio::io_context io_;
@@ -245,14 +238,6 @@ class HostileParamsTest : public ::testing::Test {
   Dispatcher dispatcher_{config_, db_, audit_, ServerInfo{"fleetmcp", "test"}};
 };
 
-void members(const json& j, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
-  if (!at.empty()) out.push_back(at);
-  if (j.is_object())
-    for (const auto& [k, v] : j.items()) members(v, at / k, out);
-  else if (j.is_array())
-    for (std::size_t i = 0; i < j.size(); ++i) members(j[i], at / i, out);
-}
-
 TEST_F(HostileParamsTest, EveryMemberGivenEveryWrongTypeGetsAnAnswer) {
   const json wrong[] = {nullptr, true, 5, -1, 1e300, "x", json::array(), json::object(),
                         json::array({json::array({json::array()})}), json::object({{"type", 5}})};
@@ -260,9 +245,10 @@ TEST_F(HostileParamsTest, EveryMemberGivenEveryWrongTypeGetsAnAnswer) {
   for (const char* text : fleetmcp::testing::kMessages) {
     const json valid = json::parse(text);
     std::vector<json::json_pointer> paths;
-    members(valid, json::json_pointer(), paths);
+    fleetmcp::testing::member_pointers(valid, json::json_pointer(), paths);
     for (const auto& path : paths)
       for (const auto& value : wrong) {
+        if (path.empty()) continue;  // the message itself: the envelope tests cover that
         json message = valid;
         message[path] = value;
         const Reply r = call(message.dump());
