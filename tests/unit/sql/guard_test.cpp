@@ -314,6 +314,14 @@ TEST(Guard, TooDeepANestingIsSaidSo) {
   EXPECT_NE(v.error().message.find("nests too deeply"), std::string::npos) << v.error().message;
 }
 
+TEST(Guard, ANestingJustUnderTheBoundIsJudgedInFull) {
+  // 250 unary operators: about 500 levels of parse tree, each a level of the
+  // walk's recursion (a fuzzer found a stack overflow here).
+  auto v = validate("SELECT " + std::string(250, '+') + "1");
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_FALSE(validate("SELECT " + std::string(250, '+') + "pg_terminate_backend(1)::int").ok());
+}
+
 TEST(Guard, TheServerNeverJudgesByLessThanTheLiveCatalog) {
   catalog::Store store;  // holds only the built-ins until a load replaces them
   Policy policy;
