@@ -6,8 +6,13 @@
 #                                  its env sourced, a fresh bearer in $token
 #   start_server AUDIT [VAR=V ..]  fleetmcp serve with the settings given,
 #                                  audit lines to AUDIT; sets $server_pid, $port
+#   try_start_server AUDIT [..]    the same, but returns 1 when it does not start
 #   stop_server
 #   $child                         a background run the cleanup must kill
+#   cluster_pids PGDATA            the postmaster's pid and its children's
+#   proc_ticks PID..               CPU (user+system, with reaped children's) in
+#                                  clock ticks, summed over the processes
+#   proc_status PID FIELD          a /proc/PID/status value in kB (VmRSS, VmHWM)
 
 server_pid="" child=""
 
@@ -43,7 +48,9 @@ bench_cluster() {
   token=$(openssl rand -hex 16)
 }
 
-start_server() {
+# try_start_server: the same, but a server that does not come up is reaped and
+# reported with status 1 (its stderr stays in $tmp/server.err), not fatal.
+try_start_server() {
   local audit=$1; shift
   env DATABASE_URL="$FLEETMCP_TEST_DATABASE_URL" MCP_AUTH_TOKENS="bench:$token" MCP_HOST=127.0.0.1 \
     MCP_PORT=0 "$@" "$bin" serve >"$audit" 2>"$tmp/server.err" &
@@ -55,7 +62,38 @@ start_server() {
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
   done
+  stop_server
+  return 1
+}
+
+start_server() {
+  try_start_server "$@" && return 0
   echo "fleetmcp did not start:" >&2
   cat "$tmp/server.err" >&2
   exit 1
 }
+
+# cluster_pids PGDATA: the postmaster's pid, then its children's (backends,
+# parallel workers, background processes), one line. Not from
+# /proc/PID/task/PID/children, which can miss children while others come and
+# go (see proc(5)); ps reads every /proc/PID/stat.
+cluster_pids() {
+  local pm
+  read -r pm <"$1/postmaster.pid"
+  # shellcheck disable=SC2046  # one word per pid
+  echo "$pm" $(ps --ppid "$pm" -o pid=)
+}
+
+# proc_ticks PID..: utime+stime+cutime+cstime (fields 14-17 of /proc/PID/stat,
+# in clock ticks) summed over the processes; a pid that is gone counts 0. The
+# children's fields count what exited, waited-for children used: so a
+# postmaster's total keeps the CPU of backends that have ended. The command
+# name (field 2) may hold spaces, so fields are counted from the ") " after it.
+proc_ticks() {
+  local pid files=()
+  for pid in "$@"; do files+=("/proc/$pid/stat"); done
+  { cat "${files[@]}" 2>/dev/null || true; } |
+    awk '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 } END { printf "%d\n", s }'
+}
+
+proc_status() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }

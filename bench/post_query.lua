@@ -1,10 +1,12 @@
 -- wrk script: every request is one legacy-era MCP tools/call of the query tool.
 -- Inputs come from the environment so query_throughput.sh can reuse one script:
 --   BENCH_SQL, BENCH_MAX_ROWS, BENCH_TOKEN.
--- done() prints one machine-readable line that query_throughput.sh parses.
+-- done() prints one machine-readable line; query_throughput.sh takes the error
+-- count from it (its request rate comes from the server's audit lines, counted
+-- over the measured window only, not from wrk's totals).
 
 local sql = assert(os.getenv("BENCH_SQL"), "BENCH_SQL is not set")
-local max_rows = tonumber(os.getenv("BENCH_MAX_ROWS") or "1000")
+local max_rows = tonumber(os.getenv("BENCH_MAX_ROWS") or "10001")
 local token = assert(os.getenv("BENCH_TOKEN"), "BENCH_TOKEN is not set")
 
 -- JSON string escaping for what a benchmark statement can contain.

@@ -115,6 +115,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.max_rows, 1, 1000000);
   } else if (name == "MCP_MAX_RESPONSE_BYTES") {
     return int_into(c.max_response_bytes, 64 << 10, 1LL << 30);
+  } else if (name == "MCP_MAX_TEXT_TOKENS") {
+    return int_into(c.max_text_tokens, 100, 100000000);
   } else if (name == "MCP_READABLE_SCHEMAS") {
     auto list = split_list(value);
     if (list.empty()) return bad(name, "must name at least one schema");
@@ -198,6 +200,9 @@ const std::vector<Setting>& settings() {
       {"MCP_MAX_ROWS", "10000", "hard ceiling on rows one query returns"},
       {"MCP_MAX_RESPONSE_BYTES", "16777216",
        "largest tool response; a result that would exceed it is cut (truncated, with a note)"},
+      {"MCP_MAX_TEXT_TOKENS", "8000",
+       "largest rows text a model gets from query and sample_table, in tokens estimated as 2.5 bytes each "
+       "(20000 bytes; clients warn above 10000 tokens); the rows are cut at a whole row (truncated, with a note)"},
       {"MCP_READABLE_SCHEMAS", "reporting,tracksolid,tickets,fuel",
        "schemas the introspection tools expose"},
       {"MCP_ENFORCE_SCHEMAS", "true",

@@ -58,6 +58,12 @@ struct Config {
   // Tools
   int max_rows = 10000;
   std::size_t max_response_bytes = 16 << 20;
+  // The text block a model reads (query, sample_table), in tokens.
+  int max_text_tokens = 8000;
+  // That budget in bytes of the text as it is sent, at 2.5 bytes per token:
+  // digit-heavy CSV costs about that much (prose about 4 bytes per token), so
+  // the estimate errs toward more tokens.
+  std::size_t text_budget_bytes() const { return static_cast<std::size_t>(max_text_tokens) * 5 / 2; }
   std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
   std::size_t audit_sql_max = 2000;
   int page_size = 100;  // items per page of tools/list, resources/list, prompts/list

@@ -17,6 +17,7 @@ Columns describe_columns(const PGresult* result, const HidePredicate& hide) {
     append_string(quoted_key, key);
     quoted_key.push_back(':');
     c.keys.push_back(std::move(quoted_key));
+    c.names.push_back(std::move(key));
     c.kinds.push_back(kind_for_oid(PQftype(result, i)));
     const bool hidden = hide && hide(name, PQftable(result, i), PQftablecol(result, i));
     c.hidden.push_back(hidden);

@@ -18,6 +18,7 @@ struct Columns {
   // JSON-quoted keys with the colon. Repeated names (two "?column?", a join's
   // two "id") get _2, _3 suffixes so no value is silently dropped.
   std::vector<std::string> keys;
+  std::vector<std::string> names;  // the same names, plain (for a CSV header)
   std::vector<ValueKind> kinds;
   std::vector<bool> hidden;  // left out of every row
   std::vector<std::string> hidden_names;

@@ -33,8 +33,13 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
   out.push_back('"');
+  append_escaped(out, s);
+  out.push_back('"');
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
   std::size_t i = 0;
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one append.
@@ -74,7 +79,6 @@ void append_string(std::string& out, std::string_view s) {
     }
     ++i;
   }
-  out.push_back('"');
 }
 
 std::string quoted(std::string_view s) {

@@ -12,6 +12,9 @@ namespace fleetmcp::json {
 // reply always parses (PostgreSQL sends UTF-8, but bytea-as-text may not be).
 void append_string(std::string& out, std::string_view s);
 
+// Appends s escaped as the content of a JSON string, without the quotes.
+void append_escaped(std::string& out, std::string_view s);
+
 // Appends the JSON string literal of s (quotes included) — shorthand for callers.
 std::string quoted(std::string_view s);
 

@@ -124,18 +124,23 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink
       tools_(tools::make_tools()),
       tools_json_(json::array()),
       prompts_json_(json::array()) {
-  for (const auto& t : tools_)
-    tools_json_.push_back({{"name", t.name},
-                           {"title", t.title},
-                           {"description", t.description},
-                           {"inputSchema", t.input_schema},
-                           {"outputSchema", t.output_schema},
-                           {"annotations",
-                            {{"title", t.title},
-                             {"readOnlyHint", true},
-                             {"destructiveHint", false},
-                             {"idempotentHint", true},
-                             {"openWorldHint", false}}}});
+  for (const auto& t : tools_) {
+    json declared = {{"name", t.name},
+                     {"title", t.title},
+                     {"description", t.description},
+                     {"inputSchema", t.input_schema},
+                     {"outputSchema", t.output_schema},
+                     {"annotations",
+                      {{"title", t.title},
+                       {"readOnlyHint", true},
+                       {"destructiveHint", false},
+                       {"idempotentHint", true},
+                       {"openWorldHint", false}}}};
+    // The most characters its text holds (the budget is in bytes as sent,
+    // never fewer than the characters), for clients that size their cap by it.
+    if (t.text_budgeted) declared["_meta"] = {{"anthropic/maxResultSizeChars", config.text_budget_bytes()}};
+    tools_json_.push_back(std::move(declared));
+  }
   for (const auto& p : prompts::fleet_prompts()) {
     json args = json::array();
     for (const auto& a : p.arguments)
@@ -487,9 +492,16 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   if (outcome) {
     record.outcome = "ok";
     const std::string& structured = outcome->structured;
-    result.reserve(structured.size() * 2 + 256);
+    const std::string& text = outcome->escaped_text;
+    result.reserve(structured.size() + (text.empty() ? structured.size() : text.size()) + 256);
     result += "\"content\":[{\"type\":\"text\",\"text\":";
-    fleetmcp::json::append_string(result, structured);
+    if (text.empty()) {
+      fleetmcp::json::append_string(result, structured);
+    } else {
+      result += '"';
+      result += text;
+      result += '"';
+    }
     result += "}],\"structuredContent\":";
     result += structured;
     result += ",\"isError\":false";

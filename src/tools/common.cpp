@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 
+#include "json/csv.hpp"
 #include "json/rows.hpp"
 #include "json/writer.hpp"
 #include "sql/guard.hpp"
@@ -95,41 +96,91 @@ awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
   co_return out;
 }
 
-awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql,
-                                             long long max_rows) {
+namespace {
+
+// Which limit stopped the rows first.
+enum class Cut { None, MaxRows, Text, Reply };
+
+std::string_view cut_name(Cut cut) {
+  switch (cut) {
+    case Cut::MaxRows: return "max_rows";
+    case Cut::Text: return "text_budget";
+    case Cut::Reply: return "response_bytes";
+    case Cut::None: break;
+  }
+  return "";
+}
+
+// Why the rows stopped and how to ask for what is missing; empty when nothing was cut.
+std::string cut_note(Cut cut, long long cap, const config::Config& config) {
+  const std::string narrow = "aggregate or filter in SQL, select fewer columns, or page with "
+                             "WHERE <key> > <last key> ORDER BY <key>";
+  switch (cut) {
+    case Cut::None: return "";
+    case Cut::MaxRows:
+      return "more rows exist: cut at max_rows = " + std::to_string(cap) +
+             (cap < config.max_rows ? " (up to " + std::to_string(config.max_rows) + " may be asked for)"
+                                    : " (the server's ceiling, MCP_MAX_ROWS)") +
+             "; " + narrow;
+    case Cut::Text:
+      return "more rows exist: cut at the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
+             std::to_string(config.max_text_tokens) + ", " + std::to_string(config.text_budget_bytes()) +
+             " bytes); " + narrow;
+    case Cut::Reply:
+      return "more rows exist: cut at the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
+             std::to_string(config.max_response_bytes) + " bytes); " + narrow;
+  }
+  return "";
+}
+
+}  // namespace
+
+awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql, long long max_rows,
+                                             const std::vector<std::string>* never_selected) {
   const long long cap = std::clamp<long long>(max_rows, 1, ctx.config.max_rows);
   co_await catalog_loaded(ctx);
   auto validated = sql::validate(sql, ctx.policy);
   if (!validated) co_return validated.error();
   ctx.record.fingerprint = validated->fingerprint;
 
-  // The rows are sent twice (structuredContent, and escaped in the text, at
-  // most twice as long): a third of the response limit keeps the whole reply
-  // under MCP_MAX_RESPONSE_BYTES.
-  const std::size_t budget = (ctx.config.max_response_bytes - 4096) / 3;
   // By name, and by the table column a value comes from (a sensitive column
   // renamed through a subquery or CTE is still that column).
   const auto catalog = ctx.policy.catalog ? ctx.policy.catalog->current() : catalog::builtin();
   const auto hide = [&](std::string_view column, unsigned table, int table_column) {
     return sql::is_redacted_column(ctx.policy, *catalog, column, table, table_column);
   };
+  // Every row goes out twice: as an object in structuredContent, for
+  // programs, and as a CSV line in the text, for the model. Both stop at the
+  // same row: the first that would pass max_rows, the text budget or the
+  // response limit (the footer's room kept free).
+  constexpr std::size_t kFooterRoom = 700;
+  const std::size_t text_budget = ctx.config.text_budget_bytes();
+  const std::size_t reply_budget = ctx.config.max_response_bytes - 4096;
   std::optional<fleetmcp::json::Columns> columns;
-  std::string rows = "[";
+  std::string rows = "[", text;
   long long count = 0;
-  bool truncated = false, cut_for_size = false;
+  Cut cut = Cut::None;
+  auto describe = [&](const PGresult* result) {
+    columns = fleetmcp::json::describe_columns(result, hide);
+    fleetmcp::json::append_csv_header(text, *columns);
+  };
   auto add_row = [&](const PGresult* result, int row) {
     if (ctx.rows_fetched) ctx.rows_fetched->fetch_add(1, std::memory_order_relaxed);
-    if (!columns) columns = fleetmcp::json::describe_columns(result, hide);
-    if (count >= cap || cut_for_size) {
-      truncated = true;
+    if (!columns) describe(result);
+    if (cut != Cut::None) return;
+    if (count >= cap) {
+      cut = Cut::MaxRows;
       return;
     }
-    const std::size_t before = rows.size();
+    const std::size_t rows_before = rows.size(), text_before = text.size();
     if (count) rows.push_back(',');
     fleetmcp::json::append_row(rows, result, row, *columns);
-    if (rows.size() > budget) {
-      rows.resize(before);
-      truncated = cut_for_size = true;
+    fleetmcp::json::append_csv_row(text, result, row, *columns);
+    const bool over_text = text.size() + kFooterRoom > text_budget;
+    if (over_text || rows.size() + text.size() + kFooterRoom > reply_budget) {
+      rows.resize(rows_before);
+      text.resize(text_before);
+      cut = over_text ? Cut::Text : Cut::Reply;
       return;
     }
     ++count;
@@ -166,36 +217,50 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
                            "(MCP_MAX_RESPONSE_BYTES = " + std::to_string(ctx.config.max_response_bytes) +
                                " bytes), so the server stopped reading it: select fewer or narrower columns, "
                                "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)");
-    truncated = cut_for_size = true;
+    if (cut == Cut::None) cut = Cut::Reply;
   } else {
     const PGresult* last = ran->results.back().get();
     if (!cursor)
       for (int r = 0; r < PQntuples(last); ++r) add_row(last, r);
-    if (!columns) columns = fleetmcp::json::describe_columns(last, hide);  // no rows: still name the hidden
+    if (!columns) describe(last);  // no rows: still name the columns and the hidden ones
   }
   rows.push_back(']');
 
+  std::vector<std::string> redacted = columns->hidden_names;
+  if (never_selected) redacted.insert(redacted.end(), never_selected->begin(), never_selected->end());
+  const std::string note = cut_note(cut, cap, ctx.config);
   Output out;
-  out.structured.reserve(rows.size() + 256);
+  out.structured.reserve(rows.size() + 512);
   out.structured = "{\"row_count\":" + std::to_string(count) +
-                   ",\"truncated\":" + (truncated ? "true" : "false") + ",\"rows\":";
+                   ",\"truncated\":" + (cut != Cut::None ? "true" : "false") + ",\"rows\":";
   out.structured += rows;
-  if (!columns->hidden_names.empty()) {
+  if (!redacted.empty()) {
     out.structured += ",\"redacted_columns\":[";
-    for (std::size_t i = 0; i < columns->hidden_names.size(); ++i) {
+    for (std::size_t i = 0; i < redacted.size(); ++i) {
       if (i) out.structured += ",";
-      fleetmcp::json::append_string(out.structured, columns->hidden_names[i]);
+      fleetmcp::json::append_string(out.structured, redacted[i]);
     }
     out.structured += "]";
   }
-  if (cut_for_size)
-    out.structured += ",\"note\":\"cut at " + std::to_string(count) +
-                      " rows: more would exceed the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
-                      std::to_string(ctx.config.max_response_bytes) +
-                      " bytes); select fewer columns, aggregate, or page with a WHERE on a key\"";
+  if (cut != Cut::None) {
+    out.structured += ",\"truncated_by\":\"" + std::string(cut_name(cut)) + "\",\"note\":";
+    fleetmcp::json::append_string(out.structured, note);
+  }
   out.structured += "}";
+
+  // The footer: how many rows, whether and why more were left out, and which
+  // columns were never shown.
+  std::string footer = "(" + std::to_string(count) + (count == 1 ? " row" : " rows");
+  if (!note.empty()) footer += "; " + note;
+  if (!redacted.empty()) {
+    footer += "; left out as sensitive:";
+    for (std::size_t i = 0; i < redacted.size(); ++i) footer += (i ? ", " : " ") + redacted[i];
+  }
+  footer += ")";
+  fleetmcp::json::append_escaped(text, footer);
+  out.escaped_text = std::move(text);
   ctx.record.rows = count;
-  ctx.record.truncated = truncated;
+  ctx.record.truncated = cut != Cut::None;
   co_return out;
 }
 
@@ -205,7 +270,7 @@ json rows_output_schema() {
            {{"row_count", {{"type", "integer"}, {"description", "rows returned"}}},
             {"truncated",
              {{"type", "boolean"},
-              {"description", "true when the statement had more rows than max_rows"}}},
+              {"description", "true when the statement had more rows than were returned"}}},
             {"rows",
              {{"type", "array"},
               {"items", {{"type", "object"}}},
@@ -214,9 +279,13 @@ json rows_output_schema() {
              {{"type", "array"},
               {"items", {{"type", "string"}}},
               {"description", "sensitive columns left out of rows (only when there were any)"}}},
+            {"truncated_by",
+             {{"type", "string"},
+              {"enum", {"max_rows", "text_budget", "response_bytes"}},
+              {"description", "the limit that cut the rows (only when truncated)"}}},
             {"note",
              {{"type", "string"},
-              {"description", "why the rows were cut before max_rows (only when they were)"}}}}},
+              {"description", "why the rows were cut and how to narrow the query (only when truncated)"}}}}},
           {"required", {"row_count", "truncated", "rows"}}};
 }
 

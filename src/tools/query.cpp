@@ -9,10 +9,14 @@ Tool make_query_tool() {
   t.title = "Run a read-only SQL query";
   t.description =
       "Run one read-only SELECT (WITH, VALUES, TABLE and set operations included) against the "
-      "fleet database and return {row_count, truncated, rows}. Rows are objects keyed by column. "
-      "Returns at most max_rows rows (default 1000, capped by the server's MCP_MAX_ROWS); "
-      "truncated is true when more rows existed. Aggregate or filter in SQL rather than "
-      "fetching many rows. Writes, DDL, SET and side-effecting functions are rejected.";
+      "fleet database. The text is CSV: a header line with the column names, one line per row "
+      "(an empty field is NULL, \"\" an empty string), and a footer line with the row count and, "
+      "when rows were cut, which limit cut them and how to narrow the query. structuredContent "
+      "holds the same rows as {row_count, truncated, rows} with rows as objects keyed by column. "
+      "Returns at most max_rows rows (default 1000, capped by the server's MCP_MAX_ROWS) and at "
+      "most what fits the server's text limit for a model; truncated is true when more rows "
+      "existed. Aggregate or filter in SQL rather than fetching many rows. Writes, DDL, SET and "
+      "side-effecting functions are rejected.";
   t.input_schema = {
       {"type", "object"},
       {"properties",
@@ -22,6 +26,7 @@ Tool make_query_tool() {
           {"description", "most rows to return"}}}}},
       {"required", {"sql"}}};
   t.output_schema = rows_output_schema();
+  t.text_budgeted = true;
   t.run = [](const json& args, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
     auto sql = string_arg(args, "sql");
     if (!sql) co_return sql.error();

@@ -3,7 +3,6 @@
 // The select list comes from the catalog: the columns the role may read that
 // are not sensitive. `SELECT *` would fail with 42501 on a table whose
 // sensitive columns the role script keeps out with column-level grants.
-#include "json/writer.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -45,9 +44,10 @@ Tool make_sample_table_tool() {
   t.name = "sample_table";
   t.title = "Sample rows of a table or view";
   t.description =
-      "Return the first n rows (default 20) of a table, view or materialized view as "
-      "{row_count, truncated, rows}; columns the role may not read (sensitive ones) are left "
-      "out and named in redacted_columns.";
+      "Return the first n rows (default 20) of a table, view or materialized view: as CSV text "
+      "(a header line, one line per row, an empty field for NULL and \"\" for an empty string, a "
+      "footer line) and as {row_count, truncated, rows} in structuredContent. Columns the role may not "
+      "read (sensitive ones) are left out and named in the footer and in redacted_columns.";
   t.input_schema = {
       {"type", "object"},
       {"properties",
@@ -56,6 +56,7 @@ Tool make_sample_table_tool() {
         {"n", {{"type", "integer"}, {"default", 20}, {"minimum", 1}, {"description", "rows to return"}}}}},
       {"required", {"schema", "table"}}};
   t.output_schema = rows_output_schema();
+  t.text_budgeted = true;
   t.run = [](const json& args, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
     auto schema = string_arg(args, "schema");
     if (!schema) co_return schema.error();
@@ -78,18 +79,8 @@ Tool make_sample_table_tool() {
     const std::string sql = "SELECT " + (list.columns.empty() ? std::string("*") : list.columns) + " FROM " +
                             sql::quote_identifier(*schema) + "." + sql::quote_identifier(*table);
     ctx.record.sql = sql;
-    auto out = co_await guarded_rows(ctx, sql, *n);
-    if (!out || list.columns.empty() || list.left_out.empty()) co_return out;
-    // guarded_rows names only the sensitive columns it saw in the result; these
-    // were never selected. The reply is one JSON object: add the field before its end.
-    std::string field = ",\"redacted_columns\":[";
-    for (std::size_t i = 0; i < list.left_out.size(); ++i) {
-      if (i) field += ",";
-      fleetmcp::json::append_string(field, list.left_out[i]);
-    }
-    field += "]";
-    out->structured.insert(out->structured.size() - 1, field);
-    co_return out;
+    // Columns never selected are named beside the ones the result hid.
+    co_return co_await guarded_rows(ctx, sql, *n, list.columns.empty() ? nullptr : &list.left_out);
   };
   return t;
 }

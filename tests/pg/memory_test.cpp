@@ -18,7 +18,11 @@ const char* kManyRows =
 
 TEST(Memory, AResponseIsCutCleanlyAtTheLimit) {
   const std::size_t limit = 256 << 10;
-  TestServer server([&](config::Config& c) { c.max_response_bytes = limit; });
+  // The text budget lifted: this test is about the response limit.
+  TestServer server([&](config::Config& c) {
+    c.max_response_bytes = limit;
+    c.max_text_tokens = 100000000;
+  });
   auto res = server.post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
                           {"params", {{"name", "query"}, {"arguments", {{"sql", kManyRows}, {"max_rows", 10000}}}}}});
   ASSERT_EQ(res.status, 200);
@@ -32,12 +36,13 @@ TEST(Memory, AResponseIsCutCleanlyAtTheLimit) {
   EXPECT_EQ(s["rows"].size(), s["row_count"].get<std::size_t>());
   EXPECT_EQ(s["rows"][0]["copy"], 1);  // rows in order, none skipped
   EXPECT_NE(s["note"].get<std::string>().find("MCP_MAX_RESPONSE_BYTES"), std::string::npos);
+  EXPECT_EQ(s["truncated_by"], "response_bytes");
 }
 
 TEST(Memory, SixtyFourConcurrentTenThousandRowQueriesStayBounded) {
   // A long queue deadline: this test is about memory, not about a busy machine.
   ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_POOL_MAX", "8"},
-                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}});
+                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}, {"MCP_MAX_TEXT_TOKENS", "100000000"}});
   const long before = server.peak_rss_kib();
   std::atomic<int> complete{0};
   std::vector<std::thread> clients;

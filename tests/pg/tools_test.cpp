@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "support/csv_text.hpp"
 
 namespace fleetmcp::testing {
 namespace {
@@ -14,8 +15,13 @@ class ToolsTest : public ::testing::Test {
   static json ok(const std::string& tool, const json& args) {
     json r = server_->call_tool(tool, args);
     EXPECT_EQ(r["isError"], false) << r.dump();
-    // The text rendering is the structured content, for clients that read only text.
-    EXPECT_EQ(json::parse(r["content"][0]["text"].get<std::string>()), r["structuredContent"]);
+    // The text says what the structured content says: as CSV for the row
+    // tools, as the same JSON for the others.
+    const std::string text = r["content"][0]["text"];
+    if (tool == "query" || tool == "sample_table")
+      EXPECT_TRUE(csv_matches(text, r["structuredContent"]));
+    else
+      EXPECT_EQ(json::parse(text), r["structuredContent"]);
     return r["structuredContent"];
   }
   static std::string error_text(const std::string& tool, const json& args) {
@@ -83,6 +89,33 @@ TEST_F(ToolsTest, RowCapIsExactAndClamped) {
   EXPECT_EQ(ceiling["row_count"], 50);  // MCP_MAX_ROWS of this server
   EXPECT_EQ(ceiling["truncated"], true);
   EXPECT_EQ(ok("query", {{"sql", "SELECT g FROM generate_series(1, 2000) g"}})["row_count"], 50);
+}
+
+TEST(ToolsText, TheFirstLimitToBindCutsTextAndRowsAtTheSameRow) {
+  // 400 tokens: a 1,000-byte text budget.
+  TestServer server([](config::Config& c) { c.max_text_tokens = 400; });
+  json r = server.call_tool("query", {{"sql", "SELECT id, imei, ts FROM tracksolid.positions ORDER BY id"}});
+  const std::string text = r["content"][0]["text"];
+  const json& s = r["structuredContent"];
+  EXPECT_LE(text.size(), 1000u);
+  EXPECT_EQ(s["truncated"], true);
+  EXPECT_EQ(s["truncated_by"], "text_budget");
+  EXPECT_GT(s["row_count"].get<int>(), 3);
+  auto footer = csv_matches(text, s);
+  ASSERT_TRUE(footer);
+  EXPECT_NE(std::string(footer.message()).find("MCP_MAX_TEXT_TOKENS = 400"), std::string::npos) << footer.message();
+  // A max_rows below what the budget holds binds first, and says so.
+  r = server.call_tool("query", {{"sql", "SELECT id FROM tracksolid.positions ORDER BY id"}, {"max_rows", 2}});
+  EXPECT_EQ(r["structuredContent"]["truncated_by"], "max_rows");
+  EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
+  // NULL, the empty string and values that need quoting read back unambiguously.
+  r = server.call_tool("query", {{"sql", "SELECT NULL::text AS n, '' AS e, 'a,\"b\"' AS q, E'x\ny' AS nl, false AS f"}});
+  EXPECT_EQ(r["content"][0]["text"], "n,e,q,nl,f\n,\"\",\"a,\"\"b\"\"\",\"x\ny\",false\n(1 row)");
+  EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
+  // Clients that size their cap by it learn the budget from tools/list.
+  json listed = server.post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}}).json_body();
+  for (const auto& tool : listed["result"]["tools"])
+    if (tool["name"] == "query") EXPECT_EQ(tool["_meta"]["anthropic/maxResultSizeChars"], 1000);
 }
 
 TEST_F(ToolsTest, EveryCallIsAReadOnlyTransactionWithATimeout) {
