@@ -4,8 +4,19 @@
 
 namespace fleetmcp::json {
 
+namespace {
+
+bool needs_quotes(std::string_view value) {
+  if (value.empty()) return true;  // "" is the empty string; nothing is NULL
+  for (const char c : value)
+    if (c == ',' || c == '"' || c == '\n' || c == '\r') return true;
+  return false;
+}
+
+}  // namespace
+
 void append_csv_field(std::string& out, std::string_view value) {
-  if (!value.empty() && value.find_first_of(",\"\r\n") == std::string_view::npos) {
+  if (!needs_quotes(value)) {
     append_escaped(out, value);
     return;
   }
@@ -30,15 +41,14 @@ void append_csv_header(std::string& out, const Columns& columns) {
   out.append("\\n");
 }
 
-void append_csv_row(std::string& out, const PGresult* result, int row, const Columns& columns) {
+void append_csv_row(std::string& out, const std::vector<Value>& values, const Columns& columns) {
   bool first = true;
   for (std::size_t c = 0; c < columns.names.size(); ++c) {
     if (columns.hidden[c]) continue;
     if (!first) out.push_back(',');
     first = false;
-    const int col = static_cast<int>(c);
-    if (PQgetisnull(result, row, col)) continue;
-    const std::string_view v(PQgetvalue(result, row, col), static_cast<std::size_t>(PQgetlength(result, row, col)));
+    if (!values[c].data) continue;
+    const std::string_view v(values[c].data, static_cast<std::size_t>(values[c].length));
     if (columns.kinds[c] == ValueKind::Boolean)
       out.append(v == "t" ? "true" : "false");
     else

@@ -6,10 +6,9 @@
 // are true/false, every other value PostgreSQL's text.
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "json/rows.hpp"
 
@@ -21,7 +20,7 @@ void append_csv_field(std::string& out, std::string_view value);
 // The column names (hidden ones left out), then a line end.
 void append_csv_header(std::string& out, const Columns& columns);
 
-// Row `row` of `result`, then a line end.
-void append_csv_row(std::string& out, const PGresult* result, int row, const Columns& columns);
+// One row (see read_row), then a line end.
+void append_csv_row(std::string& out, const std::vector<Value>& values, const Columns& columns);
 
 }  // namespace fleetmcp::json

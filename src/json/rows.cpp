@@ -26,7 +26,15 @@ Columns describe_columns(const PGresult* result, const HidePredicate& hide) {
   return c;
 }
 
-void append_row(std::string& out, const PGresult* result, int row, const Columns& columns) {
+void read_row(const PGresult* result, int row, std::vector<Value>& values) {
+  const int n = PQnfields(result);
+  values.resize(static_cast<std::size_t>(n));
+  for (int c = 0; c < n; ++c)
+    values[c] = PQgetisnull(result, row, c) ? Value{nullptr, 0}
+                                            : Value{PQgetvalue(result, row, c), PQgetlength(result, row, c)};
+}
+
+void append_row(std::string& out, const std::vector<Value>& values, const Columns& columns) {
   out.push_back('{');
   bool first = true;
   for (std::size_t c = 0; c < columns.keys.size(); ++c) {
@@ -34,21 +42,25 @@ void append_row(std::string& out, const PGresult* result, int row, const Columns
     if (!first) out.push_back(',');
     first = false;
     out.append(columns.keys[c]);
-    const int col = static_cast<int>(c);
-    if (PQgetisnull(result, row, col))
-      append_value(out, columns.kinds[c], nullptr, 0);
-    else
-      append_value(out, columns.kinds[c], PQgetvalue(result, row, col), PQgetlength(result, row, col));
+    append_value(out, columns.kinds[c], values[c].data, values[c].length);
   }
   out.push_back('}');
 }
 
+void append_row(std::string& out, const PGresult* result, int row, const Columns& columns) {
+  std::vector<Value> values;
+  read_row(result, row, values);
+  append_row(out, values, columns);
+}
+
 int append_rows(std::string& out, const PGresult* result, int limit, const Columns& columns) {
   const int rows = std::min(PQntuples(result), limit);
+  std::vector<Value> values;
   out.push_back('[');
   for (int r = 0; r < rows; ++r) {
     if (r) out.push_back(',');
-    append_row(out, result, r, columns);
+    read_row(result, r, values);
+    append_row(out, values, columns);
   }
   out.push_back(']');
   return rows;

@@ -29,7 +29,16 @@ struct Columns {
 using HidePredicate = std::function<bool(std::string_view name, unsigned table_oid, int table_column)>;
 Columns describe_columns(const PGresult* result, const HidePredicate& hide = nullptr);
 
-// Appends row `row` of `result` as {...}.
+// One value of a row as libpq holds it; data is null for SQL NULL.
+struct Value {
+  const char* data;
+  int length;
+};
+// Reads row `row` of `result` once, for every encoder that writes it.
+void read_row(const PGresult* result, int row, std::vector<Value>& values);
+
+// Appends one row as {...}.
+void append_row(std::string& out, const std::vector<Value>& values, const Columns& columns);
 void append_row(std::string& out, const PGresult* result, int row, const Columns& columns);
 
 // Appends rows [0, limit) as [{...},...]; returns how many were written.

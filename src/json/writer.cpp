@@ -2,6 +2,7 @@
 
 #include "json/bounded.hpp"
 
+#include <array>
 #include <cstdint>
 
 namespace fleetmcp::json {
@@ -30,6 +31,14 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   return n;
 }
 
+// The bytes that go into a JSON string as they are: printable ASCII but the
+// quote and the backslash (UTF-8 sequences are checked one by one).
+constexpr auto kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
@@ -44,11 +53,7 @@ void append_escaped(std::string& out, std::string_view s) {
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one append.
     std::size_t run = i;
-    while (run < s.size()) {
-      const auto c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-      ++run;
-    }
+    while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
     out.append(s.data() + i, run - i);
     i = run;
     if (i >= s.size()) break;

@@ -488,43 +488,42 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   }
   record.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
-  std::string result = "{";
+  // The reply is written once, straight into its buffer: a result's rows are
+  // most of it.
+  std::string body = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(req.id) + ",\"result\":{";
   if (outcome) {
     record.outcome = "ok";
     const std::string& structured = outcome->structured;
     const std::string& text = outcome->escaped_text;
-    result.reserve(structured.size() + (text.empty() ? structured.size() : text.size()) + 256);
-    result += "\"content\":[{\"type\":\"text\",\"text\":";
+    body.reserve(body.size() + structured.size() + (text.empty() ? structured.size() : text.size()) +
+                 server_meta_text_.size() + 256);
+    body += "\"content\":[{\"type\":\"text\",\"text\":";
     if (text.empty()) {
-      fleetmcp::json::append_string(result, structured);
+      fleetmcp::json::append_string(body, structured);
     } else {
-      result += '"';
-      result += text;
-      result += '"';
+      body += '"';
+      body += text;
+      body += '"';
     }
-    result += "}],\"structuredContent\":";
-    result += structured;
-    result += ",\"isError\":false";
+    body += "}],\"structuredContent\":";
+    body += structured;
+    body += ",\"isError\":false";
   } else {
     const core::Error& e = outcome.error();
     record.outcome = e.kind == core::ErrorKind::Denied ? "denied" : "error";
     record.error = std::string(core::kind_name(e.kind));
     record.sqlstate = e.sqlstate;
     record.rule = e.rule;
-    result += "\"content\":[{\"type\":\"text\",\"text\":";
-    fleetmcp::json::append_string(result, tool_error_text(e, record.sql));
-    result += "}],\"isError\":true";
+    body += "\"content\":[{\"type\":\"text\",\"text\":";
+    fleetmcp::json::append_string(body, tool_error_text(e, record.sql));
+    body += "}],\"isError\":true";
   }
   audit_.write(record);
   if (req.modern) {
-    result += ",\"resultType\":\"complete\",\"_meta\":";
-    result += server_meta_text_;
+    body += ",\"resultType\":\"complete\",\"_meta\":";
+    body += server_meta_text_;
   }
-  result += "}";
-  std::string body = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(req.id) + ",\"result\":";
-  body.reserve(body.size() + result.size() + 1);
-  body += result;
-  body += "}";
+  body += "}}";
   co_return Reply{200, std::move(body)};
 }
 

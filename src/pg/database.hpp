@@ -30,7 +30,7 @@ struct DatabaseSettings {
 
 // Past this many bytes read by one run, the allocator is asked to give freed
 // memory back to the system (see Pool::trim_memory_soon).
-inline constexpr std::uint64_t kTrimAfterReadBytes = 4 << 20;
+inline constexpr std::uint64_t kTrimAfterReadBytes = 1 << 20;
 
 class Database : public Runner {
  public:

@@ -157,7 +157,13 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   const std::size_t text_budget = ctx.config.text_budget_bytes();
   const std::size_t reply_budget = ctx.config.max_response_bytes - 4096;
   std::optional<fleetmcp::json::Columns> columns;
-  std::string rows = "[", text;
+  // structuredContent is written in place, rows first (the counts are known
+  // only at the end): the rows are never copied.
+  Output out;
+  std::string& rows = out.structured;
+  std::string& text = out.escaped_text;
+  rows = "{\"rows\":[";
+  std::vector<fleetmcp::json::Value> values;  // one row's, reused
   long long count = 0;
   Cut cut = Cut::None;
   auto describe = [&](const PGresult* result) {
@@ -174,8 +180,18 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     }
     const std::size_t rows_before = rows.size(), text_before = text.size();
     if (count) rows.push_back(',');
-    fleetmcp::json::append_row(rows, result, row, *columns);
-    fleetmcp::json::append_csv_row(text, result, row, *columns);
+    fleetmcp::json::read_row(result, row, values);
+    fleetmcp::json::append_row(rows, values, *columns);
+    fleetmcp::json::append_csv_row(text, values, *columns);
+    if (count == 0) {
+      // Room for as many rows like the first as the limits allow, so the
+      // buffers do not grow (and copy) by doubling.
+      const std::size_t row_bytes = rows.size() - rows_before + 1, line_bytes = text.size() - text_before + 1;
+      const std::size_t fit = std::min<std::size_t>(
+          {static_cast<std::size_t>(cap), text_budget / line_bytes + 1, reply_budget / (row_bytes + line_bytes) + 1});
+      rows.reserve(std::min(reply_budget, fit * row_bytes + 1024));
+      text.reserve(std::min(text_budget, fit * line_bytes + kFooterRoom));
+    }
     const bool over_text = text.size() + kFooterRoom > text_budget;
     if (over_text || rows.size() + text.size() + kFooterRoom > reply_budget) {
       rows.resize(rows_before);
@@ -224,29 +240,23 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
       for (int r = 0; r < PQntuples(last); ++r) add_row(last, r);
     if (!columns) describe(last);  // no rows: still name the columns and the hidden ones
   }
-  rows.push_back(']');
-
   std::vector<std::string> redacted = columns->hidden_names;
   if (never_selected) redacted.insert(redacted.end(), never_selected->begin(), never_selected->end());
   const std::string note = cut_note(cut, cap, ctx.config);
-  Output out;
-  out.structured.reserve(rows.size() + 512);
-  out.structured = "{\"row_count\":" + std::to_string(count) +
-                   ",\"truncated\":" + (cut != Cut::None ? "true" : "false") + ",\"rows\":";
-  out.structured += rows;
+  rows += "],\"row_count\":" + std::to_string(count) + ",\"truncated\":" + (cut != Cut::None ? "true" : "false");
   if (!redacted.empty()) {
-    out.structured += ",\"redacted_columns\":[";
+    rows += ",\"redacted_columns\":[";
     for (std::size_t i = 0; i < redacted.size(); ++i) {
-      if (i) out.structured += ",";
-      fleetmcp::json::append_string(out.structured, redacted[i]);
+      if (i) rows += ",";
+      fleetmcp::json::append_string(rows, redacted[i]);
     }
-    out.structured += "]";
+    rows += "]";
   }
   if (cut != Cut::None) {
-    out.structured += ",\"truncated_by\":\"" + std::string(cut_name(cut)) + "\",\"note\":";
-    fleetmcp::json::append_string(out.structured, note);
+    rows += ",\"truncated_by\":\"" + std::string(cut_name(cut)) + "\",\"note\":";
+    fleetmcp::json::append_string(rows, note);
   }
-  out.structured += "}";
+  rows += "}";
 
   // The footer: how many rows, whether and why more were left out, and which
   // columns were never shown.
@@ -258,7 +268,6 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   }
   footer += ")";
   fleetmcp::json::append_escaped(text, footer);
-  out.escaped_text = std::move(text);
   ctx.record.rows = count;
   ctx.record.truncated = cut != Cut::None;
   co_return out;
