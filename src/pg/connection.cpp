@@ -45,8 +45,9 @@ RunFailure dead_failure(PGconn* conn, bool nothing_ran) {
 }
 
 // Adds default_transaction_read_only=on to whatever `options` the URL carries, so
-// the connection itself refuses writes even outside our BEGIN READ ONLY.
-std::string read_only_options(const std::string& conninfo) {
+// the connection itself refuses writes even outside our BEGIN READ ONLY, and
+// the statement timeout, so that a call need not set it (see run()).
+std::string session_options(const std::string& conninfo, int statement_timeout_ms) {
   std::string options;
   char* err = nullptr;
   if (PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &err)) {
@@ -56,7 +57,9 @@ std::string read_only_options(const std::string& conninfo) {
   }
   if (err) PQfreemem(err);
   if (!options.empty()) options += ' ';
-  return options + "-c default_transaction_read_only=on";
+  options += "-c default_transaction_read_only=on";
+  if (statement_timeout_ms > 0) options += " -c statement_timeout=" + std::to_string(statement_timeout_ms);
+  return options;
 }
 
 }  // namespace
@@ -127,8 +130,8 @@ awaitable<boost::system::error_code> Connection::wait(WaitType type, Clock::time
 
 awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
     asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
-    Clock::time_point deadline) {
-  const std::string options = read_only_options(conninfo);
+    Clock::time_point deadline, int statement_timeout_ms) {
+  const std::string options = session_options(conninfo, statement_timeout_ms);
   // Later keywords override what the URL says: UTF-8 and ISO dates are what the
   // JSON encoder expects, whatever the server's defaults.
   const char* keywords[] = {"dbname", "options", "client_encoding", "fallback_application_name",
@@ -162,7 +165,37 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   c->canceller_ = std::shared_ptr<PGcancel>(PQgetCancel(raw), [](PGcancel* p) {
     if (p) PQfreeCancel(p);
   });
+  if (statement_timeout_ms > 0) {
+    // A pooler may drop startup options (PgBouncer does): the session's own
+    // default, as PostgreSQL reports it, decides whether calls must set it.
+    auto reset = co_await c->query_value(
+        "SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'", deadline);
+    if (!reset)
+      co_return make_error(ErrorKind::Unavailable,
+                           "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+    if (*reset == std::to_string(statement_timeout_ms)) c->session_timeout_ms_ = statement_timeout_ms;
+  }
   co_return c;
+}
+
+awaitable<std::optional<std::string>> Connection::query_value(const char* sql, Clock::time_point deadline) {
+  if (PQsendQuery(conn_, sql) != 1) co_return std::nullopt;
+  while (PQflush(conn_) == 1)
+    if (co_await wait(WaitType::wait_write, deadline)) co_return std::nullopt;
+  std::optional<std::string> value;
+  bool failed = false;
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (co_await wait(WaitType::wait_read, deadline) || PQconsumeInput(conn_) != 1) co_return std::nullopt;
+    }
+    PGresult* raw = PQgetResult(conn_);
+    if (!raw) break;
+    ResultPtr r(raw);
+    if (PQresultStatus(raw) == PGRES_TUPLES_OK && PQntuples(raw) == 1) value = PQgetvalue(raw, 0, 0);
+    else failed = true;
+  }
+  if (failed) co_return std::nullopt;
+  co_return value;
 }
 
 bool Connection::quiet_while_idle() const {
@@ -232,14 +265,16 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                              values.data(), nullptr, nullptr, 0) == 1;
   };
   // Item layout of the reply:
-  //   [BEGIN, SET, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
+  //   [BEGIN, SET?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
+  // SET LOCAL statement_timeout only when the session's default differs.
+  const bool set_timeout = plan.statement_timeout_ms != session_timeout_ms_;
   // The cleanup shares ROLLBACK's sync group, so behind PgBouncer in
   // transaction mode it reaches the same server connection (PgBouncer lets the
   // server go only at a ReadyForQuery outside a transaction).
-  const std::size_t first = 2, sync1 = first + plan.statements.size(), rollback = sync1 + 1,
+  const std::size_t first = set_timeout ? 2 : 1, sync1 = first + plan.statements.size(), rollback = sync1 + 1,
                     cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
   bool sent = send("BEGIN READ ONLY", {}) &&
-              send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {});
+              (!set_timeout || send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {}));
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
   sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
   for (const char* sql : kSessionCleanup) sent = sent && send(sql, {});

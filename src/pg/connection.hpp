@@ -79,14 +79,16 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Opens a connection with libpq's non-blocking connect; never blocks the loop
+  // Opens a connection with libpq's non-blocking connect, with
+  // `statement_timeout_ms` (if not 0) as the session's statement_timeout; never blocks the loop
   // except for a host-name lookup inside PQconnectStart (use an IP or a local
   // resolver cache for a fully non-blocking start).
   static asio::awaitable<core::Result<std::unique_ptr<Connection>>> open(
       asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
-      Clock::time_point deadline);
+      Clock::time_point deadline, int statement_timeout_ms = 0);
 
-  // Sends BEGIN READ ONLY; SET LOCAL statement_timeout; <statements>; SYNC;
+  // Sends BEGIN READ ONLY; SET LOCAL statement_timeout (unless the session's
+  // default is the plan's already); <statements>; SYNC;
   // ROLLBACK; pg_advisory_unlock_all(); DEALLOCATE ALL; SYNC in one write
   // (pipeline mode) and reads every result: nothing a call did outlives it on
   // the session. A failed cleanup marks the connection dead.
@@ -121,6 +123,8 @@ class Connection {
   asio::awaitable<std::optional<RunFailure>> flush(Clock::time_point deadline, std::uint64_t max_read_bytes);
   // What libpq may still read in this run under Plan::max_read_bytes.
   std::uint64_t read_allowance(std::uint64_t max_read_bytes) const;
+  // One value of a one-row query, outside any pipeline (nullopt: it failed).
+  asio::awaitable<std::optional<std::string>> query_value(const char* sql, Clock::time_point deadline);
 
   PGconn* conn_;
   asio::thread_pool& blocking_;
@@ -132,6 +136,7 @@ class Connection {
   std::atomic<bool> cancel_requested_{false};  // set from any thread by cancel()
   bool cancel_sent_ = false;                    // a PQcancel left during this run()
   std::uint64_t last_run_read_bytes_ = 0;
+  int session_timeout_ms_ = -1;  // the session's verified statement_timeout (-1: unknown)
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.

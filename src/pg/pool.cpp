@@ -108,11 +108,13 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   // trying until the connect deadline, so a restart costs the analyst a short
   // wait instead of an error.
   auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
-                                          std::max(connect_deadline, Clock::now() + kRetryPause));
+                                          std::max(connect_deadline, Clock::now() + kRetryPause),
+                                          settings_.statement_timeout_ms);
   while (!opened && Clock::now() + kRetryPause < connect_deadline) {
     asio::steady_timer pause(executor, kRetryPause);
     co_await pause.async_wait(use_awaitable);
-    opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline);
+    opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline,
+                                       settings_.statement_timeout_ms);
   }
   if (!opened) {
     std::lock_guard lock(mu_);

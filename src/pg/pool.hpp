@@ -31,6 +31,7 @@ struct PoolSettings {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds max_lifetime{1800};
+  int statement_timeout_ms = 0;  // the sessions' default (0: PostgreSQL's)
 };
 
 class Pool;
