@@ -488,33 +488,28 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   }
   record.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
-  // The reply is written once, straight into its buffer: a result's rows are
-  // most of it.
-  std::string body = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(req.id) + ",\"result\":{";
+  std::string body;
+  const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(req.id) + ",\"result\":{";
   if (outcome) {
     record.outcome = "ok";
-    const std::string& structured = outcome->structured;
-    const std::string& text = outcome->escaped_text;
-    body.reserve(body.size() + structured.size() + (text.empty() ? structured.size() : text.size()) +
-                 server_meta_text_.size() + 256);
-    body += "\"content\":[{\"type\":\"text\",\"text\":";
-    if (text.empty()) {
-      fleetmcp::json::append_string(body, structured);
-    } else {
-      body += '"';
-      body += text;
-      body += '"';
-    }
-    body += "}],\"structuredContent\":";
-    body += structured;
-    body += ",\"isError\":false";
+    // The rows are most of a reply: structuredContent becomes the reply in
+    // place (the row tools leave room for the rest), so a result is never
+    // held twice.
+    std::string text = std::move(outcome->escaped_text);
+    if (text.empty()) fleetmcp::json::append_escaped(text, outcome->structured);
+    body = std::move(outcome->structured);
+    body.reserve(head.size() + body.size() + text.size() + server_meta_text_.size() + 256);
+    body.insert(0, head + "\"structuredContent\":");
+    body += ",\"content\":[{\"type\":\"text\",\"text\":\"";
+    body += text;
+    body += "\"}],\"isError\":false";
   } else {
     const core::Error& e = outcome.error();
     record.outcome = e.kind == core::ErrorKind::Denied ? "denied" : "error";
     record.error = std::string(core::kind_name(e.kind));
     record.sqlstate = e.sqlstate;
     record.rule = e.rule;
-    body += "\"content\":[{\"type\":\"text\",\"text\":";
+    body = head + "\"content\":[{\"type\":\"text\",\"text\":";
     fleetmcp::json::append_string(body, tool_error_text(e, record.sql));
     body += "}],\"isError\":true";
   }

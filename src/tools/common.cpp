@@ -189,7 +189,9 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
       const std::size_t row_bytes = rows.size() - rows_before + 1, line_bytes = text.size() - text_before + 1;
       const std::size_t fit = std::min<std::size_t>(
           {static_cast<std::size_t>(cap), text_budget / line_bytes + 1, reply_budget / (row_bytes + line_bytes) + 1});
-      rows.reserve(std::min(reply_budget, fit * row_bytes + 1024));
+      // The rows' buffer becomes the reply (see Dispatcher::call_tool): room
+      // for the text too.
+      rows.reserve(std::min(reply_budget, fit * (row_bytes + line_bytes) + 2048));
       text.reserve(std::min(text_budget, fit * line_bytes + kFooterRoom));
     }
     const bool over_text = text.size() + kFooterRoom > text_budget;
