@@ -190,9 +190,9 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
       const std::size_t fit = std::min<std::size_t>(
           {static_cast<std::size_t>(cap), text_budget / line_bytes + 1, reply_budget / (row_bytes + line_bytes) + 1});
       // The rows' buffer becomes the reply (see Dispatcher::call_tool): room
-      // for the text too.
-      rows.reserve(std::min(reply_budget, fit * (row_bytes + line_bytes) + 2048));
-      text.reserve(std::min(text_budget, fit * line_bytes + kFooterRoom));
+      // for the text too, and a quarter more for rows longer than the first.
+      rows.reserve(std::min(ctx.config.max_response_bytes, fit * (row_bytes + line_bytes) * 5 / 4 + 4096));
+      text.reserve(std::min(text_budget, fit * line_bytes * 5 / 4 + kFooterRoom));
     }
     const bool over_text = text.size() + kFooterRoom > text_budget;
     if (over_text || rows.size() + text.size() + kFooterRoom > reply_budget) {
