@@ -387,7 +387,16 @@ TEST(HttpLimits, OutOfDescriptorsTheListenerBacksOffAndRecovers) {
   EXPECT_LT(cpu_seconds(server.pid()) - cpu_before, 0.5);
   flood.clear();
   ASSERT_EQ(prlimit(server.pid(), RLIMIT_NOFILE, &before, nullptr), 0);
-  EXPECT_TRUE(eventually([&] { return http_request(server.port(), "GET", "/healthz").status == 200; }));
+  // Recovering may take a few backoffs (under load a connect was once refused
+  // while the backlog drained): what counts is that the listener comes back.
+  EXPECT_TRUE(eventually([&] {
+    try {
+      return http_request(server.port(), "GET", "/healthz").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+  EXPECT_EQ(kill(server.pid(), 0), 0) << "the server exited";
 }
 
 TEST(HttpLimits, SilentConnectionsGiveWayToAnalystsAtTheCap) {
