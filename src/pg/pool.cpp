@@ -9,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <malloc.h>
 
+#include "pg/sqlstate.hpp"
+
 namespace fleetmcp::pg {
 
 using asio::awaitable;
@@ -104,13 +106,31 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   auto executor = co_await asio::this_coro::executor;
   const auto connect_deadline = std::min(deadline, Clock::now() + settings_.connect_timeout);
   constexpr auto kRetryPause = std::chrono::milliseconds(100);
+  // A refused login is answered from memory for a while: calls fail at once
+  // with the cause, and PostgreSQL sees no storm of failed logins.
+  std::optional<core::Error> refused;
+  {
+    std::lock_guard lock(mu_);
+    if (refused_login_ && Clock::now() < refused_until_) refused = refused_login_;
+  }
+  core::Result<std::unique_ptr<Connection>> opened = refused ? *refused : core::Error{};
+  if (!refused)
+    opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
+                                       std::max(connect_deadline, Clock::now() + kRetryPause),
+                                       settings_.statement_timeout_ms);
+  if (!opened && !refused && is_refused_login(opened.error())) {
+    // (The self-audit and the catalog loader log the cause.)
+    std::lock_guard lock(mu_);
+    refused_login_ = opened.error();
+    refused_until_ = Clock::now() + kRefusedLoginHold;
+  } else if (opened) {
+    std::lock_guard lock(mu_);
+    refused_login_.reset();
+  }
   // A database that is restarting refuses connections for a moment: keep
   // trying until the connect deadline, so a restart costs the analyst a short
-  // wait instead of an error.
-  auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
-                                          std::max(connect_deadline, Clock::now() + kRetryPause),
-                                          settings_.statement_timeout_ms);
-  while (!opened && Clock::now() + kRetryPause < connect_deadline) {
+  // wait instead of an error. A refused login is not retried.
+  while (!opened && !is_refused_login(opened.error()) && Clock::now() + kRetryPause < connect_deadline) {
     asio::steady_timer pause(executor, kRetryPause);
     co_await pause.async_wait(use_awaitable);
     opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline,

@@ -123,6 +123,11 @@ class Pool {
   int open_ = 0;
   std::deque<std::shared_ptr<Waiter>> waiters_;
   bool stopped_ = false;
+  // The last refused login (see is_refused_login), answered without a new
+  // login until refused_until_.
+  static constexpr std::chrono::seconds kRefusedLoginHold{5};
+  std::optional<core::Error> refused_login_;
+  Clock::time_point refused_until_;
 };
 
 }  // namespace fleetmcp::pg
