@@ -6,7 +6,6 @@
 #                                  its env sourced, a fresh bearer in $token
 #   start_server AUDIT [VAR=V ..]  fleetmcp serve with the settings given,
 #                                  audit lines to AUDIT; sets $server_pid, $port
-#   try_start_server AUDIT [..]    the same, but returns 1 when it does not start
 #   stop_server
 #   $child                         a background run the cleanup must kill
 #   cluster_pids PGDATA            the postmaster's pid and its children's
@@ -48,9 +47,7 @@ bench_cluster() {
   token=$(openssl rand -hex 16)
 }
 
-# try_start_server: the same, but a server that does not come up is reaped and
-# reported with status 1 (its stderr stays in $tmp/server.err), not fatal.
-try_start_server() {
+start_server() {
   local audit=$1; shift
   env DATABASE_URL="$FLEETMCP_TEST_DATABASE_URL" MCP_AUTH_TOKENS="bench:$token" MCP_HOST=127.0.0.1 \
     MCP_PORT=0 "$@" "$bin" serve >"$audit" 2>"$tmp/server.err" &
@@ -63,11 +60,6 @@ try_start_server() {
     sleep 0.1
   done
   stop_server
-  return 1
-}
-
-start_server() {
-  try_start_server "$@" && return 0
   echo "fleetmcp did not start:" >&2
   cat "$tmp/server.err" >&2
   exit 1

@@ -19,7 +19,6 @@
 #include "json/bounded.hpp"
 #include "mcp/stdio.hpp"
 #include "ops/role_sql.hpp"
-#include "pg/sqlstate.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -119,11 +118,8 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
     app->start_catalog_refresh();
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(config.connect_timeout_ms + config.statement_timeout_ms);
-    const auto refused = [&] {  // a refused login is final
-      const auto why = app->catalog().last_error();
-      return why && fleetmcp::pg::is_refused_login(*why);
-    };
-    while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline && !refused())
+    while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline &&
+           !app->catalog().refusal())
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (!app->catalog().current()->live)
       return fail("check-sql: the catalog could not be loaded from DATABASE_URL (see above); unset "

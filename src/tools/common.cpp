@@ -9,7 +9,6 @@
 #include "json/csv.hpp"
 #include "json/rows.hpp"
 #include "json/writer.hpp"
-#include "pg/sqlstate.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -28,12 +27,8 @@ awaitable<void> catalog_loaded(CallContext& ctx) {
   if (!ctx.policy.catalog) co_return;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.config.connect_timeout_ms);
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-  auto refused = [&] {  // no wait changes a refusal, the role's or the login's
-    auto why = ctx.policy.catalog->last_error();
-    return why && (why->kind == core::ErrorKind::Denied || pg::is_refused_login(*why));
-  };
   while (!ctx.policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
-         !(ctx.cancel && ctx.cancel->cancelled()) && !refused()) {
+         !(ctx.cancel && ctx.cancel->cancelled()) && !ctx.policy.catalog->refusal()) {
     timer.expires_after(std::chrono::milliseconds(20));
     boost::system::error_code ec;
     co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
