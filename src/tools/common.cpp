@@ -166,6 +166,15 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     columns = fleetmcp::json::describe_columns(result, hide);
     fleetmcp::json::append_csv_header(text, *columns);
   };
+  // The header line counts against the text budget like any row: names alone
+  // past it are refused rather than sent over the limit.
+  auto header_too_long = [&] {
+    return make_error(ErrorKind::Denied,
+                      "the result's column names alone take " + std::to_string(text.size()) +
+                          " bytes of the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
+                          std::to_string(ctx.config.max_text_tokens) + ", " + std::to_string(text_budget) +
+                          " bytes): select fewer columns or give them shorter names");
+  };
   auto add_row = [&](const PGresult* result, int row) {
     if (ctx.rows_fetched) ctx.rows_fetched->fetch_add(1, std::memory_order_relaxed);
     if (!columns) describe(result);
@@ -238,6 +247,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
       for (int r = 0; r < PQntuples(last); ++r) add_row(last, r);
     if (!columns) describe(last);  // no rows: still name the columns and the hidden ones
   }
+  if (columns && text.size() + kFooterRoom > text_budget) co_return header_too_long();
   std::vector<std::string> redacted = columns->hidden_names;
   if (never_selected) redacted.insert(redacted.end(), never_selected->begin(), never_selected->end());
   const std::string note = cut_note(cut, cap, ctx.config);
@@ -258,14 +268,26 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
 
   // The footer: how many rows, whether and why more were left out, and which
   // columns were never shown.
+  const std::size_t text_before_footer = text.size();
   std::string footer = "(" + std::to_string(count) + (count == 1 ? " row" : " rows");
   if (!note.empty()) footer += "; " + note;
-  if (!redacted.empty()) {
-    footer += "; left out as sensitive:";
-    for (std::size_t i = 0; i < redacted.size(); ++i) footer += (i ? ", " : " ") + redacted[i];
-  }
-  footer += ")";
   fleetmcp::json::append_escaped(text, footer);
+  if (!redacted.empty()) {
+    // As many names as the footer's room holds (escaped, as sent); all of
+    // them are in structuredContent.
+    fleetmcp::json::append_escaped(text, "; left out as sensitive:");
+    std::size_t shown = 0;
+    for (std::string name; shown < redacted.size(); ++shown) {
+      name.assign(shown ? ", " : " ");
+      fleetmcp::json::append_escaped(name, redacted[shown]);
+      if (text.size() + name.size() + 100 > text_before_footer + kFooterRoom) break;
+      text += name;
+    }
+    if (shown < redacted.size())
+      text += (shown ? " and " : " ") + std::to_string(redacted.size() - shown) +
+              " more (all named in structuredContent's redacted_columns)";
+  }
+  text += ")";
   ctx.record.rows = count;
   ctx.record.truncated = cut != Cut::None;
   co_return out;

@@ -112,6 +112,21 @@ TEST(ToolsText, TheFirstLimitToBindCutsTextAndRowsAtTheSameRow) {
   r = server.call_tool("query", {{"sql", "SELECT NULL::text AS n, '' AS e, 'a,\"b\"' AS q, E'x\ny' AS nl, false AS f"}});
   EXPECT_EQ(r["content"][0]["text"], "n,e,q,nl,f\n,\"\",\"a,\"\"b\"\"\",\"x\ny\",false\n(1 row)");
   EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
+  // The header and the footer count too (an outside review sent 1,600 long
+  // column names, and 1,500 columns named "token"): never a text over budget.
+  std::string wide = "SELECT ";
+  for (int i = 0; i < 1600; ++i) wide += (i ? ", " : "") + std::to_string(i) + " AS \"a long column name " + std::to_string(i) + "\"";
+  r = server.call_tool("query", {{"sql", wide}});
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("column names alone take"), std::string::npos) << r.dump();
+  std::string hidden = "SELECT 1 AS id";
+  for (int i = 0; i < 150; ++i) hidden += ", 0 AS token";
+  r = server.call_tool("query", {{"sql", hidden}});
+  EXPECT_LE(r["content"][0]["text"].get<std::string>().size(), 1000u);
+  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("more (all named in structuredContent's redacted_columns)"),
+            std::string::npos) << r["content"][0]["text"];
+  EXPECT_EQ(r["structuredContent"]["redacted_columns"].size(), 150u);
+  EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
   // Clients that size their cap by it learn the budget from tools/list.
   json listed = server.post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}}).json_body();
   for (const auto& tool : listed["result"]["tools"])
