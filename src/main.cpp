@@ -118,8 +118,7 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
     app->start_catalog_refresh();
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(config.connect_timeout_ms + config.statement_timeout_ms);
-    while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline &&
-           !app->catalog().refusal())
+    while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (!app->catalog().current()->live)
       return fail("check-sql: the catalog could not be loaded from DATABASE_URL (see above); unset "
@@ -228,6 +227,7 @@ bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
   auto report = app.self_audit();
   if (!report) {
     notes = "fleetmcp: self-audit postponed until the database answers: " + report.error().message + "\n";
+    app.start_catalog_refresh();
     return true;
   }
   notes = fleetmcp::doctor::render_table(*report);
@@ -239,6 +239,7 @@ bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
   if (report->unsafe())
     notes += "fleetmcp: WARNING: serving an unsafe role because MCP_ALLOW_UNSAFE_ROLE=true; "
              "/readyz and the MCP instructions carry the findings\n";
+  app.start_catalog_refresh();
   return true;
 }
 
@@ -314,7 +315,6 @@ int demo(Config config, const std::vector<std::string>& args) {
     return 2;
   }
   std::fputs(audit_notes.c_str(), stderr);
-  app.start_catalog_refresh();
   const std::string url = "http://" + config.host + ":" + std::to_string(*port) + "/mcp";
   std::printf(
       "\nfleetmcp is serving the demo fleet on %s\n  token:    %s\n\n"
@@ -408,7 +408,6 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::fputs(audit_notes.c_str(), stderr);
-    app.start_catalog_refresh();
     fleetmcp::mcp::serve_stdio(app.io(), app.dispatcher(), stdin, stdout, config.max_body_bytes);
     app.stop();
     return 0;
@@ -448,8 +447,6 @@ int main(int argc, char** argv) {
                record_api.c_str());
   std::fputs(audit_notes.c_str(), stderr);
   std::fflush(stderr);
-  // After the "listening" line: the loader logs when it cannot load.
-  app.start_catalog_refresh();
 
   wait_for_stop_signal();
   std::fprintf(stderr, "fleetmcp: shutting down\n");

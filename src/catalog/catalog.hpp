@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "core/result.hpp"
-#include "pg/sqlstate.hpp"
 
 namespace fleetmcp::catalog {
 
@@ -106,19 +105,15 @@ class Store {
     std::lock_guard lock(mutex_);
     stale_hook_ = std::move(hook);
   }
-  // Why the last load failed (empty after a success).
+  // Why the last load failed (empty after a success): a refusal that no retry
+  // will change (the self-audit refusing the role) is what callers should see.
   void failed(core::Error error) {
     std::lock_guard lock(mutex_);
     last_error_ = std::move(error);
   }
-  // The last load's failure when no wait will change it (the self-audit
-  // refusing the role, PostgreSQL refusing the login): what callers should
-  // see instead of waiting for a live catalog.
-  std::optional<core::Error> refusal() const {
+  std::optional<core::Error> last_error() const {
     std::lock_guard lock(mutex_);
-    if (last_error_ && (last_error_->kind == core::ErrorKind::Denied || pg::is_refused_login(*last_error_)))
-      return last_error_;
-    return std::nullopt;
+    return last_error_;
   }
   void stale() const {
     std::function<void()> hook;

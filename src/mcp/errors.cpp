@@ -42,12 +42,8 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
       std::string_view reason = e.message;
       constexpr std::string_view prefix = "database unavailable: ";
       if (reason.substr(0, prefix.size()) == prefix) reason.remove_prefix(prefix.size());
-      if (!e.sqlstate.empty())  // a refused login: waiting changes nothing
-        text = "Database unavailable: PostgreSQL refused the server's login (" + std::string(reason) +
-               "). An operator must fix DATABASE_URL or the role's password or pg_hba.conf; retrying will not help.";
-      else
-        text = "Database unavailable: the server could not reach PostgreSQL (" + std::string(reason) +
-               "). Retry in a moment.";
+      text = "Database unavailable: the server could not reach PostgreSQL (" + std::string(reason) +
+             "). Retry in a moment.";
       break;
     }
     case ErrorKind::ConnectionLost:

@@ -62,26 +62,6 @@ std::string session_options(const std::string& conninfo, int statement_timeout_m
   return options;
 }
 
-// A refused login stays refused however often it is tried: libpq reports it
-// as text only, so the server's (English) messages are matched to their SQLSTATE.
-std::string refused_login_sqlstate(std::string_view message) {
-  if (message.find("password authentication failed") != std::string_view::npos) return "28P01";
-  if (message.find("no pg_hba.conf entry") != std::string_view::npos ||
-      message.find("authentication failed for user") != std::string_view::npos ||
-      (message.find("role \"") != std::string_view::npos && message.find("does not exist") != std::string_view::npos))
-    return "28000";
-  if (message.find("database \"") != std::string_view::npos && message.find("does not exist") != std::string_view::npos)
-    return "3D000";
-  if (message.find("permission denied for database") != std::string_view::npos) return "42501";
-  return "";
-}
-
-core::Error connect_failure(PGconn* conn) {
-  core::Error e = make_error(ErrorKind::Unavailable, "database unavailable: " + trimmed_message(PQerrorMessage(conn)));
-  e.sqlstate = refused_login_sqlstate(e.message);
-  return e;
-}
-
 }  // namespace
 
 core::Error error_from_result(const PGresult* result) {
@@ -160,11 +140,15 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   PGconn* raw = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
   if (!raw) co_return make_error(ErrorKind::Unavailable, "database unavailable: out of memory");
   std::unique_ptr<Connection> c(new Connection(executor, blocking, raw));
-  if (PQstatus(raw) == CONNECTION_BAD) co_return connect_failure(raw);
+  if (PQstatus(raw) == CONNECTION_BAD)
+    co_return make_error(ErrorKind::Unavailable,
+                         "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
 
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
-    if (status == PGRES_POLLING_FAILED) co_return connect_failure(raw);
+    if (status == PGRES_POLLING_FAILED)
+      co_return make_error(ErrorKind::Unavailable,
+                           "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
     // libpq may switch sockets while it tries hosts or SSL modes: re-wrap each time.
     c->watch_socket();
     auto ec = co_await c->wait(status == PGRES_POLLING_READING ? WaitType::wait_read

@@ -9,8 +9,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <malloc.h>
 
-#include "pg/sqlstate.hpp"
-
 namespace fleetmcp::pg {
 
 using asio::awaitable;
@@ -101,27 +99,6 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
                        "server busy: no database connection became free in time; retry shortly");
 }
 
-awaitable<core::Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_point deadline) {
-  {
-    std::lock_guard lock(mu_);
-    if (refused_login_ && Clock::now() < refused_until_) co_return *refused_login_;
-  }
-  auto executor = co_await asio::this_coro::executor;
-  auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo, deadline,
-                                          settings_.statement_timeout_ms);
-  {
-    // (The self-audit and the catalog loader log the cause.)
-    std::lock_guard lock(mu_);
-    if (opened) {
-      refused_login_.reset();
-    } else if (is_refused_login(opened.error())) {
-      refused_login_ = opened.error();
-      refused_until_ = Clock::now() + kRefusedLoginHold;
-    }
-  }
-  co_return opened;
-}
-
 awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   // open_ already counts this connection; give the slot back if opening fails.
   auto executor = co_await asio::this_coro::executor;
@@ -129,12 +106,15 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   constexpr auto kRetryPause = std::chrono::milliseconds(100);
   // A database that is restarting refuses connections for a moment: keep
   // trying until the connect deadline, so a restart costs the analyst a short
-  // wait instead of an error. A refused login is not retried.
-  auto opened = co_await open_one(std::max(connect_deadline, Clock::now() + kRetryPause));
-  while (!opened && !is_refused_login(opened.error()) && Clock::now() + kRetryPause < connect_deadline) {
+  // wait instead of an error.
+  auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
+                                          std::max(connect_deadline, Clock::now() + kRetryPause),
+                                          settings_.statement_timeout_ms);
+  while (!opened && Clock::now() + kRetryPause < connect_deadline) {
     asio::steady_timer pause(executor, kRetryPause);
     co_await pause.async_wait(use_awaitable);
-    opened = co_await open_one(connect_deadline);
+    opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline,
+                                       settings_.statement_timeout_ms);
   }
   if (!opened) {
     std::lock_guard lock(mu_);

@@ -109,10 +109,6 @@ class Pool {
   void release(std::unique_ptr<Connection> conn);
   void wake(const std::shared_ptr<Waiter>& waiter);  // any thread
   asio::awaitable<core::Result<Lease>> open_new(Clock::time_point deadline);
-  // One login. A refused one (see is_refused_login) is remembered and
-  // answered from memory for kRefusedLoginHold: calls fail at once with the
-  // cause, and PostgreSQL sees no storm of failed logins.
-  asio::awaitable<core::Result<std::unique_ptr<Connection>>> open_one(Clock::time_point deadline);
   asio::awaitable<void> sweep_loop();
   bool expired(const Connection& c, Clock::time_point now) const;
 
@@ -127,10 +123,6 @@ class Pool {
   int open_ = 0;
   std::deque<std::shared_ptr<Waiter>> waiters_;
   bool stopped_ = false;
-  // The last refused login, answered without a new login until refused_until_.
-  static constexpr std::chrono::seconds kRefusedLoginHold{5};
-  std::optional<core::Error> refused_login_;
-  Clock::time_point refused_until_;
 };
 
 }  // namespace fleetmcp::pg

@@ -4,8 +4,6 @@
 
 #include <string_view>
 
-#include "core/result.hpp"
-
 namespace fleetmcp::pg {
 
 // Class 08 (connection exception) and 57P0x (57P01 admin shutdown, 57P02 crash
@@ -24,13 +22,5 @@ inline bool is_session_ending_severity(std::string_view severity) {
 }
 
 inline constexpr std::string_view kQueryCanceled = "57014";
-
-// Whether a failed connect was PostgreSQL refusing the login (a wrong
-// password, an unknown role or database, pg_hba): no retry can help, so none
-// is made. Connection::open sets the SQLSTATE (28P01, 28000, 3D000, 42501)
-// from libpq's text; other connect failures carry none.
-inline bool is_refused_login(const core::Error& e) {
-  return e.kind == core::ErrorKind::Unavailable && !e.sqlstate.empty();
-}
 
 }  // namespace fleetmcp::pg

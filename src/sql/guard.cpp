@@ -989,8 +989,7 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   if (policy.catalog && !catalog->live) {
     // The server never judges by less than the live catalog.
     policy.catalog->stale();
-    // A refusal (the role's, or PostgreSQL's of the login) is the answer itself.
-    if (auto why = policy.catalog->refusal()) return *why;
+    if (auto why = policy.catalog->last_error(); why && why->kind == ErrorKind::Denied) return *why;
     return core::make_error(ErrorKind::Unavailable,
                             "the database's catalog is not loaded yet (the database may be unreachable); "
                             "retry in a moment");

@@ -27,8 +27,12 @@ awaitable<void> catalog_loaded(CallContext& ctx) {
   if (!ctx.policy.catalog) co_return;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.config.connect_timeout_ms);
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  auto refused = [&] {
+    auto why = ctx.policy.catalog->last_error();
+    return why && why->kind == core::ErrorKind::Denied;  // no wait changes a refusal
+  };
   while (!ctx.policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
-         !(ctx.cancel && ctx.cancel->cancelled()) && !ctx.policy.catalog->refusal()) {
+         !(ctx.cancel && ctx.cancel->cancelled()) && !refused()) {
     timer.expires_after(std::chrono::milliseconds(20));
     boost::system::error_code ec;
     co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));

@@ -95,31 +95,6 @@ TEST(Faults, DatabaseRestartUnderLoadRecoversWithoutAServerRestart) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(restart_done - restart_started).count()));
 }
 
-TEST(Faults, ARefusedLoginFailsAtOnceWithItsCause) {
-  // The role's URL with a wrong password; a long connect timeout, which a
-  // retried login would wait out.
-  std::string url = cluster().database_url;
-  const auto at = url.find('@'), colon = url.rfind(':', at);
-  url = url.substr(0, colon + 1) + "not-the-password" + url.substr(at);
-  TestServer server([&](config::Config& c) {
-    c.database_url = url;
-    c.connect_timeout_ms = 60000;
-    c.queue_timeout_ms = 60000;
-  });
-  for (int call = 0; call < 3; ++call) {
-    const auto started = std::chrono::steady_clock::now();
-    json r = server.call_tool("query", {{"sql", "SELECT 1"}});
-    const auto waited = std::chrono::steady_clock::now() - started;
-    EXPECT_EQ(r["isError"], true);
-    const std::string text = r["content"][0]["text"];
-    EXPECT_NE(text.find("password authentication failed"), std::string::npos) << text;
-    EXPECT_NE(text.find("retrying will not help"), std::string::npos) << text;
-    // Not retried for the minute the timeouts allow (a generous bound: the
-    // point is that no retry loop runs, not how fast a refusal is).
-    EXPECT_LT(waited, std::chrono::seconds(30)) << "call " << call;
-  }
-}
-
 TEST(Faults, QueriesPreferTheStandbyAndFallBackToThePrimary) {
   OwnCluster primary;
   OwnCluster standby(primary, true);
