@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <algorithm>
 #include <future>
 
 #include <malloc.h>
@@ -24,6 +25,18 @@ namespace {
 void keep_freed_memory() {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
+}
+
+std::vector<std::unique_ptr<boost::asio::io_context>> make_loops(int threads) {
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops;
+  for (int i = 0; i < std::max(threads, 1); ++i) loops.push_back(std::make_unique<boost::asio::io_context>(1));
+  return loops;
+}
+
+std::vector<boost::asio::io_context*> pointers(const std::vector<std::unique_ptr<boost::asio::io_context>>& loops) {
+  std::vector<boost::asio::io_context*> out;
+  for (const auto& l : loops) out.push_back(l.get());
+  return out;
 }
 
 pg::PoolSettings pool_settings(const config::Config& c) {
@@ -49,16 +62,16 @@ pg::DatabaseSettings database_settings(const config::Config& c) {
 
 App::App(config::Config config, std::FILE* audit_out)
     : config_(std::move(config)),
-      io_(std::make_unique<boost::asio::io_context>(config_.threads)),
-      pool_(*io_, pool_settings(config_)),
+      loops_(make_loops(config_.threads)),
+      pool_(io(), pool_settings(config_)),
       db_(pool_, database_settings(config_)),
       gate_(db_, config_, stderr),
-      refresher_(*io_, db_, catalog_, {config_.redact_columns}, std::chrono::seconds(config_.catalog_refresh_s)),
+      refresher_(io(), db_, catalog_, {config_.redact_columns}, std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
       tokens_(config_.auth_tokens),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
-      http_(std::make_unique<http::Server>(*io_, config_, dispatcher_, tokens_, db_, records_)) {
+      http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_, db_, records_)) {
   keep_freed_memory();
   db_.set_admission([this] { return gate_.admit(); });
   dispatcher_.set_role_warnings([this] { return gate_.warnings(); });
@@ -69,7 +82,7 @@ core::Result<doctor::Report> App::self_audit() {
   std::promise<core::Result<doctor::Report>> done;
   auto answer = done.get_future();
   boost::asio::co_spawn(
-      *io_, [this, &done]() -> boost::asio::awaitable<void> { done.set_value(co_await gate_.audit_now()); },
+      io(), [this, &done]() -> boost::asio::awaitable<void> { done.set_value(co_await gate_.audit_now()); },
       boost::asio::detached);
   return answer.get();
 }
@@ -77,21 +90,24 @@ core::Result<doctor::Report> App::self_audit() {
 App::~App() {
   stop();
   // Order matters: I/O objects must die before their io_context, and the
-  // io_context (which destroys suspended coroutines, returning their leases to
-  // the pool) before the pool.
+  // io_contexts (which destroy suspended coroutines, returning their leases to
+  // the pool) before the pool. The first loop goes last: a connection's
+  // coroutine on another loop may hold the last reference to the listener,
+  // whose acceptor lives on the first. (A connection, leased or handed to a
+  // waiter, is bound to its holder's loop, so it never reaches across.)
   http_.reset();
   pool_.release_io_objects();
   refresher_.release_io_objects();
-  io_.reset();
+  while (!loops_.empty()) loops_.pop_back();
 }
 
 void App::start_catalog_refresh() { refresher_.start(); }
 
 void App::start_loop() {
   if (!threads_.empty()) return;
-  work_ = std::make_unique<decltype(work_)::element_type>(io_->get_executor());
+  for (auto& loop : loops_) work_.push_back(boost::asio::make_work_guard(*loop));
   pool_.start();
-  for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  for (auto& loop : loops_) threads_.emplace_back([&loop = *loop] { loop.run(); });
 }
 
 core::Result<unsigned short> App::start_http() {
@@ -107,8 +123,8 @@ void App::stop() {
   http_->stop();
   refresher_.stop();
   pool_.stop();
-  work_.reset();
-  io_->stop();
+  work_.clear();
+  for (auto& loop : loops_) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

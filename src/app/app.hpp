@@ -42,7 +42,8 @@ class App {
   // the first plan audits.
   core::Result<doctor::Report> self_audit();
 
-  boost::asio::io_context& io() { return *io_; }
+  // The first loop: the listener, the pool's sweep, the catalog refresher.
+  boost::asio::io_context& io() { return *loops_.front(); }
   mcp::Dispatcher& dispatcher() { return dispatcher_; }
   pg::Pool& pool() { return pool_; }
   pg::Database& database() { return db_; }
@@ -53,10 +54,13 @@ class App {
 
  private:
   config::Config config_;
-  // Destroyed first, in ~App, while everything its pending handlers (coroutine
-  // frames holding leases and sockets) refer to is still alive.
-  std::unique_ptr<boost::asio::io_context> io_;
-  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  // One event loop per thread (MCP_THREADS): a client connection and the
+  // database connection serving it stay on one thread, with no hand-off
+  // between threads and no locking inside the loop. Destroyed first, in ~App,
+  // while everything their pending handlers (coroutine frames holding leases
+  // and sockets) refer to is still alive.
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   pg::Pool pool_;
   pg::Database db_;
   doctor::Gate gate_;  // every plan of db_ passes it first

@@ -63,12 +63,13 @@ const std::string& too_many_connections() {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
+  Impl(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
        const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
-      : io(io), config(config), dispatcher(dispatcher), admission(config, tokens), db(db), records(records),
-        acceptor(asio::make_strand(io)) {}
+      : loops(std::move(loops)), config(config), dispatcher(dispatcher), admission(config, tokens), db(db),
+        records(records), acceptor(*this->loops.front()) {}
 
-  asio::io_context& io;
+  const std::vector<asio::io_context*> loops;  // each run by one thread
+  std::size_t next_loop = 0;                   // the accept loop's alone
   const config::Config& config;
   mcp::Dispatcher& dispatcher;
   const Admission admission;
@@ -80,8 +81,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(io),
-                                                          asio::redirect_error(use_awaitable, ec));
+      // Connections take the loops in turn; each lives on its loop alone.
+      asio::io_context& loop = *loops[next_loop++ % loops.size()];
+      tcp::socket socket = co_await acceptor.async_accept(loop, asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {  // e.g. EMFILE: keep serving the connections we have, and retry soon
         asio::steady_timer backoff(acceptor.get_executor(), kAcceptBackoff);
@@ -386,15 +388,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   };
 };
 
-Server::Server(asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
+Server::Server(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
                const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
-    : impl_(std::make_shared<Impl>(io, config, dispatcher, tokens, db, records)) {}
+    : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, db, records)) {}
 
 core::Result<unsigned short> Server::listen() {
   auto& acceptor = impl_->acceptor;
   const auto& config = impl_->config;
   boost::system::error_code ec;
-  tcp::resolver resolver(impl_->io);
+  tcp::resolver resolver(*impl_->loops.front());
   auto endpoints = resolver.resolve(config.host, std::to_string(config.port),
                                     tcp::resolver::passive, ec);
   if (ec || endpoints.empty())

@@ -1,5 +1,5 @@
-// The HTTP listener (Boost.Beast): one coroutine per connection on its own
-// strand, HTTP/1.1 keep-alive, a body limit and a timeout before every read.
+// The HTTP listener (Boost.Beast): one coroutine per connection, on one of
+// the event loops (each run by one thread), HTTP/1.1 keep-alive, a body limit and a timeout before every read.
 // Routes: POST /mcp (and /) to the MCP dispatcher after bearer auth;
 // GET /healthz (liveness, no auth, leaks nothing); GET /readyz (database reachable);
 // a WebSocket upgrade on /mcp/ws to the record API (ws/), which takes the connection.
@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
+#include <vector>
 
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
@@ -18,7 +19,8 @@ namespace fleetmcp::http {
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, const config::Config& config, mcp::Dispatcher& dispatcher,
+  // Listens on the first loop; connections are spread over all of them.
+  Server(std::vector<boost::asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
          const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records);
 
   // Binds and listens; returns the bound port (MCP_PORT=0 picks a free one).

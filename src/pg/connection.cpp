@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 
 #include "pg/recv_limit.hpp"
@@ -99,6 +101,17 @@ void Connection::watch_socket() {
   if (fd >= 0) {
     boost::system::error_code ec;
     socket_.assign(fd, ec);
+  }
+}
+
+void Connection::bind_to(const asio::any_io_executor& executor) {
+  auto& here = asio::query(socket_.get_executor(), asio::execution::context);
+  if (&here == &asio::query(executor, asio::execution::context)) return;
+  const int fd = socket_.is_open() ? socket_.release() : -1;
+  socket_ = asio::posix::stream_descriptor(executor);
+  if (fd >= 0) {
+    boost::system::error_code ignored;
+    socket_.assign(fd, ignored);
   }
 }
 
@@ -273,12 +286,18 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   // server go only at a ReadyForQuery outside a transaction).
   const std::size_t first = set_timeout ? 2 : 1, sync1 = first + plan.statements.size(), rollback = sync1 + 1,
                     cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
+  // libpq flushes at each sync: corked, the two groups leave in one segment
+  // (one wake-up of the backend, one pass through the network stack).
+  const int fd = PQsocket(conn_);
+  int on = 1, off = 0;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
   bool sent = send("BEGIN READ ONLY", {}) &&
               (!set_timeout || send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {}));
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
   sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
   for (const char* sql : kSessionCleanup) sent = sent && send(sql, {});
   sent = sent && PQpipelineSync(conn_) == 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
   if (!sent) {
     dead_ = true;
     co_return dead_failure(conn_, true);

@@ -107,6 +107,11 @@ class Connection {
   // idle, a pooler's goodbye) or end of file mean it is gone. One poll(2).
   bool quiet_while_idle() const;
 
+  // Moves the socket's waits to `executor`'s event loop, if elsewhere: a
+  // connection serves the loop of whoever holds it (two epoll_ctl calls when
+  // it changes loops, instead of a hand-off between threads on every wait).
+  void bind_to(const asio::any_io_executor& executor);
+
   bool dead() const { return dead_; }
   // Bytes the last run() took from the socket.
   std::uint64_t last_run_read_bytes() const { return last_run_read_bytes_; }

@@ -50,6 +50,7 @@ bool Pool::expired(const Connection& c, Clock::time_point now) const {
 
 awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const core::CancelPtr& cancel,
                                              bool fresh) {
+  const auto executor = co_await asio::this_coro::executor;
   std::shared_ptr<Waiter> waiter;
   std::vector<std::unique_ptr<Connection>> to_close;  // destroyed after unlocking
   {
@@ -59,7 +60,10 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
     while (!fresh && !idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      if (!expired(*conn, now) && conn->quiet_while_idle()) co_return Lease(this, std::move(conn));
+      if (!expired(*conn, now) && conn->quiet_while_idle()) {
+        conn->bind_to(executor);
+        co_return Lease(this, std::move(conn));
+      }
       --open_;
       to_close.push_back(std::move(conn));
     }
@@ -74,7 +78,7 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
     } else {
       if (waiters_.size() >= settings_.max_waiters)
         co_return make_error(ErrorKind::Busy, "server busy: too many requests waiting; retry shortly");
-      waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor, deadline);
+      waiter = std::make_shared<Waiter>(executor, deadline);
       waiters_.push_back(waiter);
     }
   }
@@ -150,6 +154,11 @@ void Pool::release(std::unique_ptr<Connection> conn) {
       auto next = waiters_.front();
       waiters_.pop_front();
       if (reusable) {
+        // Bound to the waiter's loop now, not when it wakes: whatever holds a
+        // connection is on the loop its socket waits on, so a loop's
+        // destruction (which destroys its parked waiters) never reaches into
+        // another loop's reactor.
+        conn->bind_to(next->timer.get_executor());
         next->handed = std::move(conn);
       } else {
         ++open_;
