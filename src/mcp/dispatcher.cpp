@@ -15,6 +15,7 @@
 #include "mcp/params.hpp"
 #include "prompts/prompts.hpp"
 #include "resources/catalog.hpp"
+#include "tools/arguments.hpp"
 
 namespace fleetmcp::mcp {
 
@@ -472,7 +473,13 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
       ticker->exited = true;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto outcome = co_await tool->run(args, ctx);
+  // Arguments are judged against the tool's inputSchema before it runs.
+  // (Not a conditional expression around co_await: g++ 12 destroys its temporaries twice.)
+  core::Result<tools::Output> outcome = core::make_error(core::ErrorKind::Internal, "not run");
+  if (const core::Status arguments_ok = tools::check_arguments(tool->name, tool->input_schema, args); arguments_ok)
+    outcome = co_await tool->run(args, ctx);
+  else
+    outcome = arguments_ok.error();
   if (ticker) {
     ticker->done = true;
     ticker->tick.cancel();
@@ -510,7 +517,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
     record.sqlstate = e.sqlstate;
     record.rule = e.rule;
     body = head + "\"content\":[{\"type\":\"text\",\"text\":";
-    fleetmcp::json::append_string(body, tool_error_text(e, record.sql));
+    fleetmcp::json::append_string(body, model_error_text(e, record.sql));
     body += "}],\"isError\":true";
   }
   audit_.write(record);

@@ -1,5 +1,6 @@
 #include "mcp/errors.hpp"
 
+#include "mcp/dialect.hpp"
 #include "sql/guard.hpp"
 
 namespace fleetmcp::mcp {
@@ -11,6 +12,39 @@ bool denies_a_relation(std::string_view message) {
   for (std::string_view kind : {"table ", "view ", "materialized view ", "foreign table "})
     if (message.rfind("permission denied for " + std::string(kind), 0) == 0) return true;
   return false;
+}
+
+// The last line of every tool error: what to try next.
+std::string next_step(const core::Error& e) {
+  using core::ErrorKind;
+  const std::string_view state = e.sqlstate, rule = e.rule;
+  switch (e.kind) {
+    case ErrorKind::Denied:
+      if (rule == "parse_error") return "Fix the syntax (PostgreSQL's dialect) and call query again.";
+      if (rule == "unknown_function") return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
+      if (rule == "schema_not_readable") return "Use a table or function in a readable schema (list_tables shows them).";
+      if (e.message.rfind("fleetmcp refuses to serve", 0) == 0)
+        return "Nothing to change in the query: tell the server's operator (the database role must be fixed).";
+      if (rule.empty()) return "Narrow the query as the message says and call again.";
+      return "Rewrite the statement without that construct: one read-only SELECT over the readable schemas.";
+    case ErrorKind::DbError:
+      if (state == "42P01") return "Call list_tables (or read fleetmcp://overview) and use a schema-qualified name that exists.";
+      if (state == "42703") return "Call describe_table on the table to see its columns, then correct the name.";
+      if (state == "42883") return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
+      if (state == "42601") return "Fix the syntax (PostgreSQL's dialect) and call query again.";
+      if (state == "42501") return "Name only the columns you may read (describe_table lists them).";
+      if (state.substr(0, 2) == "22") return "Check the literals and casts in the statement (dates as 'YYYY-MM-DD', numbers unquoted).";
+      return "Fix the statement as PostgreSQL's message says and call query again.";
+    case ErrorKind::Timeout: return "Add filters or a narrower time range, or aggregate in SQL, then call again.";
+    case ErrorKind::Unavailable:
+    case ErrorKind::ConnectionLost:
+    case ErrorKind::Busy: return "Retry the same call in a few seconds.";
+    case ErrorKind::BadRequest: return "Call again with the arguments the tool's inputSchema declares.";
+    case ErrorKind::NotFound: return "Check the name against list_tables or list_functions and call again.";
+    case ErrorKind::Cancelled: return "Call again if the answer is still wanted.";
+    case ErrorKind::Internal: return "Retry once; if it fails again, report the message to the server's operator.";
+  }
+  return "";
 }
 
 }  // namespace
@@ -75,6 +109,14 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
     text += "\nat position " + std::to_string(e.position) + ":\n";
     text += sql::caret_excerpt(sql, e.position);
   }
+  return text;
+}
+
+std::string model_error_text(const core::Error& e, std::string_view sql) {
+  std::string text = tool_error_text(e, sql);
+  if ((e.rule == "parse_error" || e.sqlstate == "42601") && !sql.empty())
+    if (const std::string hints = dialect_hints(sql); !hints.empty()) text += "\nHint: " + hints;
+  if (const std::string next = next_step(e); !next.empty()) text += "\nNext: " + next;
   return text;
 }
 

@@ -25,7 +25,12 @@ enum RpcCode {
 std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
                       const nlohmann::json& data = nullptr);
 
-// The text an analyst (or model) reads for a failed tool call.
+// The text an analyst reads for a failed call: the message, PostgreSQL's
+// detail and hint, the position with a caret (the record API's errors).
 std::string tool_error_text(const core::Error& error, std::string_view sql);
+
+// The same for a model's tool call, then what it most likely meant (another
+// dialect's syntax) and a last line, "Next: ...", with the step to take.
+std::string model_error_text(const core::Error& error, std::string_view sql);
 
 }  // namespace fleetmcp::mcp

@@ -98,21 +98,36 @@ HAVING count(*) > 0
 )SQL";
 
 // The overview: one line per relation (columns without the sensitive ones)
-// and per function overload.
+// and per function overload. Each column may carry a short note compiled
+// from the catalog (`notes`): its comment (where units are written), the
+// values an enum or a one-column CHECK allows, or the CHECK itself.
 constexpr const char* kOverview = R"SQL(
-SELECT schema, name, kind, row_estimate, comment, detail FROM (
+SELECT schema, name, kind, row_estimate, comment, detail, notes FROM (
   SELECT n.nspname AS schema, quote_ident(c.relname) AS name, )SQL" FLEETMCP_RELATION_KIND R"SQL( AS kind,
          )SQL" FLEETMCP_ROW_ESTIMATE R"SQL( AS row_estimate,
          obj_description(c.oid, 'pg_class') AS comment,
-         (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
-                            ORDER BY a.attnum)
-          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-            AND NOT lower(a.attname) = ANY($2::text[])) AS detail
+         string_agg(col.plain, ', ' ORDER BY col.attnum) AS detail,
+         string_agg(col.plain || coalesce(' [' || col.note || ']', ''), ', ' ORDER BY col.attnum) AS notes
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN LATERAL (
+    SELECT a.attnum, quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) AS plain,
+           nullif(concat_ws('; ',
+             left(regexp_replace(col_description(c.oid, a.attnum), '\s+', ' ', 'g'), 200),
+             (SELECT 'one of ' || string_agg(e.enumlabel, '|' ORDER BY e.enumsortorder)
+              FROM pg_enum e WHERE e.enumtypid = a.atttypid),
+             (SELECT string_agg(CASE WHEN d ~ '= ANY \(+ARRAY\['
+                                     THEN 'one of ' || (SELECT string_agg(m[1], '|')
+                                                        FROM regexp_matches(d, '''((?:[^'']|'''')*)''', 'g') m)
+                                     ELSE 'check ' || left(regexp_replace(d, '^CHECK \((.*)\)$', '\1'), 120) END, '; ')
+              FROM pg_constraint k, LATERAL pg_get_constraintdef(k.oid) d
+              WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conkey = ARRAY[a.attnum])), '') AS note
+    FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      AND NOT lower(a.attname) = ANY($2::text[])) col ON true
   WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_LISTED_RELATION R"SQL(
+  GROUP BY n.nspname, c.oid
   UNION ALL
   SELECT n.nspname, quote_ident(p.proname) || '(' || pg_get_function_arguments(p.oid) || ')', 'function',
-         NULL, obj_description(p.oid, 'pg_proc'), pg_get_function_result(p.oid)
+         NULL, obj_description(p.oid, 'pg_proc'), pg_get_function_result(p.oid), NULL
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
   WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_READABLE_FUNCTION R"SQL(
 ) o ORDER BY schema, kind = 'function', name
@@ -164,31 +179,48 @@ std::string with_commas(const std::string& digits) {
   return out;
 }
 
+// The overview is what a model reads first: about 12,000 tokens at most.
+constexpr std::size_t kOverviewCap = 48 * 1024;
+
 awaitable<core::Result<Contents>> overview(Context& ctx) {
   std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas),
                                   pg::text_array(ctx.config.redact_columns, true)};
   auto ran = co_await run_one(ctx, kOverview, std::move(params));
   if (!ran) co_return ran.error();
   const PGresult* r = ran->results.at(0).get();
-  std::string text = "# Database overview\n\nReadable schemas: ";
-  for (std::size_t i = 0; i < ctx.config.readable_schemas.size(); ++i)
-    text += (i ? ", " : "") + ctx.config.readable_schemas[i];
-  text += ". Sensitive columns are left out here and cannot be queried. Read fleetmcp://table/{schema}/{table} "
-          "for a relation's keys, indexes and column comments.\n";
-  std::string schema;
-  for (int row = 0; row < PQntuples(r); ++row) {
-    if (value(r, row, 0) != schema) {
-      schema = value(r, row, 0);
-      text += "\n## " + schema + "\n";
+  // With the columns' notes while the page stays under the cap, else without
+  // (the per-table resources keep every comment).
+  const auto page = [&](bool notes) {
+    std::string text = "# Database overview\n\nReadable schemas: ";
+    for (std::size_t i = 0; i < ctx.config.readable_schemas.size(); ++i)
+      text += (i ? ", " : "") + ctx.config.readable_schemas[i];
+    text += ". Sensitive columns are left out here and cannot be queried.";
+    text += notes ? " A column's [note] is its comment and the values its type or CHECK constraint allows."
+                  : " Column notes were left out to keep this page short.";
+    text += " Read fleetmcp://table/{schema}/{table} for a relation's keys, indexes and column comments.\n";
+    std::string schema;
+    for (int row = 0; row < PQntuples(r); ++row) {
+      if (value(r, row, 0) != schema) {
+        schema = value(r, row, 0);
+        text += "\n## " + schema + "\n";
+      }
+      const std::string kind = value(r, row, 2), estimate = value(r, row, 3), comment = value(r, row, 4),
+                        detail = value(r, row, notes && kind != "function" ? 6 : 5);
+      text += "- " + value(r, row, 1) + " (" + kind;
+      if (!estimate.empty()) text += ", ~" + with_commas(estimate) + " rows";
+      text += ")";
+      if (!detail.empty()) text += kind == "function" ? " -> " + detail : ": " + detail;
+      if (!comment.empty()) text += ". " + comment;
+      text += "\n";
     }
-    const std::string kind = value(r, row, 2), estimate = value(r, row, 3), comment = value(r, row, 4),
-                      detail = value(r, row, 5);
-    text += "- " + value(r, row, 1) + " (" + kind;
-    if (!estimate.empty()) text += ", ~" + with_commas(estimate) + " rows";
-    text += ")";
-    if (!detail.empty()) text += kind == "function" ? " -> " + detail : ": " + detail;
-    if (!comment.empty()) text += ". " + comment;
-    text += "\n";
+    return text;
+  };
+  std::string text = page(true);
+  if (text.size() > kOverviewCap) text = page(false);
+  if (text.size() > kOverviewCap) {
+    text.resize(text.rfind('\n', kOverviewCap - 200) + 1);
+    text += "\n(The overview stops here at " + std::to_string(kOverviewCap) +
+            " bytes: call list_tables per schema and read fleetmcp://table/{schema}/{table} for the rest.)\n";
   }
   co_return Contents{kOverviewUri, "text/markdown", std::move(text)};
 }

@@ -477,7 +477,14 @@ struct Walker {
   bool judged_any = false;
 
   void reject(std::string rule, std::string message, long location) {
-    if (!verdict) verdict = denied(std::move(rule), std::move(message), char_position(sql, location));
+    if (verdict) return;
+    if (rule == "schema_not_readable") {
+      // What may be read instead, so the next attempt can succeed.
+      message += "; readable schemas: ";
+      for (std::size_t i = 0; i < policy.readable_schemas.size(); ++i)
+        message += (i ? ", " : "") + policy.readable_schemas[i];
+    }
+    verdict = denied(std::move(rule), std::move(message), char_position(sql, location));
   }
 
   // Judges one key of an object; false when its value is not to be walked.

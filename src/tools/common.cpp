@@ -10,6 +10,7 @@
 #include "json/rows.hpp"
 #include "json/writer.hpp"
 #include "sql/guard.hpp"
+#include "tools/name_hints.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::tools {
@@ -233,6 +234,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
       const int shifted = e.position - static_cast<int>(prefix.size()) + validated->start_position - 1;
       e.position = shifted > 0 ? shifted : 0;
     }
+    co_await add_name_hints(ctx, e);
     co_return e;
   }
   if (ran->cut_at_read_limit) {
@@ -264,6 +266,9 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     }
     rows += "]";
   }
+  // A row limit above the server's ceiling is lowered, and says so.
+  const bool lowered = max_rows > cap;
+  if (lowered) rows += ",\"max_rows_applied\":" + std::to_string(cap);
   if (cut != Cut::None) {
     rows += ",\"truncated_by\":\"" + std::string(cut_name(cut)) + "\",\"note\":";
     fleetmcp::json::append_string(rows, note);
@@ -275,6 +280,9 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   const std::size_t text_before_footer = text.size();
   std::string footer = "(" + std::to_string(count) + (count == 1 ? " row" : " rows");
   if (!note.empty()) footer += "; " + note;
+  if (lowered)
+    footer += "; " + std::to_string(max_rows) + " rows were asked for, the server's ceiling is " +
+              std::to_string(cap) + " (MCP_MAX_ROWS)";
   fleetmcp::json::append_escaped(text, footer);
   if (!redacted.empty()) {
     // As many names as the footer's room holds (escaped, as sent); all of
@@ -312,6 +320,9 @@ json rows_output_schema() {
              {{"type", "array"},
               {"items", {{"type", "string"}}},
               {"description", "sensitive columns left out of rows (only when there were any)"}}},
+            {"max_rows_applied",
+             {{"type", "integer"},
+              {"description", "the row limit used, when the one asked for was above the server's MCP_MAX_ROWS"}}},
             {"truncated_by",
              {{"type", "string"},
               {"enum", {"max_rows", "text_budget", "response_bytes"}},

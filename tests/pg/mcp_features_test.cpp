@@ -63,6 +63,28 @@ TEST(Resources, EveryReadableRelationAndFunctionIsListedAcrossPages) {
   EXPECT_GT(uris.size(), 9u);  // more than three pages
 }
 
+// What a column means, where the model reads first: its comment, the values
+// an enum or a one-column CHECK allows, or the CHECK itself.
+TEST(Resources, TheOverviewCarriesEachColumnsNoteFromTheCatalog) {
+  OwnCluster db;
+  Admin admin(db.env().admin_url);
+  admin.exec("CREATE TYPE tickets.priority AS ENUM ('P1', 'P2', 'P3');"
+             "CREATE TABLE tickets.sla (priority tickets.priority, hours int CHECK (hours > 0),"
+             " status text CHECK (status IN ('met', 'breached', 'open')), note text);"
+             "COMMENT ON COLUMN tickets.sla.hours IS 'hours to resolve, from opening';"
+             "GRANT SELECT ON tickets.sla TO analytics_ro");
+  TestServer server([&](config::Config& c) { c.database_url = db.env().database_url; });
+  json r = server.post(rpc(1, "resources/read", {{"uri", "fleetmcp://overview"}})).json_body();
+  const std::string text = r["result"]["contents"][0]["text"];
+  EXPECT_NE(text.find("- sla (table): priority tickets.priority [one of P1|P2|P3], "
+                      "hours integer [hours to resolve, from opening; check (hours > 0)], "
+                      "status text [one of met|breached|open], note text\n"),
+            std::string::npos)
+      << text;
+  // Only what is true is said: no note on a column without one.
+  EXPECT_EQ(text.find("note text ["), std::string::npos) << text;
+}
+
 TEST(Resources, ATableResourceHasColumnsKeysIndexesAndEstimate) {
   TestServer server;
   json r = server.post(rpc(1, "resources/read", {{"uri", "fleetmcp://table/tickets/users"}})).json_body();

@@ -84,10 +84,17 @@ TEST_F(ToolsTest, RowCapIsExactAndClamped) {
   json over = query("SELECT g FROM generate_series(1, 11) g", 10);
   EXPECT_EQ(over["row_count"], 10);
   EXPECT_EQ(over["truncated"], true);
-  EXPECT_EQ(query("SELECT g FROM generate_series(1, 5) g", 0)["row_count"], 1);  // at least one
+  // Below the schema's minimum: an error naming the argument, not a silent 1.
+  EXPECT_NE(error_text("query", {{"sql", "SELECT 1"}, {"max_rows", 0}}).find("'max_rows' must be at least 1"),
+            std::string::npos);
+  // Above the server's ceiling: lowered, and the result says so.
   json ceiling = query("SELECT g FROM generate_series(1, 500) g", 100000);
   EXPECT_EQ(ceiling["row_count"], 50);  // MCP_MAX_ROWS of this server
   EXPECT_EQ(ceiling["truncated"], true);
+  EXPECT_EQ(ceiling["max_rows_applied"], 50);
+  const std::string text = server_->call_tool("query", {{"sql", "SELECT 1 AS a"}, {"max_rows", 100000}})["content"][0]["text"];
+  EXPECT_NE(text.find("100000 rows were asked for, the server's ceiling is 50 (MCP_MAX_ROWS)"), std::string::npos) << text;
+  EXPECT_FALSE(query("SELECT 1 AS a", 50).contains("max_rows_applied"));
   EXPECT_EQ(ok("query", {{"sql", "SELECT g FROM generate_series(1, 2000) g"}})["row_count"], 50);
 }
 
@@ -156,6 +163,43 @@ TEST_F(ToolsTest, PostgresErrorsCarrySqlstateAndPosition) {
   EXPECT_NE(text.find("22012"), std::string::npos) << text;
   text = error_text("query", {{"sql", "SELECT * FROM secret_stuff.keys"}});
   EXPECT_NE(text.find("rule schema_not_readable"), std::string::npos) << text;
+}
+
+// Every tool error ends with what to try next, and names what was probably meant.
+TEST_F(ToolsTest, ErrorsNameWhatWasMeantAndWhatToTryNext) {
+  const auto last_line = [](const std::string& text) { return text.substr(text.rfind('\n') + 1); };
+  // An unknown relation: the nearest readable ones, schema-qualified.
+  std::string text = error_text("query", {{"sql", "SELECT * FROM tracksolid.device"}});
+  EXPECT_NE(text.find("Did you mean 'tracksolid.devices'?"), std::string::npos) << text;
+  EXPECT_EQ(last_line(text).rfind("Next: Call list_tables", 0), 0u) << text;
+  text = error_text("query", {{"sql", "SELECT count(*) FROM positions"}});  // unqualified, off the search path
+  EXPECT_NE(text.find("'tracksolid.positions'"), std::string::npos) << text;
+  // An unknown column: PostgreSQL's own hint when it has one, else near names from the catalog.
+  text = error_text("query", {{"sql", "SELECT imeii FROM tracksolid.devices"}});
+  EXPECT_NE(text.find("Perhaps you meant to reference the column \"devices.imei\""), std::string::npos) << text;
+  text = error_text("query", {{"sql", "SELECT litre FROM tracksolid.devices"}});  // a column of another table
+  EXPECT_NE(text.find("'fuel.records.litres'"), std::string::npos) << text;
+  EXPECT_EQ(last_line(text).rfind("Next: Call describe_table", 0), 0u) << text;
+  // A call with the wrong argument types: the function's real signatures.
+  text = error_text("query", {{"sql", "SELECT reporting.fn_points(42)"}});
+  EXPECT_NE(text.find("reporting.fn_points(p_imei text)"), std::string::npos) << text;
+  EXPECT_EQ(last_line(text).rfind("Next: Call one of the signatures shown", 0), 0u) << text;
+  // A schema outside the readable list: the readable ones.
+  text = error_text("query", {{"sql", "SELECT * FROM secret_stuff.keys"}});
+  EXPECT_NE(text.find("readable schemas: "), std::string::npos) << text;
+  // Another dialect's syntax: the PostgreSQL form.
+  text = error_text("query", {{"sql", "SELECT * FROM tracksolid.positions WHERE ts > now() - INTERVAL 7 DAY"}});
+  EXPECT_NE(text.find("Hint: INTERVAL 7 DAY is MySQL; PostgreSQL writes INTERVAL '7 days'"), std::string::npos) << text;
+  text = error_text("query", {{"sql", "SELECT TOP 5 imei FROM tracksolid.devices"}});
+  EXPECT_NE(text.find("LIMIT n"), std::string::npos) << text;
+  // Unknown arguments, with the nearest valid name.
+  text = error_text("query", {{"sql", "SELECT 1"}, {"maxrows", 5}});
+  EXPECT_NE(text.find("unknown argument 'maxrows' (did you mean 'max_rows'?)"), std::string::npos) << text;
+  text = error_text("describe_table", {{"schema", "tracksolid"}, {"tabel", "devices"}});
+  EXPECT_NE(text.find("did you mean 'table'?"), std::string::npos) << text;
+  // Every one of them ends with a Next: line.
+  for (const char* sql : {"SELECT 1 / 0", "SELECT 'x'::int", "SELECT pg_terminate_backend(1)"})
+    EXPECT_EQ(last_line(error_text("query", {{"sql", sql}})).rfind("Next: ", 0), 0u) << sql;
 }
 
 TEST_F(ToolsTest, TheRoleHoldsWhereTheGuardIsRelaxed) {

@@ -1,0 +1,122 @@
+#include "tools/name_hints.hpp"
+
+#include <algorithm>
+
+#include "core/nearest.hpp"
+
+namespace fleetmcp::tools {
+namespace {
+
+// The first double-quoted name in PostgreSQL's message, without its schema:
+// relation "tracksolid.vehicle" does not exist -> vehicle.
+std::string quoted_name(const std::string& message) {
+  const auto open = message.find('"');
+  if (open == std::string::npos) return "";
+  const auto close = message.find('"', open + 1);
+  if (close == std::string::npos) return "";
+  std::string name = message.substr(open + 1, close - open - 1);
+  if (const auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
+  return name;
+}
+
+// function fuel.fn_x(integer) does not exist -> fn_x
+std::string function_name(const std::string& message) {
+  constexpr std::string_view kPrefix = "function ";
+  if (message.rfind(kPrefix, 0) != 0) return "";
+  const auto paren = message.find('(', kPrefix.size());
+  if (paren == std::string::npos) return "";
+  std::string name = message.substr(kPrefix.size(), paren - kPrefix.size());
+  if (const auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
+  if (name.size() > 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+  return name;
+}
+
+std::string readable_list(const config::Config& config) {
+  std::string list;
+  for (const auto& s : config.readable_schemas) list += (list.empty() ? "" : ",") + s;
+  return list;
+}
+
+// One column of names from a catalog statement ($1: the readable schemas).
+boost::asio::awaitable<std::vector<std::string>> names(CallContext& ctx, const char* sql) {
+  pg::Plan plan;
+  std::vector<std::string> params{readable_list(ctx.config)};
+  plan.statements.push_back({sql, std::move(params)});
+  auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
+  std::vector<std::string> out;
+  if (!ran) co_return out;
+  const PGresult* r = ran->results.at(0).get();
+  for (int i = 0; r && i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
+  co_return out;
+}
+
+void append(core::Error& e, const std::string& line) { e.detail += (e.detail.empty() ? "" : "\n") + line; }
+
+}  // namespace
+
+boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
+  if (e.kind != core::ErrorKind::DbError) co_return;
+  if (e.sqlstate == "42P01") {
+    const std::string missing = quoted_name(e.message);
+    auto relations = co_await names(ctx,
+        "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname = ANY(string_to_array($1, ',')) "
+        "AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT') ORDER BY 1");
+    if (relations.empty() || missing.empty()) co_return;
+    // Compared by the relation's own name; offered schema-qualified.
+    std::vector<std::string> bare;
+    for (const auto& r : relations) bare.push_back(r.substr(r.find('.') + 1));
+    std::vector<std::string> offer;
+    for (const auto& near : core::nearest(missing, bare, 3))
+      for (std::size_t i = 0; i < bare.size(); ++i)
+        if (bare[i] == near && offer.size() < 4) offer.push_back(relations[i]);
+    if (!offer.empty()) {
+      append(e, "Did you mean " + core::quoted_list(offer) + "? Qualify names with their schema.");
+    } else {
+      relations.resize(std::min<std::size_t>(relations.size(), 12));
+      append(e, "Readable relations include " + core::quoted_list(relations, " and ") + ".");
+    }
+  } else if (e.sqlstate == "42703") {
+    if (e.detail.find("Perhaps you meant") != std::string::npos) co_return;  // PostgreSQL's own
+    const std::string missing = quoted_name(e.message);
+    if (missing.empty()) co_return;
+    // Not in the statement's relations (else PostgreSQL would have hinted):
+    // where a column of that name lives.
+    auto columns = co_await names(ctx,
+        "SELECT n.nspname || '.' || c.relname || '.' || a.attname FROM pg_catalog.pg_attribute a "
+        "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r','v','m','p','f') "
+        "AND n.nspname = ANY(string_to_array($1, ',')) "
+        "AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY 1");
+    std::vector<std::string> bare;
+    for (const auto& c : columns) bare.push_back(c.substr(c.rfind('.') + 1));
+    std::vector<std::string> offer;
+    for (const auto& near : core::nearest(missing, bare, 3))
+      for (std::size_t i = 0; i < bare.size(); ++i)
+        if (bare[i] == near && offer.size() < 4) offer.push_back(columns[i]);
+    if (!offer.empty())
+      append(e, "Readable columns with a similar name: " + core::quoted_list(offer) +
+                    " (join or select from that relation).");
+  } else if (e.sqlstate == "42883") {
+    const std::string missing = function_name(e.message);
+    if (missing.empty() || !ctx.policy.catalog) co_return;
+    const auto catalog = ctx.policy.catalog->current();
+    std::vector<std::string> signatures;
+    if (const auto it = catalog->functions.find(missing); it != catalog->functions.end())
+      for (const auto& f : it->second)
+        if (signatures.size() < 8) signatures.push_back(f.signature());
+    if (!signatures.empty()) {
+      append(e, "Its signatures: " + core::quoted_list(signatures, " and ") + ".");
+    } else {
+      std::vector<std::string> all;
+      for (const auto& [name, _] : catalog->functions) all.push_back(name);
+      std::sort(all.begin(), all.end());
+      if (const auto near = core::nearest(missing, all, 3); !near.empty())
+        append(e, "Functions with a similar name: " + core::quoted_list(near) + ".");
+    }
+  }
+}
+
+}  // namespace fleetmcp::tools
