@@ -66,7 +66,7 @@ App::App(config::Config config, std::FILE* audit_out)
       pool_(io(), pool_settings(config_)),
       db_(pool_, database_settings(config_)),
       gate_(db_, config_, stderr),
-      refresher_(io(), db_, catalog_, {config_.redact_columns}, std::chrono::seconds(config_.catalog_refresh_s)),
+      refresher_(io(), db_, catalog_, {config_.redact_columns, config_.readable_schemas}, std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
       tokens_(config_.auth_tokens),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),

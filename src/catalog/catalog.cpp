@@ -34,6 +34,38 @@ void Catalog::add_function(Function f) {
   overloads.push_back(std::move(f));
 }
 
+const Coverage* Catalog::coverage_of(std::string_view schema, std::string_view relation) const {
+  for (const auto& c : coverage)
+    if (c.schema == schema && c.relation == relation) return &c;
+  return nullptr;
+}
+
+std::string describe(const Coverage& c) {
+  if (c.last.empty()) return c.column + ": no rows";
+  return c.column + " from " + c.first + " to " + c.last;
+}
+
+std::string coverage_summary(const Catalog& catalog) {
+  std::string out;
+  for (std::size_t i = 0; i < catalog.coverage.size();) {
+    // Per schema: the earliest first value and the latest last one (the
+    // texts of one type and zone order as their values do).
+    const std::string& schema = catalog.coverage[i].schema;
+    std::string first, last, newest;
+    for (; i < catalog.coverage.size() && catalog.coverage[i].schema == schema; ++i) {
+      const Coverage& c = catalog.coverage[i];
+      if (c.last.empty()) continue;
+      if (first.empty() || c.first < first) first = c.first;
+      if (c.last > last) {
+        last = c.last;
+        newest = c.relation + "." + c.column;
+      }
+    }
+    if (!last.empty()) out += (out.empty() ? "" : "\n") + schema + ": " + first + " to " + last + " (newest: " + newest + ")";
+  }
+  return out;
+}
+
 std::shared_ptr<const Catalog> builtin() {
   static const std::shared_ptr<const Catalog> catalog = [] {
     auto c = std::make_shared<Catalog>();

@@ -6,7 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <cstring>
 
 namespace fleetmcp::catalog {
@@ -73,6 +75,20 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
        " WHERE attnum > 0 AND NOT attisdropped AND lower(attname) = ANY ($1::text[]))"
        " ORDER BY c.oid, a.attnum",
        {pg::text_array(options.sensitive_columns, true)}});
+  // Time axes: a readable date or timestamp column leading a btree index of a
+  // table or materialized view (the first such column per relation).
+  plan.statements.push_back(
+      {"SELECT DISTINCT ON (c.oid) quote_ident(n.nspname), quote_ident(c.relname), quote_ident(a.attname),"
+       " n.nspname, c.relname, a.attname"
+       " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+       " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]"
+       " JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'"
+       " WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname = ANY ($1::text[])"
+       " AND a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)"
+       " AND NOT lower(a.attname) = ANY ($2::text[])"
+       " AND has_column_privilege(c.oid, a.attnum, 'SELECT')"
+       " ORDER BY c.oid, i.indisprimary DESC, a.attnum",
+       {pg::text_array(options.readable_schemas), pg::text_array(options.sensitive_columns, true)}});
   auto ran = co_await db.run(std::move(plan));
   if (!ran) co_return ran.error();
 
@@ -105,6 +121,33 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
     if (PQgetvalue(columns, r, 5)[0] == 't')
       catalog->sensitive_attributes.insert((std::uint64_t{std::strtoul(last_oid.c_str(), nullptr, 10)} << 16) |
                                            static_cast<unsigned>(std::atoi(PQgetvalue(columns, r, 4))));
+  }
+  // Each axis's first and last value: two index probes per relation, in one
+  // statement. A failure (a lock, the timeout) leaves coverage unknown, not
+  // the catalog.
+  const PGresult* axes = results[5].get();
+  if (PQntuples(axes) > 0) {
+    std::string sql;
+    for (int r = 0; r < PQntuples(axes); ++r) {
+      const std::string table = std::string(PQgetvalue(axes, r, 0)) + "." + PQgetvalue(axes, r, 1);
+      const std::string column = PQgetvalue(axes, r, 2);
+      sql += (r ? " UNION ALL " : "") + std::string("SELECT ") + std::to_string(r) + ", (SELECT min(" + column +
+             ")::text FROM " + table + "), (SELECT max(" + column + ")::text FROM " + table + ")";
+    }
+    pg::Plan probe;
+    probe.for_caller = false;
+    probe.statements.push_back({sql + " ORDER BY 1", {}});
+    if (auto probed = co_await db.run(std::move(probe))) {
+      const PGresult* ranges = probed->results[0].get();
+      for (int r = 0; r < PQntuples(ranges); ++r) {
+        const int axis = std::atoi(PQgetvalue(ranges, r, 0));
+        catalog->coverage.push_back({PQgetvalue(axes, axis, 3), PQgetvalue(axes, axis, 4), PQgetvalue(axes, axis, 5),
+                                     PQgetvalue(ranges, r, 1), PQgetvalue(ranges, r, 2)});
+      }
+      std::sort(catalog->coverage.begin(), catalog->coverage.end(), [](const Coverage& a, const Coverage& b) {
+        return std::tie(a.schema, a.relation) < std::tie(b.schema, b.relation);
+      });
+    }
   }
   co_return std::shared_ptr<const Catalog>(std::move(catalog));
 }

@@ -22,6 +22,7 @@ namespace fleetmcp::catalog {
 
 struct LoadOptions {
   std::vector<std::string> sensitive_columns;  // names, case-insensitive
+  std::vector<std::string> readable_schemas;   // whose relations' coverage is read
 };
 
 // One load: functions the role may execute, operators and casts whose

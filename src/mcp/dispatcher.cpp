@@ -190,7 +190,16 @@ std::string Dispatcher::instructions() const {
          "instead of fetching everything. Each query has a " +
          std::to_string(config_.statement_timeout_ms / 1000) +
          " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected." +
-         role_warning_text();
+         coverage_text() + role_warning_text();
+}
+
+// What period the data covers, so "last week" is asked of the right weeks.
+std::string Dispatcher::coverage_text() const {
+  if (!policy_.catalog) return "";
+  const std::string summary = catalog::coverage_summary(*policy_.catalog->current());
+  if (summary.empty()) return "";
+  return " The data covers (earliest to newest row, by schema):\n" + summary +
+         "\nCheck this before filtering on current_date or now(): the newest data may be older than today.";
 }
 
 // The self-audit's findings, so the operator's override is never silent.
@@ -335,7 +344,7 @@ Reply Dispatcher::list_page(Request& req, const char* key, const json& items, in
 
 awaitable<Reply> Dispatcher::list_resources(Request& req) {
   // (Named arguments: g++ 12 miscompiles braced temporaries passed to coroutines.)
-  resources::Context catalog{db_, config_, req.cancel};
+  resources::Context catalog{db_, config_, req.cancel, policy_.catalog};
   auto entries = co_await resources::list(catalog);
   if (!entries) co_return error_reply(200, req.id, kInternalError, "Could not list resources: " + entries.error().message);
   json items = fixtures_ ? fixtures_->resources() : json::array();
@@ -356,7 +365,7 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
   if (fixtures_)
     if (auto fixture = fixtures_->read_resource(uri.get<std::string>()))
       co_return result(req, std::move(*fixture), kResourceTtlMs);
-  resources::Context catalog{db_, config_, req.cancel};
+  resources::Context catalog{db_, config_, req.cancel, policy_.catalog};
   auto contents = co_await resources::read(uri.get<std::string>(), catalog);
   if (!contents) {
     const core::Error& e = contents.error();
@@ -421,7 +430,7 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
   if (given)
     for (const auto& [k, v] : given->items())
       if (v.is_string()) context[k] = v.get<std::string>();
-  resources::Context catalog{db_, config_, req.cancel};
+  resources::Context catalog{db_, config_, req.cancel, policy_.catalog};
   auto done = co_await resources::complete(*arg_name, *arg_value, std::move(context), catalog);
   if (!done) co_return error_reply(200, req.id, kInternalError, "Could not complete: " + done.error().message);
   json completion = {{"values", done->values},

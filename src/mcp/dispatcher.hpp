@@ -82,6 +82,7 @@ class Dispatcher {
   Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
   std::string instructions() const;
   std::string role_warning_text() const;
+  std::string coverage_text() const;
 
   const config::Config& config_;
   pg::Runner& db_;

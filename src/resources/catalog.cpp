@@ -102,12 +102,13 @@ HAVING count(*) > 0
 // from the catalog (`notes`): its comment (where units are written), the
 // values an enum or a one-column CHECK allows, or the CHECK itself.
 constexpr const char* kOverview = R"SQL(
-SELECT schema, name, kind, row_estimate, comment, detail, notes FROM (
+SELECT schema, name, kind, row_estimate, comment, detail, notes, relname FROM (
   SELECT n.nspname AS schema, quote_ident(c.relname) AS name, )SQL" FLEETMCP_RELATION_KIND R"SQL( AS kind,
          )SQL" FLEETMCP_ROW_ESTIMATE R"SQL( AS row_estimate,
          obj_description(c.oid, 'pg_class') AS comment,
          string_agg(col.plain, ', ' ORDER BY col.attnum) AS detail,
-         string_agg(col.plain || coalesce(' [' || col.note || ']', ''), ', ' ORDER BY col.attnum) AS notes
+         string_agg(col.plain || coalesce(' [' || col.note || ']', ''), ', ' ORDER BY col.attnum) AS notes,
+         c.relname
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL (
     SELECT a.attnum, quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) AS plain,
@@ -127,7 +128,7 @@ SELECT schema, name, kind, row_estimate, comment, detail, notes FROM (
   GROUP BY n.nspname, c.oid
   UNION ALL
   SELECT n.nspname, quote_ident(p.proname) || '(' || pg_get_function_arguments(p.oid) || ')', 'function',
-         NULL, obj_description(p.oid, 'pg_proc'), pg_get_function_result(p.oid), NULL
+         NULL, obj_description(p.oid, 'pg_proc'), pg_get_function_result(p.oid), NULL, NULL
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
   WHERE n.nspname = ANY($1::text[]) AND )SQL" FLEETMCP_READABLE_FUNCTION R"SQL(
 ) o ORDER BY schema, kind = 'function', name
@@ -188,6 +189,7 @@ awaitable<core::Result<Contents>> overview(Context& ctx) {
   auto ran = co_await run_one(ctx, kOverview, std::move(params));
   if (!ran) co_return ran.error();
   const PGresult* r = ran->results.at(0).get();
+  const auto snapshot = ctx.catalog ? ctx.catalog->current() : nullptr;
   // With the columns' notes while the page stays under the cap, else without
   // (the per-table resources keep every comment).
   const auto page = [&](bool notes) {
@@ -197,6 +199,7 @@ awaitable<core::Result<Contents>> overview(Context& ctx) {
     text += ". Sensitive columns are left out here and cannot be queried.";
     text += notes ? " A column's [note] is its comment and the values its type or CHECK constraint allows."
                   : " Column notes were left out to keep this page short.";
+    text += " A relation's period, where known, is the range of its indexed date or time column.";
     text += " Read fleetmcp://table/{schema}/{table} for a relation's keys, indexes and column comments.\n";
     std::string schema;
     for (int row = 0; row < PQntuples(r); ++row) {
@@ -208,6 +211,8 @@ awaitable<core::Result<Contents>> overview(Context& ctx) {
                         detail = value(r, row, notes && kind != "function" ? 6 : 5);
       text += "- " + value(r, row, 1) + " (" + kind;
       if (!estimate.empty()) text += ", ~" + with_commas(estimate) + " rows";
+      if (const auto* covered = snapshot ? snapshot->coverage_of(schema, value(r, row, 7)) : nullptr)
+        text += "; " + catalog::describe(*covered);
       text += ")";
       if (!detail.empty()) text += kind == "function" ? " -> " + detail : ": " + detail;
       if (!comment.empty()) text += ". " + comment;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.hpp"
 #include "config/config.hpp"
 #include "core/cancel.hpp"
 #include "core/result.hpp"
@@ -38,6 +39,7 @@ struct Context {
   pg::Runner& db;
   const config::Config& config;
   core::CancelPtr cancel;
+  const catalog::Store* catalog = nullptr;  // for the relations' coverage (may be null)
 };
 
 // The overview first, then relations and functions by schema and name.

@@ -459,6 +459,7 @@ struct Walker {
   const Ranges& ranges;
   std::optional<Error> verdict;
   std::vector<std::string> unqualified;
+  std::vector<std::string> qualified;  // "schema.name" of every relation named with its schema
   std::vector<std::string> notes;
   std::vector<long> expansions;  // locations of `*` / `alias.*` that a target list expands
   Fingerprint fingerprint;
@@ -851,6 +852,7 @@ struct Walker {
       unqualified.emplace_back(name);
       return;
     }
+    qualified.push_back(std::string(schema) + "." + std::string(name));
     if (policy.enforce_schemas && !schema_readable(schema))
       reject("schema_not_readable",
              "schema " + std::string(schema) + " is not readable here (relation " + std::string(schema) + "." +
@@ -1031,6 +1033,8 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   for (const auto& name : judged.unqualified)
     if (!is_cte(name) && !contains(out.unqualified_relations, name))
       out.unqualified_relations.push_back(name);
+  for (const auto& name : judged.qualified)
+    if (!contains(out.qualified_relations, name)) out.qualified_relations.push_back(name);
 
   out.text = length > 0 ? input.substr(location, length) : input.substr(location);
   // A trailing "-- comment" must not swallow what the server appends after it.

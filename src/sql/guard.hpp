@@ -41,6 +41,7 @@ struct ValidatedStatement {
   std::string fingerprint;  // pg_query_fingerprint, groups identical queries in audit
   int start_position = 1;   // 1-based character position of `text` in the input
   std::vector<std::string> unqualified_relations;  // resolved by the search path
+  std::vector<std::string> qualified_relations;    // "schema.name", as written
   // What the verdict could not check (offline: functions outside PostgreSQL
   // 15's pg_catalog), for check-sql to show.
   std::vector<std::string> notes;

@@ -134,6 +134,25 @@ std::string cut_note(Cut cut, long long cap, const config::Config& config) {
   return "";
 }
 
+// The periods of the relations a statement reads, where known: what an empty
+// answer to a date filter most often means.
+std::string coverage_read(const catalog::Catalog& catalog, const sql::ValidatedStatement& statement) {
+  std::vector<const catalog::Coverage*> read;
+  for (const auto& name : statement.qualified_relations) {
+    const auto dot = name.find('.');
+    if (const auto* c = catalog.coverage_of(name.substr(0, dot), name.substr(dot + 1))) read.push_back(c);
+  }
+  for (const auto& name : statement.unqualified_relations)
+    for (const auto& schema : catalog.search_path)
+      if (const auto* c = catalog.coverage_of(schema, name)) {
+        read.push_back(c);
+        break;
+      }
+  std::string out;
+  for (const auto* c : read) out += (out.empty() ? "" : "; ") + c->schema + "." + c->relation + "." + catalog::describe(*c);
+  return out;
+}
+
 }  // namespace
 
 awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql, long long max_rows,
@@ -283,6 +302,9 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   if (lowered)
     footer += "; " + std::to_string(max_rows) + " rows were asked for, the server's ceiling is " +
               std::to_string(cap) + " (MCP_MAX_ROWS)";
+  if (count == 0)
+    if (const std::string covered = coverage_read(*catalog, *validated); !covered.empty())
+      footer += "; the data read covers " + covered + ": a filter outside that period finds nothing";
   fleetmcp::json::append_escaped(text, footer);
   if (!redacted.empty()) {
     // As many names as the footer's room holds (escaped, as sent); all of

@@ -1,4 +1,6 @@
 // query(sql, max_rows=1000): one guarded read, capped by a cursor.
+#include <algorithm>
+
 #include "tools/tool.hpp"
 
 namespace fleetmcp::tools {
@@ -30,7 +32,7 @@ Tool make_query_tool() {
   t.run = [](const json& args, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
     auto sql = string_arg(args, "sql");
     if (!sql) co_return sql.error();
-    auto max_rows = integer_arg(args, "max_rows", 1000);
+    auto max_rows = integer_arg(args, "max_rows", std::min<long long>(1000, ctx.config.max_rows));
     if (!max_rows) co_return max_rows.error();
     ctx.record.sql = *sql;
     co_return co_await guarded_rows(ctx, *sql, *max_rows);

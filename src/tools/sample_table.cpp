@@ -3,6 +3,8 @@
 // The select list comes from the catalog: the columns the role may read that
 // are not sensitive. `SELECT *` would fail with 42501 on a table whose
 // sensitive columns the role script keeps out with column-level grants.
+#include <algorithm>
+
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -62,7 +64,7 @@ Tool make_sample_table_tool() {
     if (!schema) co_return schema.error();
     auto table = string_arg(args, "table");
     if (!table) co_return table.error();
-    auto n = integer_arg(args, "n", 20);
+    auto n = integer_arg(args, "n", std::min<long long>(20, ctx.config.max_rows));
     if (!n) co_return n.error();
     if (auto ok = check_readable_schema(ctx.config, *schema); !ok) co_return ok.error();
 

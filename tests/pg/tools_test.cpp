@@ -202,6 +202,38 @@ TEST_F(ToolsTest, ErrorsNameWhatWasMeantAndWhatToTryNext) {
     EXPECT_EQ(last_line(error_text("query", {{"sql", sql}})).rfind("Next: ", 0), 0u) << sql;
 }
 
+// What period the data covers, read from the time axis's index, where a
+// model looks: the instructions, the overview and an empty result.
+TEST_F(ToolsTest, AnEmptyResultNamesThePeriodTheDataCovers) {
+  const std::string covers = "tracksolid.positions.ts from 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00";
+  json r = server_->call_tool("query", {{"sql", "SELECT count(*) FROM tracksolid.positions WHERE ts > now() - "
+                                                "interval '7 days' GROUP BY imei"}});
+  const std::string text = r["content"][0]["text"];
+  EXPECT_NE(text.find("(0 rows; the data read covers " + covers + ": a filter outside that period finds nothing)"),
+            std::string::npos) << text;
+  // Unqualified names are found by the search path; rows found need no such note.
+  r = server_->call_tool("query", {{"sql", "SET search_path = tracksolid"}});  // refused: no session state
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_EQ(query("SELECT count(*) FROM tracksolid.positions WHERE ts < '2026-01-02'")["row_count"], 1);
+  const std::string found = server_->call_tool("query", {{"sql", "SELECT 1 FROM tracksolid.positions LIMIT 1"}})
+                                ["content"][0]["text"];
+  EXPECT_EQ(found.find("covers"), std::string::npos) << found;
+
+  json init = server_->post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                             {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
+                  .json_body();
+  const std::string instructions = init["result"]["instructions"];
+  EXPECT_NE(instructions.find("tracksolid: 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00 (newest: positions.ts)"),
+            std::string::npos) << instructions;
+  json overview = server_->post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "resources/read"},
+                                 {"params", {{"uri", "fleetmcp://overview"}}}})
+                      .json_body();
+  const std::string page = overview["result"]["contents"][0]["text"];
+  EXPECT_NE(page.find("- positions (table, ~3,000 rows; ts from 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00)"),
+            std::string::npos) << page;
+}
+
 TEST_F(ToolsTest, TheRoleHoldsWhereTheGuardIsRelaxed) {
   // Schema enforcement off: the role's grants still refuse the unreadable schema.
   TestServer open([](config::Config& c) { c.enforce_schemas = false; });
