@@ -225,6 +225,11 @@ int doctor(const Config& config) {
 // refusing tool calls then if it must.
 bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
   auto report = app.self_audit();
+  // A setting PostgreSQL refuses at every connection (MCP_TIMEZONE) stops the start.
+  if (!report && report.error().kind == fleetmcp::core::ErrorKind::BadRequest) {
+    fail(report.error().message);
+    return false;
+  }
   if (!report) {
     notes = "fleetmcp: self-audit postponed until the database answers: " + report.error().message + "\n";
     app.start_catalog_refresh();
@@ -289,6 +294,8 @@ int demo(Config config, const std::vector<std::string>& args) {
   if (std::system(start.c_str()) != 0)
     return fail("demo: the database did not start (see " + dir + "/server.log)");
   const std::string halt = "bash " + shell_quoted(launcher) + " halt " + shell_quoted(dir);
+  // The fleet's days are Africa/Nairobi's: so are "today" and "last week" (unless set otherwise).
+  if (config.timezone.empty()) config.timezone = "Africa/Nairobi";
 
   std::ifstream env(dir + "/env");
   for (std::string line; std::getline(env, line);) {
