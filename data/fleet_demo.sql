@@ -5,9 +5,12 @@
 -- scale 1 (default): 500 vehicles, 1.6 million GPS positions over 30 days,
 -- 5,000 incidents, in about 15 s on 2 cores; scale 0.01: 5 vehicles, 14,000
 -- positions, 50 incidents. Devices and incidents grow linearly with scale.
+-- The 30 days end on last_day, a local date (Africa/Nairobi): yesterday there
+-- unless given (-v last_day=2026-05-31), so "last week" has data the day the
+-- fleet is generated; data/fleet_demo_shift.sql moves an older copy forward.
 -- Everything is generated inside PostgreSQL with generate_series. It is
 -- deterministic: pseudo-random values are hashes of row numbers (no random()),
--- so a given scale always gives the same rows.
+-- so a given scale and last_day always give the same rows.
 --
 -- Run it as a superuser on an empty database; it runs in one transaction, and a
 -- database that already has the schemas is left alone. Like production,
@@ -22,6 +25,10 @@
 \else
   \set scale 1
 \endif
+\if :{?last_day}
+\else
+  SELECT ((now() AT TIME ZONE 'Africa/Nairobi')::date - 1)::text AS last_day \gset
+\endif
 SET client_min_messages = warning;
 
 SELECT EXISTS (SELECT 1 FROM pg_namespace
@@ -31,13 +38,14 @@ SELECT EXISTS (SELECT 1 FROM pg_namespace
   \quit
 \endif
 
-\echo 'fleet_demo: loading at scale' :scale '(one transaction; scale 1 takes under a minute)'
+\echo 'fleet_demo: loading at scale' :scale 'through' :last_day '(one transaction; scale 1 takes under a minute)'
 BEGIN;
 SET LOCAL work_mem = '256MB';
 SET LOCAL maintenance_work_mem = '512MB';
 SET LOCAL synchronous_commit = off;
 SET LOCAL jit = off;          -- compiling these big expressions costs more than it saves
 SET LOCAL fleet_demo.scale = :'scale';
+SET LOCAL fleet_demo.last_day = :'last_day';
 
 \echo 'fleet_demo: roles, schemas, extensions'
 DO $$
@@ -50,16 +58,18 @@ BEGIN
   END IF;
 END $$;
 
--- Parameters. The data covers the 30 local days (Africa/Nairobi) before 2026-06-01.
+-- Parameters. The data covers the 30 local days (Africa/Nairobi) through last_day;
+-- end_day is the day after, data_end its first instant.
 CREATE TEMP TABLE params ON COMMIT DROP AS
 SELECT s AS scale,
        greatest(3, round(500 * s))::int   AS devices,
        greatest(20, round(5000 * s))::int AS incidents,
-       date '2026-05-02' AS first_day,
+       e - 30 AS first_day,
        30 AS days,
-       date '2026-06-01' AS end_day,
-       timestamptz '2026-06-01 00:00+03' AS data_end
-FROM (SELECT current_setting('fleet_demo.scale')::numeric AS s) x;
+       e AS end_day,
+       e::timestamp AT TIME ZONE 'Africa/Nairobi' AS data_end
+FROM (SELECT current_setting('fleet_demo.scale')::numeric AS s,
+             current_setting('fleet_demo.last_day')::date + 1 AS e) x;
 GRANT SELECT ON params TO tracksolid_owner;
 DO $$
 BEGIN
@@ -476,9 +486,10 @@ FROM (
   SELECT f.*,
          round((greatest(coalesce(f.odo - lag(f.odo) OVER (PARTITION BY f.imei ORDER BY f.d), f.daily_km * f.fill_days), 20)
                 * f.l_per_100km / 100 * (0.95 + 0.1 * pg_temp.rnd(f.i * 100 + f.d, 60)))::numeric, 2) AS litres,
+         -- the pump price changes on the period's 14th day
          CASE WHEN f.fuel_type = 'diesel'
-              THEN CASE WHEN f.filled_at < timestamptz '2026-05-15 00:00+03' THEN 171.40 ELSE 168.90 END
-              ELSE CASE WHEN f.filled_at < timestamptz '2026-05-15 00:00+03' THEN 186.30 ELSE 184.10 END END AS unit_price,
+              THEN CASE WHEN f.d < 13 THEN 171.40 ELSE 168.90 END
+              ELSE CASE WHEN f.d < 13 THEN 186.30 ELSE 184.10 END END AS unit_price,
          round(f.odo::numeric, 1) AS odometer_km
   FROM (
     SELECT dd.i, dd.d, dd.imei, dv.fuel_type, dv.l_per_100km, dv.fill_days, dd.odo, dd.v * dd.t / 60.0 AS daily_km,
@@ -499,10 +510,14 @@ FROM (
 ORDER BY filled_at, imei;
 CREATE INDEX records_imei_filled_at ON fuel.records (imei, filled_at);
 
-INSERT INTO fuel.ingest_state VALUES
-  ('fuel_card_api', timestamptz '2026-06-01 02:15+03', (SELECT max(id) FROM fuel.records), (SELECT count(*) FROM fuel.records), 'ok', NULL),
-  ('manual_upload', timestamptz '2026-05-28 11:42+03', NULL, 0, 'ok', 'no files in the upload folder'),
-  ('fuel_sensor_feed', timestamptz '2026-05-20 02:15+03', NULL, 0, 'failed', 'vendor endpoint returned HTTP 503; retry scheduled');
+-- The jobs run just after local midnight, so the last run is not in the future.
+INSERT INTO fuel.ingest_state
+SELECT source, p.data_end + since_end, last_id, rows_ingested, status, message
+FROM params p CROSS JOIN (VALUES
+  ('fuel_card_api', interval '15 minutes', (SELECT max(id) FROM fuel.records), (SELECT count(*) FROM fuel.records), 'ok', NULL),
+  ('manual_upload', interval '-3 days -12 hours -18 minutes', NULL, 0, 'ok', 'no files in the upload folder'),
+  ('fuel_sensor_feed', interval '-11 days -21 hours -45 minutes', NULL, 0, 'failed', 'vendor endpoint returned HTTP 503; retry scheduled')
+) j(source, since_end, last_id, rows_ingested, status, message);
 
 -- reporting's views read fuel; their owner needs the grant.
 GRANT USAGE ON SCHEMA fuel TO tracksolid_owner;
@@ -900,16 +915,24 @@ CREATE FUNCTION fuel.fn_fuel_efficiency(p_from date, p_to date)
 RETURNS TABLE (imei text, fills bigint, litres numeric, cost numeric, km numeric, litres_per_100km numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-  SELECT imei, count(*), sum(litres), sum(cost), max(odometer_km) - min(odometer_km),
-         -- each fill replaces what was burnt since the previous one: leave out the first
-         round(100 * (sum(litres) - (array_agg(litres ORDER BY filled_at))[1])
-               / nullif(max(odometer_km) - min(odometer_km), 0), 1)
-  FROM fuel.records
-  WHERE filled_at >= p_from::timestamp AT TIME ZONE 'Africa/Nairobi'
-    AND filled_at < (p_to + 1)::timestamp AT TIME ZONE 'Africa/Nairobi'
+  -- Each fill replaces what was burnt since the previous one, so the first fill
+  -- in the range only gives the starting odometer: every column leaves it out,
+  -- and litres_per_100km = 100 * litres / km.
+  WITH f AS (
+    SELECT imei, litres, cost, odometer_km,
+           row_number() OVER (PARTITION BY imei ORDER BY filled_at, id) AS n,
+           first_value(odometer_km) OVER (PARTITION BY imei ORDER BY filled_at, id) AS start_km
+    FROM fuel.records
+    WHERE filled_at >= p_from::timestamp AT TIME ZONE 'Africa/Nairobi'
+      AND filled_at < (p_to + 1)::timestamp AT TIME ZONE 'Africa/Nairobi'
+  )
+  SELECT imei, count(*) FILTER (WHERE n > 1), coalesce(sum(litres) FILTER (WHERE n > 1), 0),
+         coalesce(sum(cost) FILTER (WHERE n > 1), 0), max(odometer_km) - min(start_km),
+         round(100 * sum(litres) FILTER (WHERE n > 1) / nullif(max(odometer_km) - min(start_km), 0), 1)
+  FROM f
   GROUP BY imei ORDER BY imei
 $$;
-COMMENT ON FUNCTION fuel.fn_fuel_efficiency(date, date) IS 'Per vehicle between two local dates: fills, litres, cost (KES), km between first and last fill, l/100 km.';
+COMMENT ON FUNCTION fuel.fn_fuel_efficiency(date, date) IS 'Per vehicle between two local dates, by the full-tank method: the first fill in the range only marks the starting odometer (its fuel was burnt before), so fills, litres and cost (KES) count the fills after it, km runs from the first fill to the last, and litres_per_100km = 100 * litres / km. For everything bought, sum fuel.records.';
 
 SET ROLE tracksolid_owner;
 
@@ -923,7 +946,7 @@ CREATE TABLE reporting.refresh_log (
 );
 COMMENT ON TABLE reporting.refresh_log IS 'One row per refresh of a materialized view by the nightly job.';
 INSERT INTO reporting.refresh_log (view_name, refreshed_at, duration_ms, status, notes)
-SELECT 'reporting.v_trips', (p.first_day + d + 1 + time '02:00') AT TIME ZONE 'Africa/Nairobi',
+SELECT 'reporting.v_trips', (p.first_day + d + 1 + time '00:30') AT TIME ZONE 'Africa/Nairobi',
        (4000 + floor(pg_temp.rnd(d, 140) * 3000))::int,
        CASE WHEN d = 17 THEN 'failed' ELSE 'ok' END,
        CASE WHEN d = 17 THEN 'canceling statement due to lock timeout; retried next night' ELSE 'nightly' END

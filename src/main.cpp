@@ -38,8 +38,10 @@ void print_help() {
       "                      serve MCP over stdin/stdout (newline-delimited JSON-RPC)\n"
       "  fleetmcp demo [--dir DIR] [--scale S]\n"
       "                      start (or reuse) a private PostgreSQL filled with a synthetic fleet\n"
-      "                      (from a source checkout) and serve it on MCP_HOST:MCP_PORT with a\n"
-      "                      fresh token until Ctrl-C; DIR defaults to ~/.cache/fleetmcp/demo\n"
+      "                      (from a source checkout) whose 30 days end yesterday in Africa/Nairobi\n"
+      "                      (a copy from an earlier day is moved forward), and serve it on\n"
+      "                      MCP_HOST:MCP_PORT with a fresh token until Ctrl-C (MCP_TIMEZONE\n"
+      "                      defaults to Africa/Nairobi); DIR defaults to ~/.cache/fleetmcp/demo\n"
       "  fleetmcp check-sql [SQL | - | --jsonl]\n"
       "                      print the guard's verdict on SQL (argument or stdin): rule,\n"
       "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected.\n"
@@ -225,6 +227,11 @@ int doctor(const Config& config) {
 // refusing tool calls then if it must.
 bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
   auto report = app.self_audit();
+  // A setting PostgreSQL refuses at every connection (MCP_TIMEZONE) stops the start.
+  if (!report && report.error().kind == fleetmcp::core::ErrorKind::BadRequest) {
+    fail(report.error().message);
+    return false;
+  }
   if (!report) {
     notes = "fleetmcp: self-audit postponed until the database answers: " + report.error().message + "\n";
     app.start_catalog_refresh();
@@ -289,6 +296,20 @@ int demo(Config config, const std::vector<std::string>& args) {
   if (std::system(start.c_str()) != 0)
     return fail("demo: the database did not start (see " + dir + "/server.log)");
   const std::string halt = "bash " + shell_quoted(launcher) + " halt " + shell_quoted(dir);
+  // A cached fleet from an earlier day is moved forward to end yesterday (a no-op when current).
+  // (The superuser's password goes through the environment, not psql's command line.)
+  const std::string shift =
+      "bash -c 'source \"$1/env\" && pw=${FLEETMCP_TEST_ADMIN_URL#*://postgres:} && export PGPASSWORD=${pw%%@*} && "
+      "exec psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p \"$FLEETMCP_TEST_PORT\" -U postgres -d tracksolid_db "
+      "-f \"$2\"' _ " +
+      shell_quoted(dir) + " " + shell_quoted(source + "/data/fleet_demo_shift.sql");
+  if (std::system(shift.c_str()) != 0) {
+    std::system(halt.c_str());
+    return fail("demo: moving the cached fleet to the current dates failed (see above); delete " + dir +
+                " to generate it afresh");
+  }
+  // The fleet's days are Africa/Nairobi's: so are "today" and "last week" (unless set otherwise).
+  if (config.timezone.empty()) config.timezone = "Africa/Nairobi";
 
   std::ifstream env(dir + "/env");
   for (std::string line; std::getline(env, line);) {
@@ -323,7 +344,7 @@ int demo(Config config, const std::vector<std::string>& args) {
       "Then ask, for example:\n"
       "  - Which cost centres drove the most kilometres last week, and which vehicles led them?\n"
       "  - Which open incidents have breached their SLA, by region?\n"
-      "  - Which vehicles used the most fuel per 100 km this month?\n\n"
+      "  - Which vehicles used the most fuel per 100 km over the last four weeks?\n\n"
       "Ctrl-C stops the server and the database (the data stays for the next run).\n\n",
       url.c_str(), token.c_str(), url.c_str(), token.c_str());
   if (config.ws_enabled)

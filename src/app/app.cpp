@@ -47,6 +47,7 @@ pg::PoolSettings pool_settings(const config::Config& c) {
   s.idle_timeout = std::chrono::seconds(c.pool_idle_timeout_s);
   s.max_lifetime = std::chrono::seconds(c.pool_max_lifetime_s);
   s.statement_timeout_ms = c.statement_timeout_ms;
+  s.timezone = c.timezone;
   return s;
 }
 

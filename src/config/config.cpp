@@ -103,6 +103,14 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.connect_timeout_ms, 100, 600000);
   } else if (name == "MCP_STATEMENT_TIMEOUT_MS") {
     return int_into(c.statement_timeout_ms, 1, 86400000);
+  } else if (name == "MCP_TIMEZONE") {
+    // PostgreSQL judges the name at the first connection; here only what could
+    // not be a zone name, and would need quoting in the startup options.
+    if (value.size() > 100 || value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                      "0123456789_+-/:") != std::string::npos)
+      return bad(name, "'" + value + "' is not a time zone name (letters, digits and _ + - / : only, "
+                       "such as Africa/Nairobi or UTC)");
+    c.timezone = value;
   } else if (name == "MCP_POOL_IDLE_TIMEOUT") {
     return int_into(c.pool_idle_timeout_s, 1, 86400);
   } else if (name == "MCP_POOL_MAX_LIFETIME") {
@@ -192,6 +200,8 @@ const std::vector<Setting>& settings() {
       {"MCP_QUEUE_TIMEOUT_MS", "15000", "longest wait for a free connection before 'server busy'"},
       {"MCP_CONNECT_TIMEOUT_MS", "5000", "longest wait to open a database connection"},
       {"MCP_STATEMENT_TIMEOUT_MS", "30000", "statement_timeout of every tool call"},
+      {"MCP_TIMEZONE", "(none)",
+       "TimeZone of every database session (now(), current_date, timestamptz text); unset: the server's own"},
       {"MCP_POOL_IDLE_TIMEOUT", "60", "seconds an idle connection is kept before it is closed"},
       {"MCP_POOL_MAX_LIFETIME", "1800", "seconds after which a connection is replaced"},
       {"MCP_ALLOW_UNSAFE_ROLE", "false",

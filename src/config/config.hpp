@@ -51,6 +51,8 @@ struct Config {
   int statement_timeout_ms = 30000;
   int pool_idle_timeout_s = 60;
   int pool_max_lifetime_s = 1800;
+  // Every session's TimeZone (MCP_TIMEZONE); empty: the server's own.
+  std::string timezone;
   // Serve even when the start-up self-audit finds the role can write or
   // administer the database (src/doctor); loudly, never silently.
   bool allow_unsafe_role = false;

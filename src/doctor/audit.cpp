@@ -267,6 +267,7 @@ core::Result<Report> audit_once(const config::Config& config) {
   pool_settings.conninfo = config.database_url;
   pool_settings.max_connections = 1;
   pool_settings.connect_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
+  pool_settings.timezone = config.timezone;
   pg::DatabaseSettings db_settings;
   db_settings.queue_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
   db_settings.statement_timeout_ms = config.statement_timeout_ms;

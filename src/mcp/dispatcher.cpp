@@ -189,8 +189,18 @@ std::string Dispatcher::instructions() const {
          "); truncated=true means more rows existed: aggregate, filter or add a time range in SQL "
          "instead of fetching everything. Each query has a " +
          std::to_string(config_.statement_timeout_ms / 1000) +
-         " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected." +
-         coverage_text() + role_warning_text();
+         " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected. " +
+         timezone_text() + coverage_text() + role_warning_text();
+}
+
+// Which zone "today" and "last week" mean: a model writing current_date - 7
+// should know whose date that is.
+std::string Dispatcher::timezone_text() const {
+  if (!config_.timezone.empty())
+    return "Sessions run in time zone " + config_.timezone +
+           ": now(), current_date and date casts of timestamptz use it.";
+  return "Sessions run in the database server's time zone (SELECT current_setting('TimeZone') names it): "
+         "now(), current_date and date casts of timestamptz use it.";
 }
 
 // What period the data covers, so "last week" is asked of the right weeks.

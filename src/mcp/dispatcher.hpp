@@ -81,6 +81,7 @@ class Dispatcher {
   nlohmann::json capabilities() const;
   Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
   std::string instructions() const;
+  std::string timezone_text() const;
   std::string role_warning_text() const;
   std::string coverage_text() const;
 

@@ -7,6 +7,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -48,8 +51,8 @@ RunFailure dead_failure(PGconn* conn, bool nothing_ran) {
 
 // Adds default_transaction_read_only=on to whatever `options` the URL carries, so
 // the connection itself refuses writes even outside our BEGIN READ ONLY, and
-// the statement timeout, so that a call need not set it (see run()).
-std::string session_options(const std::string& conninfo, int statement_timeout_ms) {
+// the statement timeout and time zone, so that a call need not set them (see run()).
+std::string session_options(const std::string& conninfo, int statement_timeout_ms, const std::string& timezone) {
   std::string options;
   char* err = nullptr;
   if (PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &err)) {
@@ -61,7 +64,21 @@ std::string session_options(const std::string& conninfo, int statement_timeout_m
   if (!options.empty()) options += ' ';
   options += "-c default_transaction_read_only=on";
   if (statement_timeout_ms > 0) options += " -c statement_timeout=" + std::to_string(statement_timeout_ms);
+  if (!timezone.empty()) {
+    // libpq splits options at spaces; a backslash keeps one in the value.
+    options += " -c TimeZone=";
+    for (char ch : timezone) {
+      if (ch == ' ' || ch == '\\') options += '\\';
+      options += ch;
+    }
+  }
   return options;
+}
+
+bool same_zone(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 }  // namespace
@@ -143,8 +160,8 @@ awaitable<boost::system::error_code> Connection::wait(WaitType type, Clock::time
 
 awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
     asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
-    Clock::time_point deadline, int statement_timeout_ms) {
-  const std::string options = session_options(conninfo, statement_timeout_ms);
+    Clock::time_point deadline, int statement_timeout_ms, const std::string& timezone) {
+  const std::string options = session_options(conninfo, statement_timeout_ms, timezone);
   // Later keywords override what the URL says: UTF-8 and ISO dates are what the
   // JSON encoder expects, whatever the server's defaults.
   const char* keywords[] = {"dbname", "options", "client_encoding", "fallback_application_name",
@@ -159,9 +176,15 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
 
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
-    if (status == PGRES_POLLING_FAILED)
-      co_return make_error(ErrorKind::Unavailable,
-                           "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+    if (status == PGRES_POLLING_FAILED) {
+      const std::string message = trimmed_message(PQerrorMessage(raw));
+      // A zone PostgreSQL does not know is a configuration error, not an outage:
+      // no retry will cure it (BadRequest stops the pool's retries and the start).
+      if (!timezone.empty() && message.find("parameter \"TimeZone\"") != std::string::npos)
+        co_return make_error(ErrorKind::BadRequest, "MCP_TIMEZONE: PostgreSQL does not know the time zone '" +
+                                                        timezone + "' (" + message + ")");
+      co_return make_error(ErrorKind::Unavailable, "database unavailable: " + message);
+    }
     // libpq may switch sockets while it tries hosts or SSL modes: re-wrap each time.
     c->watch_socket();
     auto ec = co_await c->wait(status == PGRES_POLLING_READING ? WaitType::wait_read
@@ -187,6 +210,24 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
       co_return make_error(ErrorKind::Unavailable,
                            "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
     if (*reset == std::to_string(statement_timeout_ms)) c->session_timeout_ms_ = statement_timeout_ms;
+  }
+  // The server reports its TimeZone at every connect; when the startup option
+  // did not reach it (a pooler), each call sets the zone itself.
+  if (!timezone.empty()) {
+    const char* reported = PQparameterStatus(raw, "TimeZone");
+    if (!reported || !same_zone(reported, timezone)) {
+      // Tried once here (for this implicit transaction only), so that an unknown
+      // zone stops the start rather than every call.
+      const std::string sql = "SELECT pg_catalog.set_config('TimeZone', '" + timezone + "', true)";
+      if (!co_await c->query_value(sql.c_str(), deadline)) {
+        if (PQstatus(raw) != CONNECTION_OK)
+          co_return make_error(ErrorKind::Unavailable,
+                               "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+        co_return make_error(ErrorKind::BadRequest,
+                             "MCP_TIMEZONE: PostgreSQL does not know the time zone '" + timezone + "'");
+      }
+      c->set_timezone_ = timezone;
+    }
   }
   co_return c;
 }
@@ -278,13 +319,15 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                              values.data(), nullptr, nullptr, 0) == 1;
   };
   // Item layout of the reply:
-  //   [BEGIN, SET?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
-  // SET LOCAL statement_timeout only when the session's default differs.
+  //   [BEGIN, SET?, SET?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
+  // SET LOCAL statement_timeout only when the session's default differs, and
+  // SET LOCAL TimeZone only when the session did not take the configured zone.
   const bool set_timeout = plan.statement_timeout_ms != session_timeout_ms_;
+  const bool set_zone = !set_timezone_.empty();
   // The cleanup shares ROLLBACK's sync group, so behind PgBouncer in
   // transaction mode it reaches the same server connection (PgBouncer lets the
   // server go only at a ReadyForQuery outside a transaction).
-  const std::size_t first = set_timeout ? 2 : 1, sync1 = first + plan.statements.size(), rollback = sync1 + 1,
+  const std::size_t first = 1 + (set_timeout ? 1 : 0) + (set_zone ? 1 : 0), sync1 = first + plan.statements.size(), rollback = sync1 + 1,
                     cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
   // libpq flushes at each sync: corked, the two groups leave in one segment
   // (one wake-up of the backend, one pass through the network stack).
@@ -292,7 +335,9 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   int on = 1, off = 0;
   ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
   bool sent = send("BEGIN READ ONLY", {}) &&
-              (!set_timeout || send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {}));
+              (!set_timeout || send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {})) &&
+              // (the zone's characters were checked at start: no quote among them)
+              (!set_zone || send("SET LOCAL TimeZone = '" + set_timezone_ + "'", {}));
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
   sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
   for (const char* sql : kSessionCleanup) sent = sent && send(sql, {});

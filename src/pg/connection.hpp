@@ -80,15 +80,17 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Opens a connection with libpq's non-blocking connect, with
-  // `statement_timeout_ms` (if not 0) as the session's statement_timeout; never blocks the loop
+  // `statement_timeout_ms` (if not 0) as the session's statement_timeout and
+  // `timezone` (if not empty) as its TimeZone; never blocks the loop
   // except for a host-name lookup inside PQconnectStart (use an IP or a local
   // resolver cache for a fully non-blocking start).
   static asio::awaitable<core::Result<std::unique_ptr<Connection>>> open(
       asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
-      Clock::time_point deadline, int statement_timeout_ms = 0);
+      Clock::time_point deadline, int statement_timeout_ms = 0, const std::string& timezone = {});
 
   // Sends BEGIN READ ONLY; SET LOCAL statement_timeout (unless the session's
-  // default is the plan's already); <statements>; SYNC;
+  // default is the plan's already); SET LOCAL TimeZone (only when the session
+  // did not get the configured one); <statements>; SYNC;
   // ROLLBACK; pg_advisory_unlock_all(); DEALLOCATE ALL; SYNC in one write
   // (pipeline mode) and reads every result: nothing a call did outlives it on
   // the session. A failed cleanup marks the connection dead.
@@ -142,6 +144,7 @@ class Connection {
   bool cancel_sent_ = false;                    // a PQcancel left during this run()
   std::uint64_t last_run_read_bytes_ = 0;
   int session_timeout_ms_ = -1;  // the session's verified statement_timeout (-1: unknown)
+  std::string set_timezone_;     // the configured TimeZone when the session did not take it
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.

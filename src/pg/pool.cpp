@@ -113,12 +113,13 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   // wait instead of an error.
   auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
                                           std::max(connect_deadline, Clock::now() + kRetryPause),
-                                          settings_.statement_timeout_ms);
-  while (!opened && Clock::now() + kRetryPause < connect_deadline) {
+                                          settings_.statement_timeout_ms, settings_.timezone);
+  // (A refused setting is final: BadRequest is not retried.)
+  while (!opened && opened.error().kind != ErrorKind::BadRequest && Clock::now() + kRetryPause < connect_deadline) {
     asio::steady_timer pause(executor, kRetryPause);
     co_await pause.async_wait(use_awaitable);
     opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline,
-                                       settings_.statement_timeout_ms);
+                                       settings_.statement_timeout_ms, settings_.timezone);
   }
   if (!opened) {
     std::lock_guard lock(mu_);

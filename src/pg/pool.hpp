@@ -32,6 +32,7 @@ struct PoolSettings {
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds max_lifetime{1800};
   int statement_timeout_ms = 0;  // the sessions' default (0: PostgreSQL's)
+  std::string timezone{};        // the sessions' TimeZone (empty: the server's)
 };
 
 class Pool;

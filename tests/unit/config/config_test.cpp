@@ -64,6 +64,8 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
       {"MCP_ALLOWED_MODELS", "keys=secret_stuff.keys", "outside MCP_READABLE_SCHEMAS"},
       {"MCP_WS_MAX_MESSAGE_BYTES", "10", "out of range"},
       {"MCP_WS_IDLE_TIMEOUT", "0", "out of range"},
+      {"MCP_TIMEZONE", "Africa/Nairobi' -c work_mem=1GB", "not a time zone name"},
+      {"MCP_TIMEZONE", "Europe\\Paris", "not a time zone name"},
   };
   for (const auto& bad : cases) {
     auto c = load({}, env({{bad.name, bad.value}}));
@@ -72,6 +74,17 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
     EXPECT_EQ(msg.rfind(std::string(bad.name) + ": ", 0), 0u) << msg;
     EXPECT_NE(msg.find(bad.reason), std::string::npos) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+TEST(Config, TimeZoneIsUnsetUnlessGiven) {
+  auto c = load({}, env({}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->timezone, "");  // the server's own
+  for (const char* zone : {"Africa/Nairobi", "UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+3", "+03:00"}) {
+    c = load({}, env({{"MCP_TIMEZONE", zone}}));
+    ASSERT_TRUE(c.ok()) << zone << ": " << c.error().message;
+    EXPECT_EQ(c->timezone, zone);
   }
 }
 
