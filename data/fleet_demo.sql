@@ -386,6 +386,9 @@ ORDER BY dd.imei, f.ts;       -- stored per device: one vehicle's track is conti
 
 \echo 'fleet_demo: indexing positions'
 CREATE UNIQUE INDEX positions_imei_ts ON tracksolid.positions (imei, ts);
+-- Time-range questions over the whole fleet, and the table's period (fleetmcp
+-- reads a table's first and last time from an index its time column leads).
+CREATE INDEX positions_ts ON tracksolid.positions (ts);
 ALTER TABLE tracksolid.positions ADD FOREIGN KEY (imei) REFERENCES tracksolid.devices;
 ANALYZE tracksolid.positions;
 

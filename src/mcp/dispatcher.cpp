@@ -278,6 +278,7 @@ awaitable<Reply> Dispatcher::initialize(Request& req) {
   params.object("clientInfo");
   if (bad) co_return invalid_params(req, bad.message);
   const std::string version = requested && is_legacy_version(*requested) ? *requested : kLegacyVersions[0];
+  co_await tools::wait_for_catalog(policy_, config_.connect_timeout_ms, req.cancel);
   json initialized = {{"protocolVersion", version},
                       {"capabilities", capabilities()},
                       {"serverInfo", {{"name", info_.name}, {"version", info_.version}}},
@@ -303,6 +304,7 @@ awaitable<Reply> Dispatcher::subscribe(Request& req) {
 }
 
 awaitable<Reply> Dispatcher::discover(Request& req) {
+  co_await tools::wait_for_catalog(policy_, config_.connect_timeout_ms, req.cancel);
   json discovered = {{"supportedVersions", supported_versions()},
                      {"capabilities", capabilities()},
                      {"instructions", instructions()}};

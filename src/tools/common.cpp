@@ -21,23 +21,8 @@ using core::make_error;
 
 namespace {
 
-// Right after start the catalog may still be loading: wait for it (up to the
-// connect timeout) rather than refuse the first calls. The guard refuses to
-// judge by less than the live catalog either way.
 awaitable<void> catalog_loaded(CallContext& ctx) {
-  if (!ctx.policy.catalog) co_return;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ctx.config.connect_timeout_ms);
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-  auto refused = [&] {
-    auto why = ctx.policy.catalog->last_error();
-    return why && why->kind == core::ErrorKind::Denied;  // no wait changes a refusal
-  };
-  while (!ctx.policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
-         !(ctx.cancel && ctx.cancel->cancelled()) && !refused()) {
-    timer.expires_after(std::chrono::milliseconds(20));
-    boost::system::error_code ec;
-    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-  }
+  co_await wait_for_catalog(ctx.policy, ctx.config.connect_timeout_ms, ctx.cancel);
 }
 
 // The cursor's name and the prefix before the analyst's statement; error
@@ -154,6 +139,22 @@ std::string coverage_read(const catalog::Catalog& catalog, const sql::ValidatedS
 }
 
 }  // namespace
+
+awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms, const core::CancelPtr& cancel) {
+  if (!policy.catalog) co_return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  auto refused = [&] {
+    auto why = policy.catalog->last_error();
+    return why && why->kind == core::ErrorKind::Denied;  // no wait changes a refusal
+  };
+  while (!policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
+         !(cancel && cancel->cancelled()) && !refused()) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+}
 
 awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql, long long max_rows,
                                              const std::vector<std::string>* never_selected) {

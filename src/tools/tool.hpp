@@ -65,6 +65,13 @@ sql::Policy policy_from(const config::Config& config, const catalog::Store* cata
 // Refuses a schema outside MCP_READABLE_SCHEMAS, naming the allowed ones.
 core::Status check_readable_schema(const config::Config& config, const std::string& schema);
 
+// Right after start the catalog may still be loading: waits for it (up to
+// `timeout_ms`) rather than refuse the first calls, or tell the first client
+// instructions without the data's coverage. The guard refuses to judge by
+// less than the live catalog either way.
+boost::asio::awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms,
+                                              const core::CancelPtr& cancel);
+
 // Runs one catalog statement with parameters; returns {"result":[rows...]}.
 boost::asio::awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
                                                           std::vector<std::string> params);
