@@ -1,8 +1,10 @@
 #include "resources/catalog.hpp"
-#include "pg/params.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "pg/params.hpp"
 
 namespace fleetmcp::resources {
 
@@ -45,17 +47,20 @@ SELECT schema, name, kind, comment FROM (
 // One relation as a JSON document, built by PostgreSQL. $3: sensitive column
 // names, lowercased, flagged so a model knows not to ask for them; $4: the
 // readable schemas (tables elsewhere that refer to this one stay unnamed).
+// A column's default, comment and sensitive flag appear only where they say
+// something (a null default or a false flag repeated on every column was
+// most of a wide table's document).
 constexpr const char* kRelationDocument = R"SQL(
 SELECT json_build_object(
   'schema', n.nspname, 'name', c.relname,
   'kind', )SQL" FLEETMCP_RELATION_KIND R"SQL(,
   'comment', obj_description(c.oid, 'pg_class'),
   'row_estimate', )SQL" FLEETMCP_ROW_ESTIMATE R"SQL(,
-  'columns', (SELECT coalesce(json_agg(json_build_object(
+  'columns', (SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
                 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
                 'nullable', NOT a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid),
                 'comment', col_description(c.oid, a.attnum),
-                'sensitive', lower(a.attname) = ANY($3::text[])) ORDER BY a.attnum), '[]')
+                'sensitive', CASE WHEN lower(a.attname) = ANY($3::text[]) THEN true END)) ORDER BY a.attnum), '[]')
               FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
   'primary_key', (SELECT json_agg(a.attname ORDER BY k.ord)
@@ -325,7 +330,15 @@ awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
   if (!ran) co_return ran.error();
   const PGresult* r = ran->results.at(0).get();
   if (PQntuples(r) == 0) co_return not_found(uri);
-  co_return Contents{std::move(uri), "application/json", value(r, 0, 0)};
+  std::string document = value(r, 0, 0);
+  const auto snapshot = ctx.catalog ? ctx.catalog->current() : nullptr;
+  if (const auto* c = kind == "table" && snapshot ? snapshot->coverage_of(*schema, *name) : nullptr) {
+    // The period the rows cover, from the time axis's index (see catalog::Coverage).
+    document.pop_back();  // the closing brace
+    document += ",\"coverage\":" + nlohmann::json{{"column", c->column}, {"first", c->first.empty() ? nullptr : nlohmann::json(c->first)},
+                                                 {"last", c->last.empty() ? nullptr : nlohmann::json(c->last)}}.dump() + "}";
+  }
+  co_return Contents{std::move(uri), "application/json", std::move(document)};
 }
 
 awaitable<core::Result<Completion>> complete(std::string argument, std::string prefix,

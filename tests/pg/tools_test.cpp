@@ -232,6 +232,12 @@ TEST_F(ToolsTest, AnEmptyResultNamesThePeriodTheDataCovers) {
   const std::string page = overview["result"]["contents"][0]["text"];
   EXPECT_NE(page.find("- positions (table, ~3,000 rows; ts from 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00)"),
             std::string::npos) << page;
+  json table = server_->post({{"jsonrpc", "2.0"}, {"id", 3}, {"method", "resources/read"},
+                              {"params", {{"uri", "fleetmcp://table/tracksolid/positions"}}}})
+                   .json_body();
+  const json doc = json::parse(table["result"]["contents"][0]["text"].get<std::string>());
+  EXPECT_EQ(doc["coverage"],
+            json({{"column", "ts"}, {"first", "2026-01-01 00:01:00+00"}, {"last", "2026-01-03 02:00:00+00"}}));
 }
 
 TEST_F(ToolsTest, TheRoleHoldsWhereTheGuardIsRelaxed) {
