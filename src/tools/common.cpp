@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <optional>
 
 #include "json/csv.hpp"
@@ -47,8 +48,8 @@ core::Result<long long> integer_arg(const json& args, const char* name, long lon
   if (it == args.end() || it->is_null()) return fallback;
   if (it->is_number_integer()) return it->get<long long>();
   if (it->is_number_float()) {
-    double d = it->get<double>();
-    if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<long long>(d);
+    const double d = it->get<double>();
+    if (std::trunc(d) == d && std::fabs(d) < 9.2e18) return static_cast<long long>(d);
   }
   return make_error(ErrorKind::BadRequest, std::string("argument '") + name + "' must be an integer");
 }
