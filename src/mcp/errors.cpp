@@ -1,6 +1,6 @@
 #include "mcp/errors.hpp"
 
-#include "mcp/dialect.hpp"
+#include "sql/dialect.hpp"
 #include "sql/guard.hpp"
 
 namespace fleetmcp::mcp {
@@ -115,7 +115,7 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
 std::string model_error_text(const core::Error& e, std::string_view sql) {
   std::string text = tool_error_text(e, sql);
   if ((e.rule == "parse_error" || e.sqlstate == "42601") && !sql.empty())
-    if (const std::string hints = dialect_hints(sql); !hints.empty()) text += "\nHint: " + hints;
+    if (const std::string hints = sql::dialect_hints(sql); !hints.empty()) text += "\nHint: " + hints;
   if (const std::string next = next_step(e); !next.empty()) text += "\nNext: " + next;
   return text;
 }

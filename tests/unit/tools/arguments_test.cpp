@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/nearest.hpp"
-#include "mcp/dialect.hpp"
+#include "sql/dialect.hpp"
 #include "tools/arguments.hpp"
 #include "tools/tool.hpp"
 
@@ -66,19 +66,19 @@ TEST(Nearest, FindsMisspellingsAndNameParts) {
 }
 
 TEST(Dialect, ConstructsFromOtherDialectsGetTheirPostgresForm) {
-  EXPECT_NE(mcp::dialect_hints("select * from t where ts > now() - INTERVAL 7 DAY").find("INTERVAL '7 days'"),
+  EXPECT_NE(sql::dialect_hints("select * from t where ts > now() - INTERVAL 7 DAY").find("INTERVAL '7 days'"),
             std::string::npos);
-  EXPECT_NE(mcp::dialect_hints("select `imei` from t").find("double quotes"), std::string::npos);
-  EXPECT_NE(mcp::dialect_hints("SELECT TOP 10 * FROM t").find("LIMIT n"), std::string::npos);
-  EXPECT_NE(mcp::dialect_hints("select * from t limit 10, 20").find("LIMIT count OFFSET offset"), std::string::npos);
-  EXPECT_NE(mcp::dialect_hints("select ifnull(a, 0) from t").find("coalesce"), std::string::npos);
-  EXPECT_NE(mcp::dialect_hints("select [name] from t").find("SQL Server"), std::string::npos);
+  EXPECT_NE(sql::dialect_hints("select `imei` from t").find("double quotes"), std::string::npos);
+  EXPECT_NE(sql::dialect_hints("SELECT TOP 10 * FROM t").find("LIMIT n"), std::string::npos);
+  EXPECT_NE(sql::dialect_hints("select * from t limit 10, 20").find("LIMIT count OFFSET offset"), std::string::npos);
+  EXPECT_NE(sql::dialect_hints("select ifnull(a, 0) from t").find("coalesce"), std::string::npos);
+  EXPECT_NE(sql::dialect_hints("select [name] from t").find("SQL Server"), std::string::npos);
   // Two constructs, two hints.
-  EXPECT_EQ(mcp::dialect_hints("select `a` from t limit 1, 2").find("\nHint: LIMIT"),
-            mcp::dialect_hints("select `a` from t limit 1, 2").find('\n'));
+  EXPECT_EQ(sql::dialect_hints("select `a` from t limit 1, 2").find("\nHint: LIMIT"),
+            sql::dialect_hints("select `a` from t limit 1, 2").find('\n'));
   // PostgreSQL's own forms, and lookalikes inside literals and comments, get none.
-  EXPECT_EQ(mcp::dialect_hints("select now() - interval '7 days', ARRAY[a], x[1] from t limit 5 offset 2"), "");
-  EXPECT_EQ(mcp::dialect_hints("select 'INTERVAL 7 DAY `x`' -- limit 1, 2\n from t"), "");
+  EXPECT_EQ(sql::dialect_hints("select now() - interval '7 days', ARRAY[a], x[1] from t limit 5 offset 2"), "");
+  EXPECT_EQ(sql::dialect_hints("select 'INTERVAL 7 DAY `x`' -- limit 1, 2\n from t"), "");
 }
 
 }  // namespace

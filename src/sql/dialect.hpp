@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-namespace fleetmcp::mcp {
+namespace fleetmcp::sql {
 
 // One hint per construct found in `sql` ("INTERVAL 7 DAY is MySQL; ..."),
 // joined by "\nHint: " (the caller writes the first); empty when none is.
 std::string dialect_hints(std::string_view sql);
 
-}  // namespace fleetmcp::mcp
+}  // namespace fleetmcp::sql

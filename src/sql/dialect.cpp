@@ -1,10 +1,10 @@
-#include "mcp/dialect.hpp"
+#include "sql/dialect.hpp"
 
 #include <array>
 #include <cctype>
 #include <vector>
 
-namespace fleetmcp::mcp {
+namespace fleetmcp::sql {
 namespace {
 
 // Words upper-cased, numbers, and single punctuation characters; string
@@ -102,4 +102,4 @@ std::string dialect_hints(std::string_view sql) {
   return out;
 }
 
-}  // namespace fleetmcp::mcp
+}  // namespace fleetmcp::sql
