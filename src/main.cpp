@@ -1,6 +1,7 @@
 // fleetmcp: wiring only. Parses the command line, loads the configuration and
 // runs the chosen subcommand.
 #include <boost/asio/signal_set.hpp>
+#include <pthread.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -360,6 +361,15 @@ int demo(Config config, const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every thread gets 16 MB of stack (reserved, touched only as used): the
+  // SQL guard's bound on a statement (64 KiB) needs about 4 MB at worst, and
+  // a smaller RLIMIT_STACK must not make that a crash.
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) == 0) {
+    pthread_attr_setstacksize(&attr, 16 << 20);
+    pthread_setattr_default_np(&attr);
+    pthread_attr_destroy(&attr);
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();

@@ -23,6 +23,13 @@ namespace dom = simdjson::dom;
 // The deepest parse tree (in JSON levels) the guard walks. PostgreSQL's own
 // limit (max_stack_depth) refuses far less deep statements than its parser reads.
 constexpr std::size_t kMaxTreeDepth = 512;
+// Bounds on the text, checked before libpg_query sees it. Its parse tree's
+// JSON output recurses once per level of a left-nested chain (`1+1+1...`,
+// two bytes a level, about 128 bytes of stack each: 65,000 levels overflowed
+// an 8 MB stack), and its lexer rescans a run of nested comment openings
+// (`/*/*/*...`: 120,000 of them took 98 s). 64 KiB is 32,000 levels at most.
+constexpr std::size_t kMaxSqlBytes = 64 * 1024;
+constexpr std::size_t kMaxCommentOpenings = 1000;
 
 Error denied(std::string rule, std::string message, int position) {
   Error e;
@@ -924,6 +931,15 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   // libpg_query needs a NUL-terminated string; an embedded NUL would hide text.
   if (sql.find('\0') != std::string_view::npos)
     return denied("parse_error", "the SQL contains a NUL byte", 0);
+  if (sql.size() > kMaxSqlBytes)
+    return denied("too_large", "the statement is " + std::to_string(sql.size()) + " bytes; statements up to " +
+                                   std::to_string(kMaxSqlBytes) + " bytes are judged: shorten it (aggregate in SQL, "
+                                   "or put long value lists in a smaller range or a join)", 0);
+  std::size_t openings = 0;
+  for (auto at = sql.find("/*"); at != std::string_view::npos; at = sql.find("/*", at + 2))
+    if (++openings > kMaxCommentOpenings)
+      return denied("too_large", "the statement opens more than " + std::to_string(kMaxCommentOpenings) +
+                                     " comments; remove them", char_position(sql, static_cast<long>(at)));
   const std::string input(sql);
   PgQueryParseResult parsed = pg_query_parse(input.c_str());
   std::unique_ptr<PgQueryParseResult, void (*)(PgQueryParseResult*)> guard(

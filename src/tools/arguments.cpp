@@ -39,6 +39,15 @@ std::string shown(const json& value) {
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
+// A caller's name as echoed in a message: at most 64 bytes, cut at a
+// character boundary (an unknown name can be as long as the body).
+std::string echoed(const std::string& name) {
+  if (name.size() <= 64) return name;
+  std::size_t cut = 61;
+  while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+  return name.substr(0, cut) + "...";
+}
+
 core::Status bad(std::string message) { return core::make_error(core::ErrorKind::BadRequest, std::move(message)); }
 
 }  // namespace
@@ -53,7 +62,7 @@ core::Status check_arguments(const std::string& tool, const json& schema, const 
   for (const auto& [name, value] : args.items()) {
     if (!properties.contains(name)) {
       const auto near = core::nearest(name, names, 1);
-      return bad("unknown argument '" + name + "'" +
+      return bad("unknown argument '" + echoed(name) + "'" +
                  (near.empty() ? "" : " (did you mean '" + near.front() + "'?)") + "; " + takes);
     }
     if (value.is_null()) continue;  // an explicit null means "the default"

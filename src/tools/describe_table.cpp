@@ -12,8 +12,8 @@ Tool make_describe_table_tool() {
       "default and comment, in column order.";
   t.input_schema = {{"type", "object"},
                     {"properties",
-                     {{"schema", {{"type", "string"}, {"description", "schema name"}}},
-                      {"table", {{"type", "string"}, {"description", "table or view name"}}}}},
+                     {{"schema", {{"type", "string"}, {"maxLength", 128}, {"description", "schema name"}}},
+                      {"table", {{"type", "string"}, {"maxLength", 128}, {"description", "table or view name"}}}}},
                     {"required", {"schema", "table"}}};
   const json nullable_string = {{"type", json::array({"string", "null"})}};
   t.output_schema = list_output_schema({{"column", {{"type", "string"}}},

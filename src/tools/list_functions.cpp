@@ -13,7 +13,7 @@ Tool make_list_functions_tool() {
   t.input_schema = {
       {"type", "object"},
       {"properties",
-       {{"schema", {{"type", "string"}, {"default", "reporting"}, {"description", "schema name"}}}}}};
+       {{"schema", {{"type", "string"}, {"maxLength", 128}, {"default", "reporting"}, {"description", "schema name"}}}}}};
   t.output_schema = list_output_schema({{"name", {{"type", "string"}}},
                                         {"args", {{"type", "string"}}},
                                         {"returns", {{"type", json::array({"string", "null"})}}}});

@@ -11,7 +11,7 @@ Tool make_list_tables_tool() {
       "List the tables, views and materialized views of one readable schema, with their kind "
       "and estimated row count.";
   t.input_schema = {{"type", "object"},
-                    {"properties", {{"schema", {{"type", "string"}, {"description", "schema name"}}}}},
+                    {"properties", {{"schema", {{"type", "string"}, {"maxLength", 128}, {"description", "schema name"}}}}},
                     {"required", {"schema"}}};
   t.output_schema = list_output_schema({{"name", {{"type", "string"}}},
                                         {"kind", {{"type", "string"}}},

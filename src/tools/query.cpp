@@ -22,7 +22,7 @@ Tool make_query_tool() {
   t.input_schema = {
       {"type", "object"},
       {"properties",
-       {{"sql", {{"type", "string"}, {"description", "one SELECT statement"}}},
+       {{"sql", {{"type", "string"}, {"maxLength", 65536}, {"description", "one SELECT statement (at most 64 KiB)"}}},
         {"max_rows",
          {{"type", "integer"}, {"default", 1000}, {"minimum", 1},
           {"description", "most rows to return"}}}}},

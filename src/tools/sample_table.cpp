@@ -53,8 +53,8 @@ Tool make_sample_table_tool() {
   t.input_schema = {
       {"type", "object"},
       {"properties",
-       {{"schema", {{"type", "string"}, {"description", "schema name"}}},
-        {"table", {{"type", "string"}, {"description", "table or view name"}}},
+       {{"schema", {{"type", "string"}, {"maxLength", 128}, {"description", "schema name"}}},
+        {"table", {{"type", "string"}, {"maxLength", 128}, {"description", "table or view name"}}},
         {"n", {{"type", "integer"}, {"default", 20}, {"minimum", 1}, {"description", "rows to return"}}}}},
       {"required", {"schema", "table"}}};
   t.output_schema = rows_output_schema();

@@ -322,6 +322,30 @@ TEST(Guard, ANestingJustUnderTheBoundIsJudgedInFull) {
   EXPECT_FALSE(validate("SELECT " + std::string(250, '+') + "pg_terminate_backend(1)::int").ok());
 }
 
+// Bounds on the text before libpg_query sees it (an outside review crashed the
+// server with `1+1+...` 100,000 times, and spent 98 s on `/*` 120,000 times).
+TEST(Guard, ALongChainOrManyCommentOpeningsAreRefusedBeforeParsing) {
+  std::string chain = "SELECT 1";
+  for (int i = 0; i < 32000; ++i) chain += "+1";  // 64,008 bytes: the longest that is judged
+  auto v = validate(chain);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().rule, "parse_error") << v.error().message;  // too deep for the walk, and no crash
+  chain += std::string(2000, ' ');  // past 65,536 bytes
+  v = validate(chain + "+1");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().rule, "too_large");
+  EXPECT_NE(v.error().message.find("statements up to 65536 bytes are judged"), std::string::npos) << v.error().message;
+  std::string comments = "SELECT 1 ";
+  for (int i = 0; i < 1001; ++i) comments += "/*";
+  v = validate(comments);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().rule, "too_large");
+  // A thousand comments, each closed, are fine.
+  std::string fine = "SELECT 1";
+  for (int i = 0; i < 1000; ++i) fine += " /* c */";
+  EXPECT_TRUE(validate(fine).ok());
+}
+
 TEST(Guard, TheServerNeverJudgesByLessThanTheLiveCatalog) {
   catalog::Store store;  // holds only the built-ins until a load replaces them
   Policy policy;

@@ -27,6 +27,11 @@ TEST(Arguments, AnUnknownNameIsRefusedWithTheNearestDeclaredOne) {
   EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"maxrows", 5}}),
             "unknown argument 'maxrows' (did you mean 'max_rows'?); query takes 'max_rows' and 'sql'");
   EXPECT_EQ(refusal("list_schemas", {{"schema", "x"}}), "unknown argument 'schema'; list_schemas takes no arguments");
+  // What a caller sent is echoed short: a 100 KB name is not sent back whole.
+  EXPECT_LT(refusal("query", {{"sql", "select 1"}, {std::string(100000, 'x'), 1}}).size(), 200u);
+  EXPECT_EQ(refusal("describe_table", {{"schema", "a"}, {"table", std::string(500000, 't')}}),
+            "argument 'table' is longer than 128 bytes");
+  EXPECT_EQ(refusal("query", {{"sql", std::string(70000, ' ')}}), "argument 'sql' is longer than 65536 bytes");
   EXPECT_EQ(refusal("sample_table", {{"schema", "a"}, {"tabel", "b"}}).substr(0, 50),
             "unknown argument 'tabel' (did you mean 'table'?); ");
 }
