@@ -9,8 +9,10 @@ namespace {
 // PostgreSQL's 42501 text for a relation ("permission denied for table users"),
 // as opposed to one for a schema or function, where column grants are no answer.
 bool denies_a_relation(std::string_view message) {
+  // (A system catalog's refusal is not about column grants.)
   for (std::string_view kind : {"table ", "view ", "materialized view ", "foreign table "})
-    if (message.rfind("permission denied for " + std::string(kind), 0) == 0) return true;
+    if (message.rfind("permission denied for " + std::string(kind), 0) == 0)
+      return message.substr(std::string_view("permission denied for ").size() + kind.size(), 3) != "pg_";
   return false;
 }
 
@@ -21,7 +23,10 @@ std::string next_step(const core::Error& e) {
   switch (e.kind) {
     case ErrorKind::Denied:
       if (rule == "parse_error") return "Fix the syntax (PostgreSQL's dialect) and call query again.";
-      if (rule == "unknown_function") return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
+      if (rule == "unknown_function")
+        return e.message.find("it exists as") != std::string::npos
+                   ? "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date)."
+                   : "Use a PostgreSQL function instead (list_functions shows the readable schemas' own).";
       if (rule == "schema_not_readable") return "Use a table or function in a readable schema (list_tables shows them).";
       if (e.message.rfind("fleetmcp refuses to serve", 0) == 0)
         return "Nothing to change in the query: tell the server's operator (the database role must be fixed).";
@@ -114,7 +119,10 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
 
 std::string model_error_text(const core::Error& e, std::string_view sql) {
   std::string text = tool_error_text(e, sql);
-  if ((e.rule == "parse_error" || e.sqlstate == "42601") && !sql.empty())
+  // Another dialect's syntax is refused by the parser, and its functions
+  // (IFNULL, NVL, GETDATE, DATE_ADD) as unknown.
+  if ((e.rule == "parse_error" || e.rule == "unknown_function" || e.sqlstate == "42601" || e.sqlstate == "42883") &&
+      !sql.empty())
     if (const std::string hints = sql::dialect_hints(sql); !hints.empty()) text += "\nHint: " + hints;
   if (const std::string next = next_step(e); !next.empty()) text += "\nNext: " + next;
   return text;

@@ -190,6 +190,10 @@ TEST_F(ToolsTest, ErrorsNameWhatWasMeantAndWhatToTryNext) {
   // Another dialect's syntax: the PostgreSQL form.
   text = error_text("query", {{"sql", "SELECT * FROM tracksolid.positions WHERE ts > now() - INTERVAL 7 DAY"}});
   EXPECT_NE(text.find("Hint: INTERVAL 7 DAY is MySQL; PostgreSQL writes INTERVAL '7 days'"), std::string::npos) << text;
+  // Its functions too, which the guard refuses as unknown rather than as syntax.
+  text = error_text("query", {{"sql", "SELECT ifnull(speed, 0) FROM tracksolid.positions"}});
+  EXPECT_NE(text.find("Hint: IFNULL is MySQL; PostgreSQL writes coalesce(a, b)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("signatures shown"), std::string::npos) << text;
   text = error_text("query", {{"sql", "SELECT TOP 5 imei FROM tracksolid.devices"}});
   EXPECT_NE(text.find("LIMIT n"), std::string::npos) << text;
   // Unknown arguments, with the nearest valid name.
