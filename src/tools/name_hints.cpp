@@ -37,7 +37,9 @@ std::string readable_list(const config::Config& config) {
   return list;
 }
 
-// One column of names from a catalog statement ($1: the readable schemas).
+// One column of names from a catalog statement ($1: the readable schemas;
+// each statement stops at 50,000 names, so a huge catalog costs an error
+// bounded work).
 boost::asio::awaitable<std::vector<std::string>> names(CallContext& ctx, const char* sql) {
   pg::Plan plan;
   std::vector<std::string> params{readable_list(ctx.config)};
@@ -50,6 +52,18 @@ boost::asio::awaitable<std::vector<std::string>> names(CallContext& ctx, const c
   co_return out;
 }
 
+// Qualified names ("schema.table", "schema.table.column") whose last part is
+// near `missing`: compared by their own name, offered whole.
+std::vector<std::string> near_by_last_part(const std::string& missing, const std::vector<std::string>& qualified) {
+  std::vector<std::string> bare;
+  for (const auto& q : qualified) bare.push_back(q.substr(q.rfind('.') + 1));
+  std::vector<std::string> offer;
+  for (const auto& near : core::nearest(missing, bare, 3))
+    for (std::size_t i = 0; i < bare.size(); ++i)
+      if (bare[i] == near && offer.size() < 4) offer.push_back(qualified[i]);
+  return offer;
+}
+
 void append(core::Error& e, const std::string& line) { e.detail += (e.detail.empty() ? "" : "\n") + line; }
 
 }  // namespace
@@ -58,20 +72,14 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
   if (e.kind != core::ErrorKind::DbError) co_return;
   if (e.sqlstate == "42P01") {
     const std::string missing = quoted_name(e.message);
+    if (missing.empty()) co_return;
     auto relations = co_await names(ctx,
         "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname = ANY(string_to_array($1, ',')) "
-        "AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT') ORDER BY 1");
-    if (relations.empty() || missing.empty()) co_return;
-    // Compared by the relation's own name; offered schema-qualified.
-    std::vector<std::string> bare;
-    for (const auto& r : relations) bare.push_back(r.substr(r.find('.') + 1));
-    std::vector<std::string> offer;
-    for (const auto& near : core::nearest(missing, bare, 3))
-      for (std::size_t i = 0; i < bare.size(); ++i)
-        if (bare[i] == near && offer.size() < 4) offer.push_back(relations[i]);
-    if (!offer.empty()) {
+        "AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT') ORDER BY 1 LIMIT 50000");
+    if (relations.empty()) co_return;
+    if (const auto offer = near_by_last_part(missing, relations); !offer.empty()) {
       append(e, "Did you mean " + core::quoted_list(offer) + "? Qualify names with their schema.");
     } else {
       relations.resize(std::min<std::size_t>(relations.size(), 12));
@@ -89,14 +97,8 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r','v','m','p','f') "
         "AND n.nspname = ANY(string_to_array($1, ',')) "
-        "AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY 1");
-    std::vector<std::string> bare;
-    for (const auto& c : columns) bare.push_back(c.substr(c.rfind('.') + 1));
-    std::vector<std::string> offer;
-    for (const auto& near : core::nearest(missing, bare, 3))
-      for (std::size_t i = 0; i < bare.size(); ++i)
-        if (bare[i] == near && offer.size() < 4) offer.push_back(columns[i]);
-    if (!offer.empty())
+        "AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY 1 LIMIT 50000");
+    if (const auto offer = near_by_last_part(missing, columns); !offer.empty())
       append(e, "Readable columns with a similar name: " + core::quoted_list(offer) +
                     " (join or select from that relation).");
   } else if (e.sqlstate == "42883") {
