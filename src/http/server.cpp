@@ -12,6 +12,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -81,9 +82,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     for (;;) {
       boost::system::error_code ec;
-      // Connections take the loops in turn; each lives on its loop alone.
-      asio::io_context& loop = *loops[next_loop++ % loops.size()];
-      tcp::socket socket = co_await acceptor.async_accept(loop, asio::redirect_error(use_awaitable, ec));
+      // Accepted on the listener's own loop: a pending accept holding a socket
+      // of another loop would outlive that loop when the server is destroyed.
+      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {  // e.g. EMFILE: keep serving the connections we have, and retry soon
         asio::steady_timer backoff(acceptor.get_executor(), kAcceptBackoff);
@@ -100,8 +101,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto executor = socket.get_executor();
-      asio::co_spawn(executor, session(std::move(socket)), asio::detached);
+      // Connections take the loops in turn, and each lives on its loop alone:
+      // the descriptor moves there.
+      asio::io_context& loop = *loops[next_loop++ % loops.size()];
+      const auto protocol = socket.local_endpoint(ec).protocol();
+      if (ec) continue;  // the client left already; `socket` closes it
+      const auto fd = socket.release(ec);
+      if (ec) continue;
+      tcp::socket moved(loop);
+      moved.assign(protocol, fd, ec);
+      if (ec) {
+        ::close(fd);
+        continue;
+      }
+      asio::co_spawn(loop, session(std::move(moved)), asio::detached);
     }
   }
 
