@@ -22,10 +22,6 @@ using core::make_error;
 
 namespace {
 
-awaitable<void> catalog_loaded(CallContext& ctx) {
-  co_await wait_for_catalog(ctx.policy, ctx.config.connect_timeout_ms, ctx.cancel);
-}
-
 // The cursor's name and the prefix before the analyst's statement; error
 // positions from PostgreSQL are shifted back by the prefix's length.
 constexpr std::string_view kDeclarePrefix = "DECLARE fleetmcp_rows NO SCROLL CURSOR FOR ";
@@ -160,7 +156,7 @@ awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms, cons
 awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql, long long max_rows,
                                              const std::vector<std::string>* never_selected) {
   const long long cap = std::clamp<long long>(max_rows, 1, ctx.config.max_rows);
-  co_await catalog_loaded(ctx);
+  co_await wait_for_catalog(ctx.policy, ctx.config.connect_timeout_ms, ctx.cancel);
   auto validated = sql::validate(sql, ctx.policy);
   if (!validated) co_return validated.error();
   ctx.record.fingerprint = validated->fingerprint;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/nearest.hpp"
+#include "pg/params.hpp"
 
 namespace fleetmcp::tools {
 namespace {
@@ -31,18 +32,12 @@ std::string function_name(const std::string& message) {
   return name;
 }
 
-std::string readable_list(const config::Config& config) {
-  std::string list;
-  for (const auto& s : config.readable_schemas) list += (list.empty() ? "" : ",") + s;
-  return list;
-}
-
 // One column of names from a catalog statement ($1: the readable schemas;
 // each statement stops at 50,000 names, so a huge catalog costs an error
 // bounded work).
 boost::asio::awaitable<std::vector<std::string>> names(CallContext& ctx, const char* sql) {
   pg::Plan plan;
-  std::vector<std::string> params{readable_list(ctx.config)};
+  std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas)};
   plan.statements.push_back({sql, std::move(params)});
   auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
   std::vector<std::string> out;
@@ -76,7 +71,7 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
     auto relations = co_await names(ctx,
         "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname = ANY(string_to_array($1, ',')) "
+        "WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname = ANY($1::text[]) "
         "AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT') ORDER BY 1 LIMIT 50000");
     if (relations.empty()) co_return;
     if (const auto offer = near_by_last_part(missing, relations); !offer.empty()) {
@@ -96,7 +91,7 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
         "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r','v','m','p','f') "
-        "AND n.nspname = ANY(string_to_array($1, ',')) "
+        "AND n.nspname = ANY($1::text[]) "
         "AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY 1 LIMIT 50000");
     if (const auto offer = near_by_last_part(missing, columns); !offer.empty())
       append(e, "Readable columns with a similar name: " + core::quoted_list(offer) +
