@@ -88,8 +88,11 @@ constexpr bool kRssMeaningful = true;
 // (cancel, drop the connection that still holds the rest) and says what to do.
 TEST(Memory, AValueWiderThanTheResponseLimitIsRefusedWithoutHoldingIt) {
   const long limit = 4 << 20;
+  // Building the value alone takes PostgreSQL seconds on a slow machine (its
+  // 500 MB are page-faulted in): the timeout must not decide this test.
   ServerProcess server({{"DATABASE_URL", cluster().database_url},
-                        {"MCP_MAX_RESPONSE_BYTES", std::to_string(limit)}});
+                        {"MCP_MAX_RESPONSE_BYTES", std::to_string(limit)},
+                        {"MCP_STATEMENT_TIMEOUT_MS", "300000"}});
   ASSERT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS warm"}})["isError"], false);
   const long idle = server.peak_rss_kib();
   const auto started = std::chrono::steady_clock::now();
@@ -114,7 +117,10 @@ TEST(Memory, AValueWiderThanTheResponseLimitIsRefusedWithoutHoldingIt) {
 // Rows that fit, then one that does not: the rows before it come back, cut
 // there, with the same note as a reply cut for size.
 TEST(Memory, AWideValueAfterSomeRowsCutsTheResultBeforeIt) {
-  TestServer server([&](config::Config& c) { c.max_response_bytes = 1 << 20; });
+  TestServer server([&](config::Config& c) {
+    c.max_response_bytes = 1 << 20;
+    c.statement_timeout_ms = 300000;  // as above: the value is slow to build, not the point
+  });
   json r = server.call_tool(
       "query", {{"sql", "SELECT g, CASE WHEN g = 3 THEN repeat('x', 200000000) ELSE 'small' END AS v "
                         "FROM generate_series(1, 5) g"}});
@@ -133,7 +139,8 @@ TEST(Memory, EightWideValuesAtOnceStayBounded) {
   // A short idle timeout makes the pool's sweep, which returns freed memory
   // to the system after a large result, run every second.
   ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_POOL_MAX", "8"},
-                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}, {"MCP_POOL_IDLE_TIMEOUT", "4"}});
+                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}, {"MCP_STATEMENT_TIMEOUT_MS", "300000"},
+                        {"MCP_POOL_IDLE_TIMEOUT", "4"}});
   ASSERT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS warm"}})["isError"], false);
   const long idle = server.peak_rss_kib();
   std::atomic<int> refused{0};
