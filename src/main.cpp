@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <optional>
 
 #include <fstream>
 #include <iostream>
@@ -20,6 +24,7 @@
 #include "json/bounded.hpp"
 #include "mcp/stdio.hpp"
 #include "ops/role_sql.hpp"
+#include "ops/tokens.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -43,25 +48,28 @@ void print_help() {
       "                      (a copy from an earlier day is moved forward), and serve it on\n"
       "                      MCP_HOST:MCP_PORT with a fresh token until Ctrl-C (MCP_TIMEZONE\n"
       "                      defaults to Africa/Nairobi); DIR defaults to ~/.cache/fleetmcp/demo\n"
-      "  fleetmcp check-sql [SQL | - | --jsonl]\n"
+      "  fleetmcp check-sql [--config FILE] [SQL | - | --jsonl]\n"
       "                      print the guard's verdict on SQL (argument or stdin): rule,\n"
       "                      statement, normalized form, fingerprint; exit 0 allowed, 1 rejected.\n"
       "                      With DATABASE_URL, functions are judged by the live catalog as the\n"
       "                      role sees it (as the server does); without, by PostgreSQL 15's.\n"
       "                      --jsonl: {\"sql\": ...} per stdin line, one verdict object per line\n"
-      "  fleetmcp role-sql [--role NAME] [--exclude-columns a,b | --whole-table-grants]\n"
+      "  fleetmcp role-sql [--config FILE] [--role NAME] [--exclude-columns a,b | --whole-table-grants]\n"
       "                      print the read-only role's DDL for MCP_READABLE_SCHEMAS; tables with\n"
       "                      excluded columns (default MCP_REDACT_COLUMNS) get column-level grants;\n"
       "                      --whole-table-grants makes sensitive columns readable (warns)\n"
       "  fleetmcp doctor [--config FILE]\n"
       "                      audit what the DATABASE_URL role can do and print the findings; exit 0\n"
       "                      none, 1 any finding, 2 bad configuration or database unreachable\n"
-      "  fleetmcp token new NAME\n"
-      "                      print a new token for NAME and the MCP_AUTH_TOKENS line including it\n"
+      "  fleetmcp token new NAME [--config FILE [--write]]\n"
+      "                      print a new token for NAME and the whole MCP_AUTH_TOKENS line with it\n"
+      "                      and everyone else's (from the environment, else FILE; without either,\n"
+      "                      only the entry to add); --write puts the line into FILE instead\n"
       "  fleetmcp version    print the version\n"
       "  fleetmcp --help     this text\n\n"
       "Options:\n"
       "  --config FILE       KEY=VALUE lines with the settings below; the environment wins\n"
+      "                      (every command takes it)\n"
       "  --insecure-no-auth  serve without bearer tokens (loopback only; for local trials)\n"
       "  --conformance-fixtures\n"
       "                      tests only: also serve the MCP conformance suite's fixture tools,\n"
@@ -80,6 +88,16 @@ void print_help() {
 int fail(const std::string& message) {
   std::fprintf(stderr, "fleetmcp: %s\n", message.c_str());
   return 2;
+}
+
+bool write_all(int fd, const std::string& data) {
+  for (std::size_t done = 0; done < data.size();) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
 // check-sql --jsonl: one {"sql": ...} per input line, one verdict object per
@@ -198,17 +216,70 @@ int role_sql(const Config& config, const std::vector<std::string>& args) {
   return 0;
 }
 
-int token_new(const std::vector<std::string>& args) {
-  if (args.size() != 3 || args[1] != "new") return fail("usage: fleetmcp token new NAME");
-  const std::string& name = args[2];
+// token new: a token for NAME and the whole MCP_AUTH_TOKENS list with it, read
+// from the environment, else from --config FILE. A list it cannot see is never
+// printed as a one-entry line: pasted, that would revoke everyone else.
+int token_new(const std::vector<std::string>& args, const std::string& config_path) {
+  bool write = false;
+  std::vector<std::string> rest;
+  for (const auto& a : args) {
+    if (a == "--write") write = true;
+    else rest.push_back(a);
+  }
+  if (rest.size() != 3 || rest[1] != "new") return fail("usage: fleetmcp token new NAME [--config FILE [--write]]");
+  const std::string& name = rest[2];
   if (name.empty() || name.find_first_of(":, \t") != std::string::npos)
     return fail("token new: NAME must not be empty or contain ':', ',' or spaces");
+  if (write && config_path.empty()) return fail("token new: --write edits the file named by --config FILE");
+  std::optional<std::string> current;
+  if (!config_path.empty()) {
+    auto values = fleetmcp::config::read_config_file(config_path);
+    if (!values) return fail(values.error().message);
+    if (auto it = values->find("MCP_AUTH_TOKENS"); it != values->end()) current = it->second;
+    else current = "";  // the file is the whole configuration: no tokens yet
+  }
+  const char* environment = std::getenv("MCP_AUTH_TOKENS");
+  if (environment && !write) current = environment;  // as for serve: the environment wins
+  if (environment && write)
+    std::fputs("fleetmcp: note: MCP_AUTH_TOKENS is also set in the environment, which wins over the file\n", stderr);
+
   const std::string token = fleetmcp::ops::new_token();
-  const char* current = std::getenv("MCP_AUTH_TOKENS");
   std::printf("token for %s: %s\n", name.c_str(), token.c_str());
-  std::printf("MCP_AUTH_TOKENS=%s\n", fleetmcp::ops::tokens_with(current ? current : "", name, token).c_str());
-  std::fprintf(stderr, "Set the line above where fleetmcp reads its environment and restart it; "
-                       "hand the token to %s privately.\n", name.c_str());
+  if (!current) {
+    std::printf("entry: %s:%s\n", name.c_str(), token.c_str());
+    std::fprintf(stderr,
+                 "Add the entry to MCP_AUTH_TOKENS beside the others (comma-separated; an entry for %s "
+                 "replaces the old one) and restart fleetmcp. With --config FILE (or MCP_AUTH_TOKENS set) "
+                 "this prints the whole line; --write edits the file.\n",
+                 name.c_str());
+    return 0;
+  }
+  const std::string line = fleetmcp::ops::tokens_with(*current, name, token);
+  if (!write) {
+    std::printf("MCP_AUTH_TOKENS=%s\n", line.c_str());
+    std::fprintf(stderr, "Set the line above where fleetmcp reads its environment and restart it; "
+                         "hand the token to %s privately.\n", name.c_str());
+    return 0;
+  }
+  // The file is replaced whole (a temporary beside it, renamed over it) with its mode kept.
+  std::ifstream in(config_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  struct stat st {};
+  if (!in || stat(config_path.c_str(), &st) != 0) return fail("token new: cannot read " + config_path);
+  std::string temporary = config_path + ".XXXXXX";
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) return fail("token new: cannot write beside " + config_path + ": " + std::strerror(errno));
+  const std::string updated = fleetmcp::ops::with_setting(text, "MCP_AUTH_TOKENS", line);
+  const bool written = fchmod(fd, st.st_mode & 07777) == 0 && fchown(fd, st.st_uid, st.st_gid) == 0 &&
+                       write_all(fd, updated) && fsync(fd) == 0;
+  close(fd);
+  if (!written || rename(temporary.c_str(), config_path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    unlink(temporary.c_str());
+    return fail("token new: cannot update " + config_path + ": " + reason);
+  }
+  std::fprintf(stderr, "Wrote MCP_AUTH_TOKENS (%s and the others) to %s; restart fleetmcp, then hand the token "
+                       "to %s privately.\n", name.c_str(), config_path.c_str(), name.c_str());
   return 0;
 }
 
@@ -380,18 +451,25 @@ int main(int argc, char** argv) {
     std::printf("fleetmcp %s\n", fleetmcp::app::version());
     return 0;
   }
-  if (command == "token") return token_new(args);
   if (command != "serve" && command != "stdio" && command != "check-sql" && command != "role-sql" &&
-      command != "demo" && command != "doctor")
+      command != "demo" && command != "doctor" && command != "token")
     return fail("unknown command '" + command + "'; see fleetmcp --help");
-
+  // --config FILE, which every command takes, is taken out here: each command
+  // parses what is left.
   std::string config_path;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] != "--config") continue;
+    if (i + 1 == args.size()) return fail("--config needs a FILE");
+    config_path = args[i + 1];
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    --i;
+  }
+  if (command == "token") return token_new(args, config_path);
+
   bool insecure_no_auth = false, conformance_fixtures = false;
   const bool own_arguments = command == "check-sql" || command == "role-sql" || command == "demo";
   for (std::size_t i = 1; i < args.size() && !own_arguments; ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      config_path = args[++i];
-    } else if (args[i] == "--insecure-no-auth") {
+    if (args[i] == "--insecure-no-auth") {
       insecure_no_auth = true;
     } else if (args[i] == "--conformance-fixtures") {
       conformance_fixtures = true;

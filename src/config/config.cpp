@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <charconv>
@@ -57,6 +58,48 @@ core::Result<bool> parse_bool(const std::string& name, const std::string& value)
   return bad(name, "expected true or false, got '" + value + "'");
 }
 
+// DATABASE_URL through libpq's own parser, at start: a URL that only fails at
+// the first connection ("invalid integer value ... for connection option
+// port") is refused here, naming the likely cause.
+std::optional<std::string> database_url_problem(const std::string& url) {
+  static const std::string kEncoding =
+      "; in a postgresql:// URL, characters such as / @ : ? # % in the user or password must be "
+      "percent-encoded (/ is %2F, @ is %40, : is %3A, % is %25), or use the key=value form "
+      "(password='...')";
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (!options) {
+    // libpq quotes the text it stumbled on, which may be part of a password.
+    std::string message;
+    bool quoted = false;
+    for (char ch : std::string(error ? error : "libpq could not parse it")) {
+      if (ch == '"') message += (quoted = !quoted) ? "\"..." : "\"";
+      else if (!quoted && ch != '\n') message += ch;
+    }
+    PQfreemem(error);
+    return "libpq cannot parse it (" + message + ")" + kEncoding;
+  }
+  std::optional<std::string> problem;
+  for (PQconninfoOption* o = options; o->keyword && !problem; ++o) {
+    if (!o->val) continue;
+    const std::string keyword = o->keyword, value = o->val;
+    if (keyword == "port") {
+      // A list for several hosts: each a number (or empty: the default).
+      for (const auto& port : split_list(value)) {
+        int n = 0;
+        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+        if (ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535)
+          problem = "its port is not a number (the value is not shown: it may be part of a password)" + kEncoding;
+      }
+    } else if ((keyword == "dbname" || keyword == "host") && value.find('@') != std::string::npos &&
+               url.rfind("postgres", 0) == 0) {
+      problem = "its " + std::string(keyword == "host" ? "host" : "database name") + " holds an '@'" + kEncoding;
+    }
+  }
+  PQconninfoFree(options);
+  return problem;
+}
+
 bool valid_identifier(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s)
@@ -94,6 +137,7 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
   } else if (name == "MCP_ALLOWED_HOSTS") {
     c.allowed_hosts = split_list(value);
   } else if (name == "DATABASE_URL") {
+    if (auto problem = database_url_problem(value)) return bad(name, *problem);
     c.database_url = value;
   } else if (name == "MCP_POOL_MAX") {
     return int_into(c.pool_max, 1, 1000);

@@ -1,9 +1,5 @@
 #include "ops/role_sql.hpp"
 
-#include <openssl/rand.h>
-
-#include <stdexcept>
-
 namespace fleetmcp::ops {
 namespace {
 
@@ -48,9 +44,10 @@ std::string role_sql(const RoleSqlOptions& o) {
     sql += "-- password_hash and api_key ARE READABLE by this role, through whole-row references\n";
     sql += "-- (row_to_json(t), t::text) too; only fleetmcp's guard and result redaction hide them.\n";
   }
-  sql += "-- Apply as a superuser, with the password, or better its SCRAM-SHA-256 verifier (what\n";
-  sql += "-- scripts/bootstrap_analytics_ro.sh sends), as a psql variable (never in a file):\n";
-  sql += "--   psql -v ON_ERROR_STOP=1 -v ro_pw=\"$PW\" -d <database> -f role.sql\n";
+  sql += "-- Apply as a superuser with scripts/bootstrap_analytics_ro.sh --sql role.sql: it keeps\n";
+  sql += "-- the password in a 0600 file and sends the server only a SCRAM-SHA-256 verifier\n";
+  sql += "-- computed locally, through psql's standard input (the psql variable ro_pw), never\n";
+  sql += "-- on a command line or in the server's log.\n";
   sql += "-- Idempotent: re-applying rotates the password and re-grants from the catalog, never\n";
   sql += "-- wider than before (run it again after schema changes: tables created since got\n";
   sql += "-- whole-table SELECT from the default privileges, and this narrows those that hold\n";
@@ -110,35 +107,6 @@ std::string role_sql(const RoleSqlOptions& o) {
   // A sort or hash that spills cannot fill the database's disk within the timeout.
   sql += "ALTER ROLE " + role + " SET temp_file_limit = '2GB';\n";
   return sql;
-}
-
-std::string new_token() {
-  unsigned char bytes[24];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no randomness available");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(hex[b >> 4]);
-    out.push_back(hex[b & 0xF]);
-  }
-  return out;
-}
-
-std::string tokens_with(const std::string& current, const std::string& name, const std::string& token) {
-  std::string out;
-  std::size_t start = 0;
-  while (start <= current.size()) {
-    std::size_t comma = current.find(',', start);
-    if (comma == std::string::npos) comma = current.size();
-    std::string item = current.substr(start, comma - start);
-    const auto first = item.find_first_not_of(' ');
-    if (first != std::string::npos) {
-      item = item.substr(first);
-      if (item.rfind(name + ":", 0) != 0) out += (out.empty() ? "" : ",") + item;  // replaced below
-    }
-    start = comma + 1;
-  }
-  return out + (out.empty() ? "" : ",") + name + ":" + token;
 }
 
 }  // namespace fleetmcp::ops

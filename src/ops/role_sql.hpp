@@ -1,5 +1,5 @@
 // Operator tooling that needs no server: the read-only role's DDL generated
-// from the configuration, and new bearer tokens.
+// from the configuration.
 #pragma once
 
 #include <string>
@@ -16,15 +16,11 @@ struct RoleSqlOptions {
   bool whole_table_grants = false;
 };
 
-// psql script (takes the password as -v ro_pw=...): creates or updates the
+// psql script (takes the password, or its verifier, as the psql variable ro_pw): creates or updates the
 // role, grants exactly the read surface, keys default privileges to each
 // schema's owner, and on tables with excluded columns grants SELECT on the
 // other columns only, so even whole-row references cannot read them.
 // Re-applying it computes the same grants from the catalog: never wider.
 std::string role_sql(const RoleSqlOptions& options);
-
-// A 192-bit random token, hex; and MCP_AUTH_TOKENS with `name` set to it.
-std::string new_token();
-std::string tokens_with(const std::string& current, const std::string& name, const std::string& token);
 
 }  // namespace fleetmcp::ops

@@ -130,5 +130,44 @@ if [[ $out == '{"id":6,"jsonrpc":"2.0","result":{}}' ]]; then pass=$((pass + 1))
   failures=$((failures + 1))
 fi
 
+# DATABASE_URL goes through libpq's parser at start; the password is not echoed.
+check url-slash-in-password 2 "must be percent-encoded (/ is %2F" -- \
+  DATABASE_URL='postgresql://analytics_ro:pa/ss@db.internal:5432/fleet' MCP_AUTH_TOKENS=a:aaaaaaaaaa "$bin" serve
+out=$(env -i DATABASE_URL='postgresql://analytics_ro:pa/ss@db.internal:5432/fleet' "$bin" doctor 2>&1)
+if [[ $out == *pa/ss* || $out == *ss@* ]]; then
+  echo "FAIL the refused DATABASE_URL's password was echoed: $out"
+  failures=$((failures + 1))
+fi
+
+# token new: the whole list or only the entry, never a one-entry line that
+# would revoke the others; --write edits the --config file, keeping its mode.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+printf '# tokens\nMCP_AUTH_TOKENS=bob:bbbbbbbbbbbb,alice:aaaaaaaaaaaa\nMCP_MAX_ROWS=50\n' >"$scratch/f.env"
+chmod 640 "$scratch/f.env"
+check token-entry-only 0 "entry: carol:" -- "$bin" token new carol
+out=$(env -i PATH="$PATH" "$bin" token new carol 2>/dev/null)
+[[ $out != *MCP_AUTH_TOKENS=* ]] && pass=$((pass + 1)) || { echo "FAIL token new without a list printed a line: $out"; failures=$((failures + 1)); }
+check token-from-config 0 "MCP_AUTH_TOKENS=bob:bbbbbbbbbbbb,alice:" -- "$bin" token new alice --config "$scratch/f.env"
+check token-from-environment 0 "MCP_AUTH_TOKENS=x:xxxxxxxxxx,carol:" -- MCP_AUTH_TOKENS=x:xxxxxxxxxx "$bin" token new carol
+check token-write-needs-config 2 "--write edits the file named by --config FILE" -- "$bin" token new carol --write
+check token-write 0 "Wrote MCP_AUTH_TOKENS" -- "$bin" token new carol --config "$scratch/f.env" --write
+if grep -qx 'MCP_AUTH_TOKENS=bob:bbbbbbbbbbbb,alice:aaaaaaaaaaaa,carol:[0-9a-f]\{48\}' "$scratch/f.env" &&
+  grep -qx '# tokens' "$scratch/f.env" && grep -qx 'MCP_MAX_ROWS=50' "$scratch/f.env" &&
+  [[ $(stat -c %a "$scratch/f.env") == 640 && $(ls -A "$scratch") == f.env ]]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL token new --write: $(cat "$scratch/f.env"; stat -c %a "$scratch/f.env"; ls -A "$scratch")"
+  failures=$((failures + 1))
+fi
+
+# Every command takes --config FILE.
+printf 'MCP_REDACT_COLUMNS=secret_sauce\nMCP_READABLE_SCHEMAS=only_this\n' >"$scratch/role.env"
+check role-sql-config 0 "'secret_sauce'" -- "$bin" role-sql --config "$scratch/role.env"
+check role-sql-config-schemas 0 "ARRAY['only_this']" -- "$bin" role-sql --config "$scratch/role.env"
+printf 'MCP_REDACT_COLUMNS=secret_sauce\n' >"$scratch/guard.env"
+check check-sql-config 1 "rule: sensitive_column" -- "$bin" check-sql --config "$scratch/guard.env" "SELECT secret_sauce FROM t"
+check config-missing-file 2 "cannot be read" -- "$bin" check-sql --config "$scratch/none.env" "SELECT 1"
+
 echo "$pass passed, $failures failed"
 [[ $failures == 0 ]]

@@ -77,6 +77,29 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
   }
 }
 
+// libpq's parser judges DATABASE_URL at start; what it refused only at the
+// first connection (a '/' in a URL's password) stops the start too, without
+// echoing the password.
+TEST(Config, DatabaseUrlIsParsedAtStartWithoutEchoingThePassword) {
+  for (const std::string url : {"postgresql://analytics_ro:ab/cd@db.internal:5432/fleet",
+                                "postgresql://analytics_ro:ab@cd@db.internal/fleet",
+                                "host=db.internal password=ab/cd port=54x32",
+                                "host=db.internal secretword dbname=fleet",
+                                "postgresql://db.internal/fleet?nosuchoption=1"}) {
+    auto c = load({}, env({{"DATABASE_URL", url}}));
+    ASSERT_FALSE(c) << url;
+    const std::string message = c.error().message;
+    EXPECT_EQ(message.rfind("DATABASE_URL: ", 0), 0u) << message;
+    EXPECT_NE(message.find("percent-encoded"), std::string::npos) << message;
+    EXPECT_EQ(message.find("cd"), std::string::npos) << message;
+    EXPECT_EQ(message.find("secretword"), std::string::npos) << message;
+  }
+  for (const std::string url : {"postgresql://analytics_ro:ab%2Fcd@db.internal:5432/fleet",
+                                "postgresql://u@h1:5432,h2:5433/fleet?sslmode=verify-full",
+                                "host=db.internal password='ab/cd' dbname=fleet", ""})
+    EXPECT_TRUE(load({}, env({{"DATABASE_URL", url}}))) << url;
+}
+
 TEST(Config, TimeZoneIsUnsetUnlessGiven) {
   auto c = load({}, env({}));
   ASSERT_TRUE(c.ok());
