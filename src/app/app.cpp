@@ -48,6 +48,7 @@ pg::PoolSettings pool_settings(const config::Config& c) {
   s.max_lifetime = std::chrono::seconds(c.pool_max_lifetime_s);
   s.statement_timeout_ms = c.statement_timeout_ms;
   s.timezone = c.timezone;
+  s.log = [](const std::string& line) { std::fprintf(stderr, "fleetmcp: %s\n", line.c_str()); };
   return s;
 }
 
@@ -72,7 +73,7 @@ App::App(config::Config config, std::FILE* audit_out)
       tokens_(config_.auth_tokens),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
-      http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_, db_, records_)) {
+      http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_, db_, records_, audit_)) {
   keep_freed_memory();
   db_.set_admission([this] { return gate_.admit(); });
   dispatcher_.set_role_warnings([this] { return gate_.warnings(); });

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <ctime>
+#include <utility>
 
 #include "json/writer.hpp"
 
 namespace fleetmcp::audit {
+namespace {
 
-std::string Sink::format(const Record& r, std::size_t sql_max) {
+// UTC, to the millisecond: 2026-05-01T09:12:44.123Z
+std::string timestamp() {
   using namespace std::chrono;
   const auto now = system_clock::now();
   const std::time_t secs = system_clock::to_time_t(now);
@@ -17,9 +20,13 @@ std::string Sink::format(const Record& r, std::size_t sql_max) {
   char ts[64];
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+  return ts;
+}
 
-  std::string line = "{\"ts\":\"";
-  line += ts;
+}  // namespace
+
+std::string Sink::format(const Record& r, std::size_t sql_max) {
+  std::string line = "{\"ts\":\"" + timestamp();
   line += "\",\"audit\":\"tool_call\",\"caller\":";
   json::append_string(line, r.caller);
   line += ",\"tool\":";
@@ -56,15 +63,57 @@ std::string Sink::format(const Record& r, std::size_t sql_max) {
     line += ",\"rule\":";
     json::append_string(line, r.rule);
   }
+  if (!r.cause.empty()) {
+    line += ",\"cause\":";
+    json::append_string(line, r.cause);
+  }
   line += "}\n";
   return line;
 }
 
-void Sink::write(const Record& r) {
-  const std::string line = format(r, sql_max_);
+void Record::failed_with(const core::Error& e) {
+  outcome = e.kind == core::ErrorKind::Denied ? "denied" : "error";
+  error = std::string(core::kind_name(e.kind));
+  sqlstate = e.sqlstate;
+  rule = e.rule;
+  // Only this kind's message is the operator's business alone (never the data's).
+  if (e.kind == core::ErrorKind::Unavailable) cause = e.message;
+}
+
+void Sink::write(const Record& r) { emit(format(r, sql_max_)); }
+
+void Sink::emit(const std::string& line) {
   std::lock_guard lock(mu_);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
+}
+
+std::string Sink::format_unauthorized(std::string_view remote, std::string_view reason, long long suppressed) {
+  std::string line = "{\"ts\":\"" + timestamp() + "\",\"audit\":\"unauthorized\",\"caller\":null,\"remote\":";
+  json::append_string(line, remote);
+  line += ",\"reason\":";
+  json::append_string(line, reason);
+  if (suppressed) line += ",\"suppressed\":" + std::to_string(suppressed);
+  return line + "}\n";
+}
+
+void Sink::unauthorized(std::string_view remote, std::string_view reason) {
+  const long long second =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  long long suppressed;
+  {
+    std::lock_guard lock(mu_);
+    if (second != unauthorized_second_) {
+      unauthorized_second_ = second;
+      unauthorized_in_second_ = 0;
+    }
+    if (++unauthorized_in_second_ > kUnauthorizedPerSecond) {
+      ++unauthorized_suppressed_;
+      return;
+    }
+    suppressed = std::exchange(unauthorized_suppressed_, 0);
+  }
+  emit(format_unauthorized(remote, reason, suppressed));
 }
 
 }  // namespace fleetmcp::audit

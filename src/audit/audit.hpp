@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <string_view>
+
+#include "core/result.hpp"
 
 namespace fleetmcp::audit {
 
@@ -21,6 +24,10 @@ struct Record {
   std::string sqlstate;  // with outcome error, when PostgreSQL gave one
   std::string error;     // the error kind, when not ok
   std::string rule;      // the guard rule, when denied
+  std::string cause;     // why the database was unavailable (libpq's message), for the operator
+
+  // outcome, error, sqlstate, rule and cause from a failed call's error.
+  void failed_with(const core::Error& e);
 };
 
 class Sink {
@@ -29,10 +36,21 @@ class Sink {
   void write(const Record& r);
   static std::string format(const Record& r, std::size_t sql_max);
 
+  // A request refused with 401: {"audit":"unauthorized","caller":null,"remote",
+  // "reason"}, never the token. At most kUnauthorizedPerSecond lines a second:
+  // the next line written counts the ones left out ("suppressed").
+  void unauthorized(std::string_view remote, std::string_view reason);
+  static std::string format_unauthorized(std::string_view remote, std::string_view reason, long long suppressed);
+  static constexpr int kUnauthorizedPerSecond = 20;
+
  private:
+  void emit(const std::string& line);
   std::FILE* out_;
   std::size_t sql_max_;
   std::mutex mu_;
+  long long unauthorized_second_ = 0;  // under mu_
+  int unauthorized_in_second_ = 0;
+  long long unauthorized_suppressed_ = 0;
 };
 
 }  // namespace fleetmcp::audit

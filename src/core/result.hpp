@@ -31,6 +31,7 @@ struct Error {
   int position = 0;      // 1-based character position in the SQL, 0 when unknown
   std::string detail;    // PostgreSQL's DETAIL / HINT, or the guard's rule name
   std::string rule;      // the guard rule that rejected the statement
+  bool lasting = false;  // Unavailable: retrying cannot help until someone changes something (a refused login)
 };
 
 std::string_view kind_name(ErrorKind kind);

@@ -126,6 +126,17 @@ std::optional<Response> Admission::refuse_foreign(const Request& req) const {
   return std::nullopt;
 }
 
+std::string_view unauthorized_reason(const Request& req) {
+  const auto authorization = header(req, "Authorization");
+  if (!authorization) return "no Authorization header";
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization->size() <= scheme.size() ||
+      !std::equal(scheme.begin(), scheme.end(), authorization->begin(),
+                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+    return "not a Bearer token";
+  return "unknown token";
+}
+
 std::variant<std::string, Response> Admission::admit(const Request& req) const {
   if (!is_mcp_path(path_of(req))) return std::string();
   if (req.method() != bhttp::verb::post) return method_not_allowed(req, "POST");

@@ -41,6 +41,10 @@ bool utf8_or_no_charset(std::string_view value);
 // MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* for the dispatcher.
 mcp::Headers mcp_headers(const Request& req);
 
+// Why a request to the MCP endpoint got 401, for the log: "no Authorization
+// header", "not a Bearer token" or "unknown token" (the token never).
+std::string_view unauthorized_reason(const Request& req);
+
 class Admission {
  public:
   Admission(const config::Config& config, const auth::TokenStore& tokens) : config_(config), tokens_(tokens) {}

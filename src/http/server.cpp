@@ -65,9 +65,9 @@ const std::string& too_many_connections() {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
-       const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
+       const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit)
       : loops(std::move(loops)), config(config), dispatcher(dispatcher), admission(config, tokens), db(db),
-        records(records), acceptor(*this->loops.front()) {}
+        records(records), audit(audit), acceptor(*this->loops.front()) {}
 
   const std::vector<asio::io_context*> loops;  // each run by one thread
   std::size_t next_loop = 0;                   // the accept loop's alone
@@ -76,6 +76,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   const Admission admission;
   pg::Database& db;
   ws::Endpoint& records;
+  audit::Sink& audit;
   tcp::acceptor acceptor;
 
   awaitable<void> accept_loop() {
@@ -182,6 +183,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (!ec) {
         auto admitted = admission.admit(parser.get());
         if (auto* refused = std::get_if<Response>(&admitted)) {
+          if (refused->result() == bhttp::status::unauthorized)
+            audit.unauthorized(peer_address(stream.socket()), unauthorized_reason(parser.get()));
           refused->keep_alive(false);  // the unread body must not be taken for a next request
           co_await send(stream, std::move(*refused));
           break;
@@ -240,6 +243,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   // While a request runs nobody reads the socket; this waits for it to become
   // readable. End of stream means the client gave up: cancel its query. Bytes
   // mean a pipelined next request: leave them for the next read.
+  static std::string peer_address(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    return ec ? "unknown" : peer.address().to_string();
+  }
+
   static void watch_for_hangup(tcp::socket& socket, const core::CancelPtr& cancel) {
     socket.async_wait(tcp::socket::wait_read, [&socket, cancel](boost::system::error_code ec) {
       if (ec) return;  // cancelled when the response is ready, or the socket closed
@@ -265,7 +274,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         co_return method_not_allowed(req, "GET");
       co_return make_response(req, bhttp::status::ok, "{\"ok\":true}");
     }
-    if (path == "/readyz") co_return co_await readiness(req);
+    if (path == "/readyz") co_return co_await readiness(stream.socket(), req);
     if (is_mcp_path(path)) co_return co_await mcp_endpoint(stream, req, std::move(caller), std::move(cancel));
     if (path == ws::kPath) {
       Response res = make_response(req, bhttp::status::upgrade_required,
@@ -283,7 +292,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   struct Readiness {
     std::mutex mu;
     bool known = false, probing = false;
-    std::string reason;  // empty: ready
+    std::optional<core::Error> failure;  // none: ready
     std::chrono::steady_clock::time_point probed_at;
   } ready_state;
 
@@ -298,11 +307,33 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     // A full pool says nothing about the database: keep what was known.
     if (!ran && ran.error().kind == core::ErrorKind::Busy && ready_state.known) co_return;
     ready_state.known = true;
-    ready_state.reason = ran ? "" : ran.error().message;
+    ready_state.failure = ran ? std::nullopt : std::optional<core::Error>(ran.error());
     ready_state.probed_at = std::chrono::steady_clock::now();
   }
 
-  awaitable<Response> readiness(const Request& req) {
+  // /readyz is unauthenticated: anyone gets the status and a short reason;
+  // the cause (libpq's message names the host, port and user) and the
+  // self-audit's findings go only to a check made on this host, not through
+  // a proxy (which adds a forwarding header).
+  static bool operator_check(const tcp::socket& socket, const Request& req) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec || !peer.address().is_loopback()) return false;
+    for (const char* forwarded : {"Forwarded", "X-Forwarded-For", "X-Real-IP"})
+      if (req.find(forwarded) != req.end()) return false;
+    return true;
+  }
+
+  static const char* short_reason(const core::Error& e) {
+    using core::ErrorKind;
+    if (e.kind == ErrorKind::Unavailable && e.lasting) return "the database refused the server's login";
+    if (e.kind == ErrorKind::Unavailable) return "the database is unreachable";
+    if (e.kind == ErrorKind::Timeout) return "the database did not answer in time";
+    if (e.kind == ErrorKind::Denied) return "the database role was refused by the self-audit";
+    return "the database is not ready";
+  }
+
+  awaitable<Response> readiness(const tcp::socket& socket, const Request& req) {
     bool known, refresh = false;
     {
       std::lock_guard lock(ready_state.mu);
@@ -313,15 +344,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!known) co_await probe();
     if (refresh) asio::co_spawn(acceptor.get_executor(), probe(), asio::detached);
-    std::string reason;
+    std::optional<core::Error> failure;
     {
       std::lock_guard lock(ready_state.mu);
-      reason = ready_state.reason;
+      failure = ready_state.failure;
     }
-    if (reason.empty()) {
-      // The self-audit's findings: an operator who overrode an unsafe role sees it here.
+    const bool details = operator_check(socket, req);
+    if (!failure) {
       std::string body = "{\"ready\":true";
-      if (const auto warnings = dispatcher.role_warnings(); !warnings.empty()) {
+      // The self-audit's findings: an operator who overrode an unsafe role sees it here.
+      if (const auto warnings = dispatcher.role_warnings(); details && !warnings.empty()) {
         body += ",\"warnings\":[";
         for (std::size_t i = 0; i < warnings.size(); ++i) {
           if (i) body += ',';
@@ -332,7 +364,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return make_response(req, bhttp::status::ok, body + "}");
     }
     std::string body = "{\"ready\":false,\"reason\":";
-    fleetmcp::json::append_string(body, reason);
+    fleetmcp::json::append_string(body, short_reason(*failure));
+    if (details) {
+      body += ",\"detail\":";
+      fleetmcp::json::append_string(body, failure->message);
+    }
     body += "}";
     co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
   }
@@ -402,8 +438,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
-               const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records)
-    : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, db, records)) {}
+               const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit)
+    : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, db, records, audit)) {}
 
 core::Result<unsigned short> Server::listen() {
   auto& acceptor = impl_->acceptor;

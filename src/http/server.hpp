@@ -12,6 +12,7 @@
 
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
+#include "audit/audit.hpp"
 #include "mcp/dispatcher.hpp"
 #include "ws/session.hpp"
 
@@ -20,8 +21,9 @@ namespace fleetmcp::http {
 class Server {
  public:
   // Listens on the first loop; connections are spread over all of them.
+  // A 401 is logged on `audit`.
   Server(std::vector<boost::asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
-         const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records);
+         const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit);
 
   // Binds and listens; returns the bound port (MCP_PORT=0 picks a free one).
   core::Result<unsigned short> listen();

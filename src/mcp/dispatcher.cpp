@@ -533,10 +533,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
     body += "\"}],\"isError\":false";
   } else {
     const core::Error& e = outcome.error();
-    record.outcome = e.kind == core::ErrorKind::Denied ? "denied" : "error";
-    record.error = std::string(core::kind_name(e.kind));
-    record.sqlstate = e.sqlstate;
-    record.rule = e.rule;
+    record.failed_with(e);
     body = head + "\"content\":[{\"type\":\"text\",\"text\":";
     fleetmcp::json::append_string(body, model_error_text(e, record.sql));
     body += "}],\"isError\":true";

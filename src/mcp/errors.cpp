@@ -42,6 +42,8 @@ std::string next_step(const core::Error& e) {
       return "Fix the statement as PostgreSQL's message says and call query again.";
     case ErrorKind::Timeout: return "Add filters or a narrower time range, or aggregate in SQL, then call again.";
     case ErrorKind::Unavailable:
+      if (e.lasting) return "Stop and tell the user: the server's operator must fix its database login; retrying will not help.";
+      return "Retry the same call in a few seconds.";
     case ErrorKind::ConnectionLost:
     case ErrorKind::Busy: return "Retry the same call in a few seconds.";
     case ErrorKind::BadRequest: return "Call again with the arguments the tool's inputSchema declares.";
@@ -81,8 +83,10 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
       std::string_view reason = e.message;
       constexpr std::string_view prefix = "database unavailable: ";
       if (reason.substr(0, prefix.size()) == prefix) reason.remove_prefix(prefix.size());
-      text = "Database unavailable: the server could not reach PostgreSQL (" + std::string(reason) +
-             "). Retry in a moment.";
+      text = e.lasting ? "Database unavailable: PostgreSQL refused the server's login (" + std::string(reason) +
+                             "). The server's operator must fix DATABASE_URL or the role; retrying will not help."
+                       : "Database unavailable: the server could not reach PostgreSQL (" + std::string(reason) +
+                             "). Retry in a moment.";
       break;
     }
     case ErrorKind::ConnectionLost:

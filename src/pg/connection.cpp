@@ -183,7 +183,9 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
       if (!timezone.empty() && message.find("parameter \"TimeZone\"") != std::string::npos)
         co_return make_error(ErrorKind::BadRequest, "MCP_TIMEZONE: PostgreSQL does not know the time zone '" +
                                                         timezone + "' (" + message + ")");
-      co_return make_error(ErrorKind::Unavailable, "database unavailable: " + message);
+      auto refused = make_error(ErrorKind::Unavailable, "database unavailable: " + message);
+      refused.lasting = is_lasting_login_refusal(message);
+      co_return refused;
     }
     // libpq may switch sockets while it tries hosts or SSL modes: re-wrap each time.
     c->watch_socket();

@@ -106,35 +106,66 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
 awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   // open_ already counts this connection; give the slot back if opening fails.
   auto executor = co_await asio::this_coro::executor;
+  {
+    std::lock_guard lock(mu_);
+    if (refusal_ && Clock::now() < refusal_->retry_at) {
+      give_back_slot();
+      co_return refusal_->error;
+    }
+    // This caller tries again; until it knows, the others fail at once.
+    if (refusal_) refusal_->retry_at = Clock::now() + settings_.connect_timeout;
+  }
   const auto connect_deadline = std::min(deadline, Clock::now() + settings_.connect_timeout);
   constexpr auto kRetryPause = std::chrono::milliseconds(100);
   // A database that is restarting refuses connections for a moment: keep
   // trying until the connect deadline, so a restart costs the analyst a short
-  // wait instead of an error.
+  // wait instead of an error. A refused setting (BadRequest) or a refused
+  // login (lasting) is not retried.
   auto opened = co_await Connection::open(executor, blocking_, settings_.conninfo,
                                           std::max(connect_deadline, Clock::now() + kRetryPause),
                                           settings_.statement_timeout_ms, settings_.timezone);
-  // (A refused setting is final: BadRequest is not retried.)
-  while (!opened && opened.error().kind != ErrorKind::BadRequest && Clock::now() + kRetryPause < connect_deadline) {
+  while (!opened && opened.error().kind != ErrorKind::BadRequest && !opened.error().lasting &&
+         Clock::now() + kRetryPause < connect_deadline) {
     asio::steady_timer pause(executor, kRetryPause);
     co_await pause.async_wait(use_awaitable);
     opened = co_await Connection::open(executor, blocking_, settings_.conninfo, connect_deadline,
                                        settings_.statement_timeout_ms, settings_.timezone);
   }
-  if (!opened) {
+  std::string log_line;
+  {
     std::lock_guard lock(mu_);
-    --open_;
-    // The next waiter may try its own connect rather than wait for nothing.
-    if (!waiters_.empty()) {
-      auto next = waiters_.front();
-      waiters_.pop_front();
-      ++open_;
-      next->may_open = true;
-      wake(next);
+    if (opened) {
+      if (refusal_) log_line = "the database accepts the login again";
+      refusal_.reset();
+    } else if (opened.error().lasting) {
+      const bool news = !refusal_ || refusal_->error.message != opened.error().message;
+      const auto pause = refusal_ ? std::min(2 * refusal_->pause, kLongestRefusalPause) : kFirstRefusalPause;
+      refusal_ = Refusal{opened.error(), Clock::now() + pause, pause};
+      if (news)
+        log_line = "the database refused the login, which no retry cures: " + opened.error().message +
+                   "; calls fail at once until it is fixed (DATABASE_URL or the role), and the login is "
+                   "tried again after pauses doubling from 1 s to " +
+                   std::to_string(kLongestRefusalPause.count()) + " s";
+    } else if (refusal_) {
+      refusal_->retry_at = Clock::now();  // a passing failure says nothing about the login
     }
-    co_return opened.error();
+    if (!opened) give_back_slot();
   }
+  if (!log_line.empty() && settings_.log) settings_.log(log_line);
+  if (!opened) co_return opened.error();
   co_return Lease(this, std::move(opened.value()));
+}
+
+void Pool::give_back_slot() {
+  --open_;
+  // The next waiter may try its own connect rather than wait for nothing.
+  if (!waiters_.empty()) {
+    auto next = waiters_.front();
+    waiters_.pop_front();
+    ++open_;
+    next->may_open = true;
+    wake(next);
+  }
 }
 
 void Pool::wake(const std::shared_ptr<Waiter>& waiter) {

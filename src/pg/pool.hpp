@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,9 @@ struct PoolSettings {
   std::chrono::seconds max_lifetime{1800};
   int statement_timeout_ms = 0;  // the sessions' default (0: PostgreSQL's)
   std::string timezone{};        // the sessions' TimeZone (empty: the server's)
+  // One line for the operator, when the database starts or stops refusing the
+  // login (any thread; may be empty).
+  std::function<void(const std::string&)> log{};
 };
 
 class Pool;
@@ -110,6 +114,7 @@ class Pool {
   void release(std::unique_ptr<Connection> conn);
   void wake(const std::shared_ptr<Waiter>& waiter);  // any thread
   asio::awaitable<core::Result<Lease>> open_new(Clock::time_point deadline);
+  void give_back_slot();  // under mu_: a connect failed; its slot goes to the next waiter
   asio::awaitable<void> sweep_loop();
   bool expired(const Connection& c, Clock::time_point now) const;
 
@@ -124,6 +129,18 @@ class Pool {
   int open_ = 0;
   std::deque<std::shared_ptr<Waiter>> waiters_;
   bool stopped_ = false;
+  // A lasting login refusal (Error::lasting: a wrong password, an unknown role
+  // or database, pg_hba.conf): until retry_at every connect fails at once with
+  // it, then one caller tries again. The pause doubles from 1 s to 60 s, so a
+  // wrong password costs the database one failed login per pause, not a storm
+  // that trips fail2ban or auth_delay.
+  struct Refusal {
+    core::Error error;
+    Clock::time_point retry_at;
+    std::chrono::seconds pause;
+  };
+  static constexpr std::chrono::seconds kFirstRefusalPause{1}, kLongestRefusalPause{60};
+  std::optional<Refusal> refusal_;
 };
 
 }  // namespace fleetmcp::pg

@@ -23,4 +23,26 @@ inline bool is_session_ending_severity(std::string_view severity) {
 
 inline constexpr std::string_view kQueryCanceled = "57014";
 
+// A refused login that no retry cures until someone changes the password, the
+// role, the database or pg_hba.conf. libpq gives no SQLSTATE for a failed
+// connection, so its message decides (PostgreSQL's English texts; a server
+// with translated messages makes every refusal a passing one, as before).
+// Passing refusals (starting up, shutting down, too many clients, connection
+// refused, timeouts) are not matched.
+inline bool is_lasting_login_refusal(std::string_view libpq_message) {
+  for (std::string_view lasting : {
+           "password authentication failed",      // 28P01 (also an unknown role, with passwords)
+           "no pg_hba.conf entry",                // 28000
+           "pg_hba.conf rejects connection",      // 28000
+           "\" does not exist",                   // 28000 unknown role, 3D000 unknown database
+           "is not permitted to log in",          // 28000 NOLOGIN
+           "permission denied for database",      // 42501 no CONNECT privilege
+           "no password supplied",                // libpq: the server asks for one, none given
+           "authentication failed for user",      // ident, peer, cert, GSSAPI, SSPI, LDAP, RADIUS
+           "certificate authentication failed",
+       })
+    if (libpq_message.find(lasting) != std::string_view::npos) return true;
+  return false;
+}
+
 }  // namespace fleetmcp::pg

@@ -143,7 +143,7 @@ awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms, cons
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
   auto refused = [&] {
     auto why = policy.catalog->last_error();
-    return why && why->kind == core::ErrorKind::Denied;  // no wait changes a refusal
+    return why && (why->kind == core::ErrorKind::Denied || why->lasting);  // no wait changes a refusal
   };
   while (!policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
          !(cancel && cancel->cancelled()) && !refused()) {

@@ -33,12 +33,6 @@ std::string error_text(const core::Error& e) {
   return mcp::tool_error_text(e, {});
 }
 
-void record_error(audit::Record& record, const core::Error& e) {
-  record.outcome = e.kind == ErrorKind::Denied ? "denied" : "error";
-  record.error = std::string(core::kind_name(e.kind));
-  record.sqlstate = e.sqlstate;
-}
-
 long long elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
@@ -73,7 +67,7 @@ awaitable<std::string> RecordApi::answer(std::string message, std::string caller
     record.outcome = "ok";
     frame = std::move(outcome->value());
   } else {
-    record_error(record, outcome->error());
+    record.failed_with(outcome->error());
     frame = error_frame(request.id, error_text(outcome->error()));
   }
   audit_.write(record);
@@ -84,7 +78,7 @@ std::string RecordApi::refuse(std::string_view message, const std::string& calle
   audit::Record record;
   record.caller = caller;
   record.tool = "ws";
-  record_error(record, error);
+  record.failed_with(error);
   audit_.write(record);
   return error_frame(peek_id(message), error_text(error));
 }

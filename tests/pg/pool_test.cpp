@@ -157,7 +157,8 @@ TEST(Pool, DatabaseDownAtStartThenUp) {
     EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
     auto ready = http_request(server.port(), "GET", "/readyz");
     EXPECT_EQ(ready.status, 503);
-    EXPECT_NE(ready.json_body()["reason"].get<std::string>().find("database unavailable"), std::string::npos);
+    EXPECT_EQ(ready.json_body()["reason"], "the database is unreachable");
+    EXPECT_NE(ready.json_body()["detail"].get<std::string>().find("Connection refused"), std::string::npos);
     json r = server.call_tool("list_schemas", json::object());
     EXPECT_EQ(r["isError"], true);
     EXPECT_NE(r["content"][0]["text"].get<std::string>().find("Database unavailable"), std::string::npos);

@@ -51,60 +51,6 @@ class ThrowawayRole {
   std::string name_;
 };
 
-// The real binary with `args`, its stderr (and with `capture_stdout`, stdout)
-// read until `until` shows up, it exits, or 60 s pass.
-class Child {
- public:
-  Child(const std::vector<std::string>& args, std::map<std::string, std::string> env,
-        bool capture_stdout = false) {
-    env.emplace("MCP_THREADS", "2");
-    pid_ = spawn_fleetmcp(args, env, capture_stdout, fd_);
-  }
-  ~Child() {
-    if (pid_ > 0 && exit_code_ < 0) {
-      kill(pid_, SIGTERM);
-      int status;
-      waitpid(pid_, &status, 0);
-    }
-    close(fd_);
-  }
-
-  // Reads output until it contains `until` (true) or the output ends (false).
-  bool read_until(const std::string& until) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (output_.find(until) == std::string::npos) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = read(fd_, buf, sizeof buf);
-      if (n <= 0) return false;
-      output_.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  // Reads to the end and returns the exit code.
-  int wait_exit() {
-    read_until(std::string(1, '\0'));  // never printed: reads until the pipe closes
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-  const std::string& output() const { return output_; }
-  unsigned short port() const {
-    const auto listening = output_.find("listening on http://");
-    const auto colon = output_.rfind(':', output_.find("/mcp", listening));
-    return static_cast<unsigned short>(std::stoi(output_.substr(colon + 1)));
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int exit_code_ = -1;
-  std::string output_;
-};
-
 struct PrivilegeCase {
   const char* name;
   const char* grants;  // %R: the role

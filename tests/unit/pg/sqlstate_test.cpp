@@ -17,6 +17,27 @@ TEST(SqlState, OnlyConnectionLossMeansDiscard) {
     EXPECT_FALSE(is_disconnect_sqlstate(s)) << s;
 }
 
+// libpq's texts (PostgreSQL 15) for refusals that last, and for ones that pass.
+TEST(SqlState, OnlyLastingLoginRefusalsAreNotRetried) {
+  for (const char* m :
+       {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user "
+        "\"analytics_ro\"",
+        "FATAL:  no pg_hba.conf entry for host \"10.0.0.5\", user \"analytics_ro\", database \"fleet\", no encryption",
+        "FATAL:  pg_hba.conf rejects connection for host \"10.0.0.5\", user \"analytics_ro\"",
+        "FATAL:  role \"analytics_rw\" does not exist", "FATAL:  database \"fleet2\" does not exist",
+        "FATAL:  role \"analytics_ro\" is not permitted to log in",
+        "FATAL:  permission denied for database \"fleet\"\nDETAIL:  User does not have CONNECT privilege.",
+        "fe_sendauth: no password supplied", "FATAL:  Peer authentication failed for user \"analytics_ro\""})
+    EXPECT_TRUE(is_lasting_login_refusal(m)) << m;
+  for (const char* m : {"FATAL:  the database system is starting up", "FATAL:  the database system is shutting down",
+                        "FATAL:  sorry, too many clients already",
+                        "FATAL:  remaining connection slots are reserved for non-replication superuser connections",
+                        "connection to server at \"127.0.0.1\", port 5432 failed: Connection refused",
+                        "could not translate host name \"db\" to address: Temporary failure in name resolution",
+                        "server closed the connection unexpectedly", "timeout expired"})
+    EXPECT_FALSE(is_lasting_login_refusal(m)) << m;
+}
+
 TEST(SqlState, AFatalErrorEndsTheSession) {
   EXPECT_TRUE(is_session_ending_severity("FATAL"));
   EXPECT_TRUE(is_session_ending_severity("PANIC"));
