@@ -13,6 +13,7 @@ packages=(
   python3-websockets  # docs/WEBSOCKET.md's Python example, which the e2e tests run
   wrk pgbouncer
   nginx caddy  # the shipped reverse-proxy configurations' test (tests/deploy/proxy_test.sh)
+  python3-yaml  # deploy/compose.yaml's check (tests/deploy/files_test.sh)
   clang-14 libclang-rt-14-dev
 )
 

@@ -172,6 +172,10 @@ check_proxy() {
   expect_has "$name /mcp/ws upgrade" "$out" 'HTTP/1.1 101 Switching Protocols'
   expect_has "$name /mcp/ws accept" "${out,,}" "sec-websocket-accept: ${ws_accept,,}"
 
+  # TODO(readyz): once /readyz gives the detailed cause only to direct loopback
+  # requests without X-Forwarded-For/Forwarded, check here that a proxied
+  # /readyz (database down) shows only the short reason.
+
   # Not fleetmcp's: 404 from the proxy.
   code=$(curl -s -o /dev/null -w '%{http_code}' "$url/metrics" "${via[@]}")
   expect_eq "$name other path" "$code" 404
