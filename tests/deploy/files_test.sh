@@ -19,7 +19,7 @@ bin=${1:?usage: files_test.sh FLEETMCP_BIN env|systemd|compose}
 part=${2:?usage: files_test.sh FLEETMCP_BIN env|systemd|compose}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
 [[ -x $bin ]] || { echo "FAIL $bin is not executable"; exit 1; }
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fleetmcp-files-test.XXXXXX")
@@ -100,11 +100,15 @@ systemd_part() {
     out=$(systemd-analyze verify "$f" 2>&1)
     if [[ $? == 0 && -z $out ]]; then ok; else fail "systemd-analyze verify ${f#"$dir"/}: $out"; fi
   done
-  grep -q '^LoadCredential=root.crt:' "$dir/with-credentials/fleetmcp.service" && ok ||
+  if grep -q '^LoadCredential=root.crt:' "$dir/with-credentials/fleetmcp.service"; then ok; else
     fail "deploy/fleetmcp.service has no (commented) LoadCredential=root.crt line"
-  grep -q '/run/credentials/fleetmcp.service/root.crt' "$unit" && ok ||
+  fi
+  if grep -q '/run/credentials/fleetmcp.service/root.crt' "$unit"; then ok; else
     fail "deploy/fleetmcp.service does not say where the credential appears"
-  grep -qx 'RestartPreventExitStatus=2' "$unit" && ok || fail "deploy/fleetmcp.service lacks RestartPreventExitStatus=2"
+  fi
+  if grep -qx 'RestartPreventExitStatus=2' "$unit"; then ok; else
+    fail "deploy/fleetmcp.service lacks RestartPreventExitStatus=2"
+  fi
   # The hardening: systemd's own exposure score stays where the docs say (1.1, OK).
   out=$(systemd-analyze security --offline=true "$dir/fleetmcp.service" 2>&1 | grep 'Overall exposure level')
   local score
@@ -130,8 +134,9 @@ print("ok")
 PY
 )
   if [[ $out == ok ]]; then ok; else fail "deploy/compose.yaml: $out"; fi
-  grep -q 'applied only when the volume' "$root/deploy/compose.yaml" && ok ||
+  if grep -q 'applied only when the volume' "$root/deploy/compose.yaml"; then ok; else
     fail "deploy/compose.yaml does not say when ANALYTICS_RO_PASSWORD is applied"
+  fi
 }
 
 case $part in

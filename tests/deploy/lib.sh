@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the deploy tests (sourced, not run).
 
 pass=0

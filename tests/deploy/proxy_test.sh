@@ -17,7 +17,7 @@ set -uo pipefail
 bin=${1:?usage: proxy_test.sh FLEETMCP_BIN}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
 
 [[ -x $bin ]] || { echo "FAIL $bin is not executable"; exit 1; }

@@ -17,7 +17,7 @@ set -uo pipefail
 bin=${1:?usage: runbook_test.sh FLEETMCP_BIN}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
 doc=$root/docs/OPERATIONS.md
 [[ -x $bin ]] || { echo "FAIL $bin is not executable"; exit 1; }
@@ -51,7 +51,8 @@ PGPASSWORD=$super_pw psql -X -q -h 127.0.0.1 -p "$pgport" -U postgres -d trackso
   { echo "FAIL could not drop the harness's analytics_ro"; exit 1; }
 
 export HOME=$work
-export PATH="$(dirname "$bin"):$PATH"   # fleetmcp on PATH, as installed
+PATH="$(dirname "$bin"):$PATH"   # fleetmcp on PATH, as installed
+export PATH
 unset DATABASE_URL MCP_AUTH_TOKENS MCP_HOST MCP_PORT
 cfg=$work/etc/fleetmcp.env
 port=$(pick_port) || exit 1
@@ -129,7 +130,7 @@ printed_url=$(sed -n 's/^  DATABASE_URL=//p' <<<"$last_output")
 out=$(cd "$root" && scripts/bootstrap_analytics_ro.sh 2>&1)
 expect_has "bootstrap again" "$out" "analytics_ro: reusing the password in $HOME/.analytics_ro.pw"
 expect_has "bootstrap again: the same line" "$out" "  DATABASE_URL=postgresql://analytics_ro:<password>@127.0.0.1:$pgport/tracksolid_db"
-[[ $(stat -c %a "$HOME/.analytics_ro.pw") == 600 ]] && ok || fail "password file is not mode 0600"
+if [[ $(stat -c %a "$HOME/.analytics_ro.pw") == 600 ]]; then ok; else fail "password file is not mode 0600"; fi
 
 # --- Section 3: the env file ---------------------------------------------
 # install -m 0600 deploy/fleetmcp.env.example /etc/fleetmcp/fleetmcp.env, then
@@ -163,7 +164,7 @@ set_tokens() {
   chmod 600 "$cfg.new" && mv "$cfg.new" "$cfg"
 }
 set_tokens "alice:$alice,bob:$bob"
-[[ $(stat -c %a "$cfg") == 600 ]] && ok || fail "env file is not mode 0600"
+if [[ $(stat -c %a "$cfg") == 600 ]]; then ok; else fail "env file is not mode 0600"; fi
 
 # --- Section 5: doctor (Self-audit and fleetmcp doctor) --------------------
 run_doc "doctor, fresh role" 'fleetmcp doctor --config /etc/fleetmcp/fleetmcp.env' 1
@@ -182,7 +183,9 @@ start_server() {
   fi
 }
 start_server
-grep -q "no findings" "$serve_log" && ok || fail "serve: no self-audit line: $(cat "$serve_log")"
+# The self-audit's table follows the listening line.
+for _ in $(seq 100); do grep -q "no findings" "$serve_log" && break; sleep 0.1; done
+if grep -q "no findings" "$serve_log"; then ok; else fail "serve: no self-audit line: $(cat "$serve_log")"; fi
 
 # --- Section 5: the verification checklist ---------------------------------
 export TOKEN=$alice
