@@ -51,8 +51,10 @@ PGPASSWORD=$super_pw psql -X -q -h 127.0.0.1 -p "$pgport" -U postgres -d trackso
   { echo "FAIL could not drop the harness's analytics_ro"; exit 1; }
 
 export HOME=$work
-PATH="$(dirname "$bin"):$PATH"   # fleetmcp on PATH, as installed
-export PATH
+# fleetmcp on PATH, as installed (under that name whatever the file is called)
+mkdir -p "$work/bin"
+ln -s "$bin" "$work/bin/fleetmcp"
+export PATH="$work/bin:$PATH"
 unset DATABASE_URL MCP_AUTH_TOKENS MCP_HOST MCP_PORT
 cfg=$work/etc/fleetmcp.env
 port=$(pick_port) || exit 1
@@ -89,7 +91,7 @@ localize() {
 # And what they print, named as the runbook names it.
 generalize() {
   local o=$1
-  o=${o//$bin/\/usr\/local\/bin\/fleetmcp}
+  o=${o//$work\/bin\/fleetmcp/\/usr\/local\/bin\/fleetmcp}
   o=${o//127.0.0.1:$pgport/<db-host>:5432}
   o=${o//$cfg/\/etc\/fleetmcp\/fleetmcp.env}
   o=${o//$HOME/\/root}
