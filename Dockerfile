@@ -1,6 +1,6 @@
 # fleetmcp container image: build on Debian 12, run on Debian 12 slim.
 #   docker build -t fleetmcp .
-#   docker run --rm -p 127.0.0.1:8892:8892 -e DATABASE_URL=... -e MCP_AUTH_TOKENS=... fleetmcp
+#   docker run --rm -p 127.0.0.1:8892:8892 --env-file /etc/fleetmcp/fleetmcp.env fleetmcp
 # Settings are environment variables (fleetmcp --help lists them; see
 # deploy/fleetmcp.env.example). The server listens on 0.0.0.0:8892 inside the
 # container; publish the port on a loopback or private address only.

@@ -150,7 +150,15 @@ SQL
 } | psql -X -q -v ON_ERROR_STOP=1 "${conn[@]}" -f - ||
   die "applying the grants from $source_name failed (is the connection a superuser on the fleet database?)"
 
-db=$(psql -X -A -t "${conn[@]}" -c "SELECT current_database()")
+# Where this connection went (psql's HOST and PORT: the host and port it
+# reached, from --dsn or PG*), for the DATABASE_URL line below. A Unix socket
+# directory is no host fleetmcp can use over TCP: then <db-host>.
+conn_info=$(psql -X -A -t "${conn[@]}" -c "SELECT current_database()" -c '\echo :HOST :PORT')
+db=$(sed -n 1p <<<"$conn_info")
+read -r db_host db_port _ <<<"$(sed -n 2p <<<"$conn_info")"
+[[ -z ${db_host:-} || $db_host == /* ]] && db_host="<db-host>"
+[[ $db_host == *:* ]] && db_host="[$db_host]"  # an IPv6 address
+[[ ${db_port:-} =~ ^[0-9]+$ ]] || db_port="<db-port>"
 if [[ -n $whole_tables ]]; then
   echo "analytics_ro: WARNING: whole-table grants: this role can read every sensitive column (password_hash, api_key, ...)" >&2
 else
@@ -159,5 +167,10 @@ fi
 cat <<MSG
 analytics_ro: ready in database $db (password not shown).
 Connection string for fleetmcp (the password is the content of $pw_file):
-  DATABASE_URL=postgresql://analytics_ro:<password>@<db-host>:5432/$db
+  DATABASE_URL=postgresql://analytics_ro:<password>@$db_host:$db_port/$db
 MSG
+# A URL needs / @ and % in a password percent-encoded; generated passwords are
+# hex, but a reused file may hold a '/' (base64).
+if [[ $pw == *[/@%]* ]]; then
+  echo "analytics_ro: the password holds / @ or %: percent-encode them in the URL (/ is %2F, @ is %40, % is %25)"
+fi

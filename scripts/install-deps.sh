@@ -12,6 +12,8 @@ packages=(
   nodejs npm
   python3-websockets  # docs/WEBSOCKET.md's Python example, which the e2e tests run
   wrk pgbouncer
+  nginx caddy  # the shipped reverse-proxy configurations' test (tests/deploy/proxy_test.sh)
+  python3-yaml  # deploy/compose.yaml's check (tests/deploy/files_test.sh)
   clang-14 libclang-rt-14-dev
 )
 
@@ -33,10 +35,19 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts a default cluster and pgbouncer on install; fleetmcp runs its own.
-  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-    $sudo systemctl disable --now postgresql pgbouncer >/dev/null 2>&1 || true
-  fi
+  # Debian starts a default cluster, pgbouncer, nginx and caddy on install (ports
+  # 5432, 6432, 80); the tests run their own instances. Stop and disable the
+  # services of the packages just installed (one already there is left alone).
+  for service in postgresql pgbouncer nginx caddy; do
+    package=$service
+    [[ $service == postgresql ]] && package=postgresql-15
+    [[ " ${missing[*]} " == *" $package "* ]] || continue
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+      $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/$service ]]; then  # no systemd (a container): the init script may have started it
+      $sudo /etc/init.d/"$service" stop >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 # PostgreSQL 16's parser for the SQL guard (Debian 12 ships only libpg_query 15):

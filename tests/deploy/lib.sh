@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# Helpers shared by the deploy tests (sourced, not run).
+
+pass=0
+failures=0
+
+ok() { pass=$((pass + 1)); }
+fail() {
+  echo "FAIL $*"
+  failures=$((failures + 1))
+}
+# expect_eq NAME ACTUAL EXPECTED
+expect_eq() {
+  if [[ $2 == "$3" ]]; then ok; else fail "$1: got [$2], want [$3]"; fi
+}
+# expect_has NAME TEXT NEEDLE
+expect_has() {
+  if [[ $2 == *"$3"* ]]; then ok; else fail "$1: [$3] not in: $(head -c 800 <<<"$2")"; fi
+}
+# expect_lacks NAME TEXT NEEDLE
+expect_lacks() {
+  if [[ $2 != *"$3"* ]]; then ok; else fail "$1: [$3] should not be in: $(head -c 800 <<<"$2")"; fi
+}
+# finish: the summary line and the exit status (never 0 when nothing was checked).
+finish() {
+  echo "$pass passed, $failures failed"
+  ((failures == 0 && pass > 0))
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pick_port: a free loopback port from FLEETMCP_TEST_PORTS (first-last,
+# default 18700-18799), not handed out before by this shell.
+picked_ports=" "
+pick_port() {
+  local range=${FLEETMCP_TEST_PORTS:-18700-18799}
+  local lo=${range%-*} hi=${range#*-} p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((lo + RANDOM % (hi - lo + 1)))
+    [[ $picked_ports == *" $p "* ]] && continue
+    port_free "$p" || continue
+    picked_ports+="$p "
+    echo "$p"
+    return 0
+  done
+  echo "no free port in $range" >&2
+  return 1
+}
+
+# wait_for_port PORT PID SECONDS: until something listens on PORT (and PID lives).
+wait_for_port() {
+  local port=$1 pid=$2 i
+  for ((i = 0; i < $3 * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    port_free "$port" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_pid PID: TERM, then KILL after 5 s; only the process this test started.
+stop_pid() {
+  local pid=$1 i
+  [[ -n $pid ]] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
