@@ -145,27 +145,31 @@ expect_eq "DATABASE_URL from the bootstrap" "${database_url/$pw/<password>}" \
   "postgresql://analytics_ro:<password>@127.0.0.1:$pgport/tracksolid_db"
 
 # --- Section 4: tokens -----------------------------------------------------
-# TODO(token new): the runbook's `fleetmcp token new NAME [--config FILE] [--write]`
-# output (full MCP_AUTH_TOKENS line with everyone; only the NAME:TOKEN entry
-# without a current list; --write rewriting the file in place) is being
-# changed: assert it here once it has landed. Until then only the NAME:token
-# entry is taken from its output.
-new_token() {
-  local out
-  out=$(env -u MCP_AUTH_TOKENS fleetmcp token new "$1" 2>&1)
-  grep -oE "(^|[=,[:space:]])$1:[A-Za-z0-9_-]{16,}" <<<"$out" | head -1 | sed -E "s/^[=,[:space:]]?$1://"
-}
-alice=$(new_token alice)
-bob=$(new_token bob)
-if [[ -n $alice && -n $bob && $alice != "$bob" ]]; then ok; else fail "fleetmcp token new: no alice:/bob: entry"; fi
+# "Issue: fleetmcp token new alice --config /etc/fleetmcp/fleetmcp.env --write":
+# alice's entry of the example file is replaced, bob's added beside it.
 set_tokens() {
-  local line
-  line="MCP_AUTH_TOKENS=$1"
   { grep -v -e '^DATABASE_URL=' -e '^MCP_AUTH_TOKENS=' "$cfg"
-    printf 'DATABASE_URL=%s\n%s\n' "$database_url" "$line"; } >"$cfg.new"
+    printf 'DATABASE_URL=%s\nMCP_AUTH_TOKENS=%s\n' "$database_url" "$1"; } >"$cfg.new"
   chmod 600 "$cfg.new" && mv "$cfg.new" "$cfg"
 }
-set_tokens "alice:$alice,bob:$bob"
+set_tokens "$(sed -n 's/^MCP_AUTH_TOKENS=//p' "$root/deploy/fleetmcp.env.example")"
+issue() {
+  local out
+  out=$(env -u MCP_AUTH_TOKENS fleetmcp token new "$1" --config "$cfg" --write 2>&1)
+  expect_has "token new $1 --write" "$out" "Wrote MCP_AUTH_TOKENS ($1 and the others) to $cfg"
+  sed -n "s/^token for $1: //p" <<<"$out"
+}
+alice=$(issue alice)
+bob=$(issue bob)
+expect_eq "the file's token line" "$(grep -c '^MCP_AUTH_TOKENS=' "$cfg")" 1
+expect_has "alice and bob in the file" "$(cat "$cfg")" "MCP_AUTH_TOKENS=alice:$alice,bob:$bob"
+# Without a list to read, only the entry: never a line that would drop the others.
+out=$(env -u MCP_AUTH_TOKENS fleetmcp token new carol 2>/dev/null)
+expect_lacks "token new without a list" "$out" "MCP_AUTH_TOKENS="
+expect_has "token new without a list" "$out" "entry: carol:"
+# Without --write: the whole line, everyone in it, the file unchanged.
+out=$(env -u MCP_AUTH_TOKENS fleetmcp token new carol --config "$cfg" 2>/dev/null)
+expect_has "token new --config" "$out" "MCP_AUTH_TOKENS=alice:$alice,bob:$bob,carol:"
 if [[ $(stat -c %a "$cfg") == 600 ]]; then ok; else fail "env file is not mode 0600"; fi
 
 # --- Section 5: doctor (Self-audit and fleetmcp doctor) --------------------
@@ -197,11 +201,10 @@ run_doc "role cannot CREATE, read write" '-c "BEGIN READ WRITE" -c "CREATE TABLE
 run_doc "role cannot UPDATE" "-c \"BEGIN READ WRITE\" -c \"UPDATE reporting.refresh_log SET notes = 'x'\""
 run_doc "env names the role" "grep -o '^DATABASE_URL=postgresql://[^:]*'"
 run_doc "healthz" 'curl -s localhost:8892/healthz'
-# TODO(readyz): the body is changing ({"ready":true} for anyone; reason and
-# warnings only on direct loopback requests): compare with the runbook's
-# `curl -s localhost:8892/readyz` block once that has landed. For now: ready.
-out=$(curl -s "localhost:$port/readyz")
-expect_has "readyz" "$out" '{"ready":true'
+run_doc "readyz" 'curl -s localhost:8892/readyz'
+# Through a proxy (a forwarding header): the same, never more.
+out=$(curl -s -H 'X-Forwarded-For: 203.0.113.9' "localhost:$port/readyz")
+expect_eq "readyz through a proxy" "$out" '{"ready":true}'
 run_doc "tools/list" '"method":"tools/list"}'"'"' | jq -r'
 run_doc "a real query" 'jq -c .result.structuredContent' 1 norm_counts
 run_doc "check-sql rejects a write" 'fleetmcp check-sql "UPDATE reporting.refresh_log SET notes = NULL"'
@@ -235,6 +238,8 @@ stop_pid "$server_pid"
 server_pid=""
 start_server
 expect_eq "bob revoked" "$(code "$bob")" 401
+expect_has "the 401 is logged" "$(cat "$serve_log")" '"audit":"unauthorized","caller":null,"remote":"127.0.0.1","reason":"unknown token"'
+expect_lacks "the 401's log line has no token" "$(cat "$serve_log")" "$bob"
 expect_eq "alice kept" "$(code "$alice")" 200
 
 echo "runbook walkthrough: $((SECONDS - started)) s"
