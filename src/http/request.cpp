@@ -21,6 +21,23 @@ Response make_response(const Request& req, bhttp::status status, std::string bod
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
+  // HEAD: the length the body would have, and no body (one would be read as
+  // the start of the next response).
+  if (req.method() == bhttp::verb::head) res.body().clear();
+  return res;
+}
+
+std::optional<Response> refuse_framing(const Request& req) {
+  const auto te = req.find(bhttp::field::transfer_encoding);
+  if (te == req.end()) return std::nullopt;
+  std::string coding(te->value());
+  coding.erase(0, coding.find_first_not_of(" \t"));
+  coding.erase(coding.find_last_not_of(" \t") + 1);
+  for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (req.version() >= 11 && coding == "chunked") return std::nullopt;
+  Response res = make_response(req, bhttp::status::bad_request,
+                               "{\"error\":\"unsupported Transfer-Encoding: only chunked, in HTTP/1.1\"}");
+  res.keep_alive(false);
   return res;
 }
 

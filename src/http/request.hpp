@@ -41,6 +41,11 @@ bool utf8_or_no_charset(std::string_view value);
 // MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* for the dispatcher.
 mcp::Headers mcp_headers(const Request& req);
 
+// Request smuggling: a body whose length this server and a proxy in front of
+// it could read differently is refused with 400 before anything else (RFC
+// 9112 6.3: a Transfer-Encoding other than chunked alone, or in HTTP/1.0).
+std::optional<Response> refuse_framing(const Request& req);
+
 // Why a request to the MCP endpoint got 401, for the log: "no Authorization
 // header", "not a Bearer token" or "unknown token" (the token never).
 std::string_view unauthorized_reason(const Request& req);

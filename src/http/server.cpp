@@ -181,6 +181,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       std::string caller;
       if (!ec) {
+        if (auto refused = refuse_framing(parser.get())) {
+          co_await send(stream, std::move(*refused));
+          break;
+        }
         auto admitted = admission.admit(parser.get());
         if (auto* refused = std::get_if<Response>(&admitted)) {
           if (refused->result() == bhttp::status::unauthorized)
@@ -274,7 +278,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         co_return method_not_allowed(req, "GET");
       co_return make_response(req, bhttp::status::ok, "{\"ok\":true}");
     }
-    if (path == "/readyz") co_return co_await readiness(stream.socket(), req);
+    if (path == "/readyz") {
+      if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+        co_return method_not_allowed(req, "GET");
+      co_return co_await readiness(stream.socket(), req);
+    }
     if (is_mcp_path(path)) co_return co_await mcp_endpoint(stream, req, std::move(caller), std::move(cancel));
     if (path == ws::kPath) {
       Response res = make_response(req, bhttp::status::upgrade_required,
@@ -313,15 +321,41 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   // /readyz is unauthenticated: anyone gets the status and a short reason;
   // the cause (libpq's message names the host, port and user) and the
-  // self-audit's findings go only to a check made on this host, not through
-  // a proxy (which adds a forwarding header).
+  // self-audit's findings go only to a check made on this host: from a
+  // loopback address, to a loopback name (a proxy forwarding its public name,
+  // or a page rebound to 127.0.0.1, sends another Host), not from a browser
+  // (no Origin), and with no header a proxy or CDN adds.
   static bool operator_check(const tcp::socket& socket, const Request& req) {
     boost::system::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec || !peer.address().is_loopback()) return false;
-    for (const char* forwarded : {"Forwarded", "X-Forwarded-For", "X-Real-IP"})
-      if (req.find(forwarded) != req.end()) return false;
+    const auto host = req.find(bhttp::field::host);
+    if (host == req.end() || !loopback_authority(host->value())) return false;
+    for (const char* marker : {"Origin", "Forwarded", "Via", "X-Forwarded-For", "X-Forwarded-Host",
+                               "X-Forwarded-Proto", "X-Real-IP", "X-Client-IP", "X-Original-Forwarded-For",
+                               "CF-Connecting-IP", "True-Client-IP", "Fastly-Client-IP", "X-Cluster-Client-IP"})
+      if (req.find(marker) != req.end()) return false;
+    // Any other X-Forwarded-* or *-Client-IP header, whatever a proxy calls it.
+    for (const auto& h : req) {
+      std::string name(h.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name.rfind("x-forwarded", 0) == 0 || name.rfind("x_forwarded", 0) == 0 ||
+          name.find("client-ip") != std::string::npos)
+        return false;
+    }
     return true;
+  }
+
+  // localhost, 127.0.0.1 or [::1], with or without a port.
+  static bool loopback_authority(std::string_view authority) {
+    for (std::string_view name : {"localhost", "127.0.0.1", "[::1]"}) {
+      if (authority.substr(0, name.size()) != name) continue;
+      const auto port = authority.substr(name.size());
+      if (port.empty() ||
+          (port.size() > 1 && port[0] == ':' && port.find_first_not_of("0123456789", 1) == std::string_view::npos))
+        return true;
+    }
+    return false;
   }
 
   static const char* short_reason(const core::Error& e) {

@@ -536,7 +536,10 @@ struct Walker {
       case Key::Indirection: check_indirection(value, at()); break;
       case Key::AExpr: check_expression_operator(value, at()); break;
       case Key::TypeCast: check_cast(field(value, "typeName"), at()); break;
-      case Key::AliasedItem: check_alias(value, at()); break;
+      case Key::AliasedItem:
+        if (key == "JoinExpr") check_natural_join(value, at());
+        check_alias(value, at());
+        break;
       case Key::OperName: check_operator(names_of(value), here.get()); break;
       case Key::TargetList: note_expansions(value); break;
       // Join columns (USING) and alias column lists name columns without a
@@ -873,6 +876,20 @@ struct Walker {
     dom::array colnames;
     if (field(alias, "colnames").get(colnames) != simdjson::SUCCESS || colnames.size() == 0) return;
     check_rename(str(field(alias, "aliasname")), at);
+  }
+
+  // A NATURAL JOIN joins on every column name the two sides share: a side
+  // that names a column like a sensitive one (SELECT 'x' AS password_hash)
+  // would filter on it, unseen. Refused wherever the statement reads a
+  // relation with sensitive columns (the full walk's Ranges; a statement that
+  // reads none never gets past the speculative walk to here).
+  void check_natural_join(dom::element join, long at) {
+    bool natural = false;
+    if (field(join, "isNatural").get(natural) != simdjson::SUCCESS || !natural || !ranges.any) return;
+    reject("sensitive_column",
+           "NATURAL JOIN is not allowed in a statement that reads a relation with sensitive columns: it could "
+           "join on one of them; name the join columns with USING (...) or ON",
+           at);
   }
 
   void check_cte(dom::element cte, long at) {

@@ -39,6 +39,24 @@ int raw_status(unsigned short port, const std::string& bytes, int seconds = 10) 
   return ec ? 0 : res.result_int();
 }
 
+// Sends `bytes` on a fresh connection and returns everything the server sends
+// until it closes the connection (or `seconds` pass).
+std::string raw_exchange(unsigned short port, const std::string& bytes, int seconds = 5) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  stream.expires_after(std::chrono::seconds(seconds));
+  boost::system::error_code ec;
+  asio::write(stream.socket(), asio::buffer(bytes), ec);
+  std::string out;
+  char chunk[4096];
+  for (;;) {
+    const std::size_t n = stream.read_some(asio::buffer(chunk), ec);
+    out.append(chunk, n);
+    if (ec) return out;
+  }
+}
 
 class HttpTest : public ::testing::Test {
  protected:
@@ -60,6 +78,36 @@ TEST_F(HttpTest, HealthzSaysOkAndNothingElse) {
   auto ready = http_request(server_->port(), "GET", "/readyz");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(ready.json_body()["ready"], true);
+}
+
+// A body length a proxy in front could read differently (an unknown
+// Transfer-Encoding, or one in HTTP/1.0) is refused and the connection closed:
+// what follows is never taken for a second request.
+TEST_F(HttpTest, AmbiguousBodyFramingIs400AndNothingIsSmuggled) {
+  for (const std::string coding : {"gzip", "identity", "xchunked", "chunked, identity", "gzip, chunked"}) {
+    const std::string out = raw_exchange(
+        server_->port(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " + coding +
+                             "\r\n\r\nGET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << coding << ": " << out;
+    EXPECT_NE(out.find("unsupported Transfer-Encoding"), std::string::npos) << out;
+    EXPECT_EQ(out.find("ready"), std::string::npos) << coding << " smuggled a request: " << out;
+  }
+  const std::string old = raw_exchange(server_->port(),
+                                       "POST /mcp HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(old.rfind("HTTP/1.0 400", 0), 0u) << old;
+  expect_alive();
+}
+
+// HEAD gets the headers (with the length a GET's body would have) and no body.
+TEST_F(HttpTest, HeadHasNoBody) {
+  for (const char* path : {"/healthz", "/readyz"}) {
+    const std::string out = raw_exchange(server_->port(), std::string("HEAD ") + path +
+                                                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+    EXPECT_NE(out.find("Content-Length: "), std::string::npos) << out;
+    EXPECT_EQ(out.substr(out.find("\r\n\r\n") + 4), "") << path << ": " << out;
+  }
+  EXPECT_EQ(http_request(server_->port(), "POST", "/readyz").status, 405);
 }
 
 TEST_F(HttpTest, MissingOrWrongTokenIs401BeforeAnyWork) {

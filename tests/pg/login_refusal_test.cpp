@@ -86,9 +86,28 @@ TEST(LoginRefusal, FailsAtOnceWithTheCauseLogsItOnceAndRecoversWhenFixed) {
   EXPECT_EQ(direct.status, 503);
   EXPECT_EQ(direct.json_body()["reason"], "the database refused the server's login");
   EXPECT_NE(direct.body.find("password authentication failed"), std::string::npos) << direct.body;
-  auto proxied = http_request(server.port(), "GET", "/readyz", {}, {{"X-Forwarded-For", "203.0.113.9"}});
-  EXPECT_EQ(proxied.status, 503);
-  EXPECT_EQ(proxied.json_body(), json({{"ready", false}, {"reason", "the database refused the server's login"}}));
+  // Through a proxy (whatever it adds), from a browser, or to a name other than
+  // a loopback one (a proxy's public name, a page rebound to 127.0.0.1): the
+  // category only.
+  for (const std::map<std::string, std::string>& from :
+       std::vector<std::map<std::string, std::string>>{{{"X-Forwarded-For", "203.0.113.9"}},
+                                                       {{"Forwarded", "for=203.0.113.9"}},
+                                                       {{"Via", "1.1 squid"}},
+                                                       {{"X-Forwarded-Host", "fleet.example.com"}},
+                                                       {{"CF-Connecting-IP", "203.0.113.9"}},
+                                                       {{"X-Envoy-External-Client-IP", "203.0.113.9"}},
+                                                       {{"Origin", "http://127.0.0.1"}},
+                                                       {{"Host", "attacker.example"}},
+                                                       {{"Host", "localhost.attacker.example"}}}) {
+    auto proxied = http_request(server.port(), "GET", "/readyz", {}, from);
+    EXPECT_EQ(proxied.status, 503);
+    EXPECT_EQ(proxied.json_body(), json({{"ready", false}, {"reason", "the database refused the server's login"}}))
+        << from.begin()->first;
+  }
+  for (const char* host : {"localhost", "127.0.0.1:1234", "[::1]:80"})
+    EXPECT_NE(http_request(server.port(), "GET", "/readyz", {}, {{"Host", host}}).body.find("detail"),
+              std::string::npos)
+        << host;
 
   // Spaced: a handful of logins, not one every 100 ms for each call.
   const int refusals = refused_logins(role) - before;
