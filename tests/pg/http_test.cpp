@@ -1,6 +1,8 @@
 // The HTTP surface: auth, limits, methods, both eras over the wire, and hostile
 // input that must leave the server answering.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -23,16 +25,27 @@ namespace {
 
 json ping() { return {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}; }
 
+// A fresh connection to `port` that has sent `bytes`; reads on it give up
+// after `seconds`.
+boost::beast::tcp_stream sent(boost::asio::io_context& io, unsigned short port, const std::string& bytes,
+                              int seconds) {
+  namespace asio = boost::asio;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  // (tcp_stream's own timeout binds asynchronous operations only.)
+  const timeval limit{seconds, 0};
+  setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  boost::system::error_code ec;
+  asio::write(stream.socket(), asio::buffer(bytes), ec);
+  return stream;
+}
+
 // Sends `bytes` on a fresh connection and reads one response, giving up
 // after `seconds` (0 when nothing came back in time).
 int raw_status(unsigned short port, const std::string& bytes, int seconds = 10) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  boost::beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  stream.expires_after(std::chrono::seconds(seconds));
+  boost::asio::io_context io;
+  auto stream = sent(io, port, bytes, seconds);
   boost::system::error_code ec;
-  asio::write(stream.socket(), asio::buffer(bytes), ec);
   boost::beast::flat_buffer buffer;
   boost::beast::http::response<boost::beast::http::string_body> res;
   boost::beast::http::read(stream, buffer, res, ec);
@@ -42,17 +55,13 @@ int raw_status(unsigned short port, const std::string& bytes, int seconds = 10) 
 // Sends `bytes` on a fresh connection and returns everything the server sends
 // until it closes the connection (or `seconds` pass).
 std::string raw_exchange(unsigned short port, const std::string& bytes, int seconds = 5) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  boost::beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  stream.expires_after(std::chrono::seconds(seconds));
+  boost::asio::io_context io;
+  auto stream = sent(io, port, bytes, seconds);
   boost::system::error_code ec;
-  asio::write(stream.socket(), asio::buffer(bytes), ec);
   std::string out;
   char chunk[4096];
   for (;;) {
-    const std::size_t n = stream.read_some(asio::buffer(chunk), ec);
+    const std::size_t n = stream.read_some(boost::asio::buffer(chunk), ec);
     out.append(chunk, n);
     if (ec) return out;
   }
