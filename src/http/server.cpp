@@ -244,15 +244,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  // While a request runs nobody reads the socket; this waits for it to become
-  // readable. End of stream means the client gave up: cancel its query. Bytes
-  // mean a pipelined next request: leave them for the next read.
   static std::string peer_address(const tcp::socket& socket) {
     boost::system::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     return ec ? "unknown" : peer.address().to_string();
   }
 
+  // While a request runs nobody reads the socket; this waits for it to become
+  // readable. End of stream means the client gave up: cancel its query. Bytes
+  // mean a pipelined next request: leave them for the next read.
   static void watch_for_hangup(tcp::socket& socket, const core::CancelPtr& cancel) {
     socket.async_wait(tcp::socket::wait_read, [&socket, cancel](boost::system::error_code ec) {
       if (ec) return;  // cancelled when the response is ready, or the socket closed
