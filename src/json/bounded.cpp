@@ -1,5 +1,9 @@
 #include "json/bounded.hpp"
 
+#include <climits>
+#include <cmath>
+#include <cstdint>
+
 #include <vector>
 
 namespace fleetmcp::json {
@@ -80,6 +84,19 @@ Parsed parse_bounded(std::string_view text, const Limits& limits) {
   out.ok = !out.value.is_discarded();
   if (!out.ok) out.error = "the message is not valid JSON";
   return out;
+}
+
+std::optional<long long> whole_number(const nlohmann::json& v) {
+  if (v.is_number_unsigned())
+    return v.get<std::uint64_t>() > static_cast<std::uint64_t>(LLONG_MAX) ? std::nullopt
+                                                                          : std::optional<long long>(v.get<long long>());
+  if (v.is_number_integer()) return v.get<long long>();
+  if (v.is_number_float()) {
+    // The range check first: converting a double out of range is undefined.
+    const double d = v.get<double>();
+    if (d >= -9.2e18 && d <= 9.2e18 && std::trunc(d) == d) return static_cast<long long>(d);
+  }
+  return std::nullopt;
 }
 
 }  // namespace fleetmcp::json

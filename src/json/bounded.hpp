@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,9 @@ std::string check_limits(std::string_view text, const Limits& limits = {});
 // Whether JSON text nests no deeper than `limit`: one pass, no allocation
 // (the row encoder's check of json values PostgreSQL returns).
 bool nesting_within(std::string_view text, std::size_t limit);
+
+// A whole number from a JSON number (10 and 10.0 alike) that fits a long long;
+// nothing otherwise (1e300, 2^64, 1.5, "10").
+std::optional<long long> whole_number(const nlohmann::json& v);
 
 }  // namespace fleetmcp::json

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 
+#include "json/bounded.hpp"
 #include "json/csv.hpp"
 #include "json/rows.hpp"
 #include "json/writer.hpp"
@@ -42,11 +43,7 @@ core::Result<std::string> string_arg(const json& args, const char* name,
 core::Result<long long> integer_arg(const json& args, const char* name, long long fallback) {
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) return fallback;
-  if (it->is_number_integer()) return it->get<long long>();
-  if (it->is_number_float()) {
-    const double d = it->get<double>();
-    if (std::trunc(d) == d && std::fabs(d) < 9.2e18) return static_cast<long long>(d);
-  }
+  if (auto n = fleetmcp::json::whole_number(*it)) return *n;
   return make_error(ErrorKind::BadRequest, std::string("argument '") + name + "' must be an integer");
 }
 

@@ -16,21 +16,6 @@ core::Error bad(std::string message) { return make_error(ErrorKind::BadRequest, 
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// A whole number from a JSON number (10 and 10.0 alike); nothing otherwise.
-std::optional<long long> whole_number(const json& v) {
-  if (v.is_number_integer()) {
-    if (v.is_number_unsigned() && v.get<json::number_unsigned_t>() > static_cast<unsigned long long>(LLONG_MAX))
-      return std::nullopt;
-    return v.get<long long>();
-  }
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<long long>(d)))
-      return static_cast<long long>(d);
-  }
-  return std::nullopt;
-}
-
 // A JSON scalar as the text PostgreSQL parses for the column's type. Strings
 // go as they are; libpq passes parameters as C strings, so a NUL would
 // silently cut the value: refused instead.
@@ -156,13 +141,13 @@ core::Result<Selection> read_selection(const Request& r) {
     return known.error();
   Selection s;
   if (auto it = r.params.find("limit"); it != r.params.end() && !it->is_null()) {
-    auto n = whole_number(*it);
+    auto n = fleetmcp::json::whole_number(*it);
     if (!n || *n < 1)
       return bad("Invalid parameter: limit must be a whole number from 1 to " + std::to_string(kMaxLimit));
     s.limit = std::min(*n, kMaxLimit);  // the seed's ceiling; the answer says which limit applied
   }
   if (auto it = r.params.find("offset"); it != r.params.end() && !it->is_null()) {
-    auto n = whole_number(*it);
+    auto n = fleetmcp::json::whole_number(*it);
     if (!n || *n < 0) return bad("Invalid parameter: offset must be a whole number, 0 or more");
     s.offset = *n;
   }

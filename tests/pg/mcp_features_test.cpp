@@ -240,7 +240,9 @@ std::vector<json> sse_messages(const std::string& body) {
   return out;
 }
 
-const char* kTwoSecondSql = "SELECT count(*) AS n FROM generate_series(1, 4000) a, generate_series(1, 4000) b";
+// About 3 s here (0.6 s was too short for a single periodic tick): long
+// enough for the ticks every second to show up, whatever the machine.
+const char* kSlowSql = "SELECT count(*) AS n FROM generate_series(1, 10000) a, generate_series(1, 10000) b";
 
 json query_with_progress(const char* sql, const json& token) {
   return {{"name", "query"}, {"arguments", {{"sql", sql}}}, {"_meta", {{"progressToken", token}}}};
@@ -248,13 +250,15 @@ json query_with_progress(const char* sql, const json& token) {
 
 TEST(Progress, AProgressTokenGetsAnEventStreamWithProgressThenTheResult) {
   TestServer server;
-  auto r = server.post(rpc(5, "tools/call", query_with_progress(kTwoSecondSql, "tok-1")),
+  auto r = server.post(rpc(5, "tools/call", query_with_progress(kSlowSql, "tok-1")),
                        {{"Accept", "application/json, text/event-stream"}});
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "text/event-stream");
   EXPECT_EQ(r.headers["x-accel-buffering"], "no");
   auto messages = sse_messages(r.body);
-  ASSERT_GE(messages.size(), 2u) << r.body;
+  // The start, at least one tick while the statement runs, the result: a
+  // stream with only the start and the result would have no periodic progress.
+  ASSERT_GE(messages.size(), 3u) << r.body;
   double last = -1;
   for (std::size_t i = 0; i + 1 < messages.size(); ++i) {
     EXPECT_EQ(messages[i]["method"], "notifications/progress");
@@ -263,9 +267,12 @@ TEST(Progress, AProgressTokenGetsAnEventStreamWithProgressThenTheResult) {
     EXPECT_GT(progress, last);  // always increasing
     last = progress;
   }
+  EXPECT_EQ(messages[0]["params"]["message"], "query started");
+  EXPECT_NE(messages[1]["params"]["message"].get<std::string>().find("rows fetched"), std::string::npos)
+      << messages[1].dump();
   const json& final = messages.back();
   EXPECT_EQ(final["id"], 5);
-  EXPECT_EQ(final["result"]["structuredContent"]["rows"][0]["n"], 16000000);
+  EXPECT_EQ(final["result"]["structuredContent"]["rows"][0]["n"], 100000000);
 
   // The same call without a token, or from a client that takes only JSON: plain JSON.
   r = server.post(rpc(6, "tools/call", query_with_progress("SELECT 1 AS one", 7)), {{"Accept", "application/json"}});

@@ -54,3 +54,21 @@ TEST(BoundedJson, InvalidJsonIsNotMistakenForALimit) {
 
 }  // namespace
 }  // namespace fleetmcp::json
+
+namespace fleetmcp::json {
+namespace {
+
+// One reading of a JSON number as an argument or a record-API key: whole and
+// within long long, or nothing (never a conversion out of range).
+TEST(WholeNumber, OnlyWholeNumbersThatFit) {
+  for (const char* text : {"10", "10.0", "-7", "0", "9223372036854775807", "-9223372036854775808", "1e3"})
+    EXPECT_TRUE(whole_number(nlohmann::json::parse(text))) << text;
+  EXPECT_EQ(*whole_number(nlohmann::json::parse("10.0")), 10);
+  EXPECT_EQ(*whole_number(nlohmann::json::parse("9223372036854775807")), 9223372036854775807LL);
+  for (const char* text : {"1e300", "-1e300", "9223372036854775808", "18446744073709551615", "1.5", "\"10\"",
+                           "null", "true", "[1]"})
+    EXPECT_FALSE(whole_number(nlohmann::json::parse(text))) << text;
+}
+
+}  // namespace
+}  // namespace fleetmcp::json
