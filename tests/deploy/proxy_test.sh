@@ -167,7 +167,7 @@ check_proxy() {
   expect_eq "$name foreign Origin" "$out" '{"error":"forbidden: Origin not allowed (MCP_ALLOWED_HOSTS)"} 403'
 
   # The WebSocket record API's upgrade, with the token in the query string.
-  out=$(curl -s -i -N --http1.1 --max-time 2 "$url/mcp/ws?token=$token" "${via[@]}" \
+  out=$(curl -s -i -N --http1.1 --max-time 4 "$url/mcp/ws?token=$token" "${via[@]}" \
     -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
     -H "Sec-WebSocket-Key: $ws_key" | tr -d '\r')
   expect_has "$name /mcp/ws upgrade" "$out" 'HTTP/1.1 101 Switching Protocols'
@@ -178,7 +178,8 @@ check_proxy() {
   expect_eq "$name other path" "$code" 404
 
   # The access log saw the calls, but never the token.
-  sleep 0.3  # Caddy writes its log asynchronously
+  # (Caddy writes its log asynchronously: up to 5 s for the line.)
+  for _ in $(seq 50); do grep -q '/mcp/ws' "$log" 2>/dev/null && break; sleep 0.1; done
   body=$(cat "$log" 2>/dev/null)
   expect_has "$name access log written" "$body" '/mcp/ws'
   expect_lacks "$name access log has no token" "$body" "$token"
