@@ -2,6 +2,7 @@
 
 #include "sql/dialect.hpp"
 #include "sql/guard.hpp"
+#include "pg/sqlstate.hpp"
 
 namespace fleetmcp::mcp {
 namespace {
@@ -33,11 +34,11 @@ std::string next_step(const core::Error& e) {
       if (rule.empty()) return "Narrow the query as the message says and call again.";
       return "Rewrite the statement without that construct: one read-only SELECT over the readable schemas.";
     case ErrorKind::DbError:
-      if (state == "42P01") return "Call list_tables (or read fleetmcp://overview) and use a schema-qualified name that exists.";
-      if (state == "42703") return "Call describe_table on the table to see its columns, then correct the name.";
-      if (state == "42883") return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
-      if (state == "42601") return "Fix the syntax (PostgreSQL's dialect) and call query again.";
-      if (state == "42501") return "Name only the columns you may read (describe_table lists them).";
+      if (state == pg::kUndefinedTable) return "Call list_tables (or read fleetmcp://overview) and use a schema-qualified name that exists.";
+      if (state == pg::kUndefinedColumn) return "Call describe_table on the table to see its columns, then correct the name.";
+      if (state == pg::kUndefinedFunction) return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
+      if (state == pg::kSyntaxError) return "Fix the syntax (PostgreSQL's dialect) and call query again.";
+      if (state == pg::kInsufficientPrivilege) return "Name only the columns you may read (describe_table lists them).";
       if (state.substr(0, 2) == "22") return "Check the literals and casts in the statement (dates as 'YYYY-MM-DD', numbers unquoted).";
       return "Fix the statement as PostgreSQL's message says and call query again.";
     case ErrorKind::Timeout: return "Add filters or a narrower time range, or aggregate in SQL, then call again.";
@@ -110,7 +111,7 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
   }
   if (!e.sqlstate.empty() && e.kind != ErrorKind::DbError) text += " (SQLSTATE " + e.sqlstate + ")";
   if (!e.detail.empty()) text += "\n" + e.detail;
-  if (e.kind == ErrorKind::DbError && e.sqlstate == "42501" && denies_a_relation(e.message))
+  if (e.kind == ErrorKind::DbError && e.sqlstate == pg::kInsufficientPrivilege && denies_a_relation(e.message))
     text += "\nHint: tables with sensitive columns (MCP_REDACT_COLUMNS) are granted column by column, so "
             "SELECT *, t.* and whole-row values such as row_to_json(t) are refused there; name the columns "
             "you need (describe_table lists them, sample_table shows the readable ones).";
@@ -125,7 +126,7 @@ std::string model_error_text(const core::Error& e, std::string_view sql) {
   std::string text = tool_error_text(e, sql);
   // Another dialect's syntax is refused by the parser, and its functions
   // (IFNULL, NVL, GETDATE, DATE_ADD) as unknown.
-  if ((e.rule == "parse_error" || e.rule == "unknown_function" || e.sqlstate == "42601" || e.sqlstate == "42883") &&
+  if ((e.rule == "parse_error" || e.rule == "unknown_function" || e.sqlstate == pg::kSyntaxError || e.sqlstate == pg::kUndefinedFunction) &&
       !sql.empty())
     if (const std::string hints = sql::dialect_hints(sql); !hints.empty()) text += "\nHint: " + hints;
   if (const std::string next = next_step(e); !next.empty()) text += "\nNext: " + next;

@@ -22,6 +22,12 @@ inline bool is_session_ending_severity(std::string_view severity) {
 }
 
 inline constexpr std::string_view kQueryCanceled = "57014";
+// Errors the server explains to the caller (hints, the next step).
+inline constexpr std::string_view kSyntaxError = "42601";
+inline constexpr std::string_view kInsufficientPrivilege = "42501";
+inline constexpr std::string_view kUndefinedTable = "42P01";
+inline constexpr std::string_view kUndefinedColumn = "42703";
+inline constexpr std::string_view kUndefinedFunction = "42883";
 
 // A refused login that no retry cures until someone changes the password, the
 // role, the database or pg_hba.conf. libpq gives no SQLSTATE for a failed

@@ -4,6 +4,7 @@
 
 #include "core/nearest.hpp"
 #include "pg/params.hpp"
+#include "pg/sqlstate.hpp"
 
 namespace fleetmcp::tools {
 namespace {
@@ -65,7 +66,7 @@ void append(core::Error& e, const std::string& line) { e.detail += (e.detail.emp
 
 boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
   if (e.kind != core::ErrorKind::DbError) co_return;
-  if (e.sqlstate == "42P01") {
+  if (e.sqlstate == pg::kUndefinedTable) {
     const std::string missing = quoted_name(e.message);
     if (missing.empty()) co_return;
     auto relations = co_await names(ctx,
@@ -80,7 +81,7 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
       relations.resize(std::min<std::size_t>(relations.size(), 12));
       append(e, "Readable relations include " + core::quoted_list(relations, " and ") + ".");
     }
-  } else if (e.sqlstate == "42703") {
+  } else if (e.sqlstate == pg::kUndefinedColumn) {
     if (e.detail.find("Perhaps you meant") != std::string::npos) co_return;  // PostgreSQL's own
     const std::string missing = quoted_name(e.message);
     if (missing.empty()) co_return;
@@ -96,7 +97,7 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
     if (const auto offer = near_by_last_part(missing, columns); !offer.empty())
       append(e, "Readable columns with a similar name: " + core::quoted_list(offer) +
                     " (join or select from that relation).");
-  } else if (e.sqlstate == "42883") {
+  } else if (e.sqlstate == pg::kUndefinedFunction) {
     const std::string missing = function_name(e.message);
     if (missing.empty() || !ctx.policy.catalog) co_return;
     const auto catalog = ctx.policy.catalog->current();

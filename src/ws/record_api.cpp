@@ -5,6 +5,7 @@
 #include "json/rows.hpp"
 #include "mcp/errors.hpp"
 #include "tools/tool.hpp"
+#include "pg/sqlstate.hpp"
 
 namespace fleetmcp::ws {
 
@@ -23,7 +24,7 @@ constexpr auto kCatalogTtl = std::chrono::seconds(60);
 constexpr std::size_t kAuditActionMax = 40;
 
 bool catalog_changed(const std::string& sqlstate) {
-  return sqlstate == "42P01" || sqlstate == "42703" || sqlstate == "42501";
+  return sqlstate == pg::kUndefinedTable || sqlstate == pg::kUndefinedColumn || sqlstate == pg::kInsufficientPrivilege;
 }
 
 // Our own refusals carry the seed's texts as they are; what the database path
