@@ -28,7 +28,7 @@ std::optional<std::string> TokenStore::identify(std::string_view token) const {
   return match->name;
 }
 
-std::optional<std::string> TokenStore::identify_header(std::string_view header) const {
+std::optional<std::string_view> bearer_token(std::string_view header) {
   constexpr std::string_view scheme = "bearer ";
   if (header.size() <= scheme.size()) return std::nullopt;
   for (std::size_t i = 0; i < scheme.size(); ++i)
@@ -36,7 +36,13 @@ std::optional<std::string> TokenStore::identify_header(std::string_view header) 
   std::string_view token = header.substr(scheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-  return identify(token);
+  return token;
+}
+
+std::optional<std::string> TokenStore::identify_header(std::string_view header) const {
+  const auto token = bearer_token(header);
+  if (!token) return std::nullopt;
+  return identify(*token);
 }
 
 }  // namespace fleetmcp::auth

@@ -12,6 +12,10 @@
 
 namespace fleetmcp::auth {
 
+// The token of an "Authorization: Bearer <token>" value (scheme
+// case-insensitive, surrounding blanks trimmed); nothing for another scheme.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 class TokenStore {
  public:
   explicit TokenStore(const std::vector<config::Token>& tokens);

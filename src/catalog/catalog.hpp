@@ -132,6 +132,13 @@ class Store {
     std::lock_guard lock(mutex_);
     return last_error_;
   }
+  // The last failure when no wait changes it (the self-audit's refusal, a
+  // refused login): the answer to give instead of waiting for a load.
+  std::optional<core::Error> refusal() const {
+    auto why = last_error();
+    if (why && (why->kind == core::ErrorKind::Denied || why->lasting)) return why;
+    return std::nullopt;
+  }
   void stale() const {
     std::function<void()> hook;
     {

@@ -30,11 +30,10 @@ Response make_response(const Request& req, bhttp::status status, std::string bod
 std::optional<Response> refuse_framing(const Request& req) {
   const auto te = req.find(bhttp::field::transfer_encoding);
   if (te == req.end()) return std::nullopt;
-  std::string coding(te->value());
-  coding.erase(0, coding.find_first_not_of(" \t"));
-  coding.erase(coding.find_last_not_of(" \t") + 1);
-  for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (req.version() >= 11 && coding == "chunked") return std::nullopt;
+  std::string_view coding(te->value().data(), te->value().size());
+  coding.remove_prefix(std::min(coding.size(), coding.find_first_not_of(" \t")));
+  coding = coding.substr(0, coding.find_last_not_of(" \t") + 1);
+  if (req.version() >= 11 && beast::iequals(coding, "chunked")) return std::nullopt;
   Response res = make_response(req, bhttp::status::bad_request,
                                "{\"error\":\"unsupported Transfer-Encoding: only chunked, in HTTP/1.1\"}");
   res.keep_alive(false);
@@ -146,12 +145,7 @@ std::optional<Response> Admission::refuse_foreign(const Request& req) const {
 std::string_view unauthorized_reason(const Request& req) {
   const auto authorization = header(req, "Authorization");
   if (!authorization) return "no Authorization header";
-  constexpr std::string_view scheme = "bearer ";
-  if (authorization->size() <= scheme.size() ||
-      !std::equal(scheme.begin(), scheme.end(), authorization->begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
-    return "not a Bearer token";
-  return "unknown token";
+  return auth::bearer_token(*authorization) ? "unknown token" : "not a Bearer token";
 }
 
 std::variant<std::string, Response> Admission::admit(const Request& req) const {

@@ -1031,8 +1031,7 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   if (policy.catalog && !catalog->live) {
     // The server never judges by less than the live catalog.
     policy.catalog->stale();
-    // A refusal no wait changes (the role self-audit's, a refused login) is the answer.
-    if (auto why = policy.catalog->last_error(); why && (why->kind == ErrorKind::Denied || why->lasting)) return *why;
+    if (auto why = policy.catalog->refusal()) return *why;
     return core::make_error(ErrorKind::Unavailable,
                             "the database's catalog is not loaded yet (the database may be unreachable); "
                             "retry in a moment");

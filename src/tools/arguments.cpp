@@ -1,11 +1,9 @@
 #include "tools/arguments.hpp"
 
-#include <cmath>
-#include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "core/nearest.hpp"
+#include "json/bounded.hpp"
 
 namespace fleetmcp::tools {
 namespace {
@@ -14,14 +12,7 @@ using nlohmann::json;
 
 bool has_type(const json& value, const std::string& type) {
   if (type == "string") return value.is_string();
-  if (type == "integer") {
-    if (value.is_number_unsigned())  // one that a long long holds
-      return value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<long long>::max());
-    if (!value.is_number_float()) return value.is_number_integer();
-    // A whole float within long long's range (a cast outside it is undefined).
-    const double d = value.get<double>();
-    return std::trunc(d) == d && std::fabs(d) < 9.2e18;
-  }
+  if (type == "integer") return fleetmcp::json::whole_number(value).has_value();  // as integer_arg reads it
   if (type == "number") return value.is_number();
   if (type == "boolean") return value.is_boolean();
   if (type == "array") return value.is_array();

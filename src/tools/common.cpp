@@ -138,12 +138,8 @@ awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms, cons
   if (!policy.catalog) co_return;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-  auto refused = [&] {
-    auto why = policy.catalog->last_error();
-    return why && (why->kind == core::ErrorKind::Denied || why->lasting);  // no wait changes a refusal
-  };
   while (!policy.catalog->current()->live && std::chrono::steady_clock::now() < deadline &&
-         !(cancel && cancel->cancelled()) && !refused()) {
+         !(cancel && cancel->cancelled()) && !policy.catalog->refusal()) {
     timer.expires_after(std::chrono::milliseconds(20));
     boost::system::error_code ec;
     co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
