@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <algorithm>
 #include <future>
 
@@ -29,7 +30,14 @@ void keep_freed_memory() {
 
 std::vector<std::unique_ptr<boost::asio::io_context>> make_loops(int threads) {
   std::vector<std::unique_ptr<boost::asio::io_context>> loops;
-  for (int i = 0; i < std::max(threads, 1); ++i) loops.push_back(std::make_unique<boost::asio::io_context>(1));
+  for (int i = 0; i < std::max(threads, 1); ++i) {
+    loops.push_back(std::make_unique<boost::asio::io_context>(1));
+    // A loop's reactor (three descriptors: epoll, eventfd, timerfd) is made
+    // by its first I/O object. Made now: were the first one a connection
+    // accepted while out of descriptors (EMFILE), making it would throw and
+    // end the accept loop for good.
+    boost::asio::ip::tcp::socket first(*loops.back());
+  }
   return loops;
 }
 
