@@ -18,5 +18,6 @@ source "$here/../harness/client_env.sh"
 prepare_client_tests "$here"
 
 status=0
-node --test --test-concurrency=2 "$@" "$here"/*.test.mjs || status=$?
+# spec, not TAP: it ends with the failing tests, where a CI log's tail shows them.
+node --test --test-concurrency=2 --test-reporter=spec "$@" "$here"/*.test.mjs || status=$?
 exit "$status"
