@@ -115,32 +115,36 @@ std::vector<Activity::RunningView> Activity::running() const {
 
 std::vector<Activity::ShapeView> Activity::heaviest(bool by_time, std::size_t n, Clock::time_point now) const {
   const std::int64_t period = period_of(now);
-  std::vector<ShapeView> out;
-  {
-    std::lock_guard lock(mu_);
-    out.reserve(shapes_.size());
-    for (const auto& [fingerprint, shape] : shapes_) {
-      if (shape.last_period <= period - kSlots) continue;
-      ShapeView v{fingerprint, shape.sql, shape.tool, shape.last_analyst};
-      for (const Slot& s : shape.slots) {
-        if (s.period <= period - kSlots || s.period > period) continue;
-        v.calls += s.calls;
-        v.errors += s.errors;
-        v.seconds += s.seconds;
-        v.slowest = std::max(v.slowest, s.slowest);
-      }
-      if (v.calls) out.push_back(std::move(v));
-    }
-  }
-  auto heavier = [by_time](const ShapeView& a, const ShapeView& b) {
-    return by_time ? a.seconds > b.seconds : a.calls > b.calls;
+  // Totals first, without copying a string; only the top n are copied out.
+  struct Total {
+    const std::string* fingerprint;
+    const Shape* shape;
+    std::uint64_t calls = 0, errors = 0;
+    double seconds = 0, slowest = 0;
   };
-  if (out.size() > n) {
-    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), heavier);
-    out.resize(n);
-  } else {
-    std::sort(out.begin(), out.end(), heavier);
+  std::vector<ShapeView> out;
+  std::lock_guard lock(mu_);
+  std::vector<Total> totals;
+  totals.reserve(shapes_.size());
+  for (const auto& [fingerprint, shape] : shapes_) {
+    if (shape.last_period <= period - kSlots) continue;
+    Total t{&fingerprint, &shape};
+    for (const Slot& s : shape.slots) {
+      if (s.period <= period - kSlots || s.period > period) continue;
+      t.calls += s.calls;
+      t.errors += s.errors;
+      t.seconds += s.seconds;
+      t.slowest = std::max(t.slowest, s.slowest);
+    }
+    if (t.calls) totals.push_back(t);
   }
+  const auto top = totals.begin() + static_cast<std::ptrdiff_t>(std::min(n, totals.size()));
+  std::partial_sort(totals.begin(), top, totals.end(), [by_time](const Total& a, const Total& b) {
+    return by_time ? a.seconds > b.seconds : a.calls > b.calls;
+  });
+  for (auto it = totals.begin(); it != top; ++it)
+    out.push_back({*it->fingerprint, it->shape->sql, it->shape->tool, it->shape->last_analyst, it->calls, it->errors,
+                   it->seconds, it->slowest});
   return out;
 }
 
