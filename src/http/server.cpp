@@ -310,8 +310,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       Response res = make_response(req, bhttp::status::unauthorized,
                                    "{\"error\":\"unauthorized: send an operator token (MCP_OPERATOR_TOKENS) as "
                                    "Authorization: Bearer <token>, or as Basic with the operator's name\"}");
-      res.set(bhttp::field::www_authenticate, "Basic realm=\"fleetmcp operator\", charset=\"UTF-8\"");
-      res.insert(bhttp::field::www_authenticate, "Bearer realm=\"fleetmcp operator\"");
+      // Basic first: a browser then asks for the operator's name and token.
+      res.set(bhttp::field::www_authenticate,
+              "Basic realm=\"fleetmcp operator\", charset=\"UTF-8\", Bearer realm=\"fleetmcp operator\"");
       return res;
     }
     Response res = path == "/metrics" ? make_response(req, bhttp::status::ok, pages.metrics(), metrics::kContentType)
