@@ -14,6 +14,7 @@ packages=(
   wrk pgbouncer
   nginx caddy  # the shipped reverse-proxy configurations' test (tests/deploy/proxy_test.sh)
   python3-yaml  # deploy/compose.yaml's check (tests/deploy/files_test.sh)
+  chromium  # /status in a headless browser (tests/e2e/status_page.test.mjs)
   clang-14 libclang-rt-14-dev
 )
 

@@ -19,7 +19,8 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:#f6f8fa;font-weight:600;white-space:nowrap}
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-code{font:12px ui-monospace,monospace;word-break:break-all}
+code{font:12px ui-monospace,monospace}
+td.sql{min-width:22em}td.sql code{word-break:break-word;white-space:pre-wrap}td.fp{white-space:nowrap}
 .empty{color:#57606a;padding:6px 8px}
 )";
 
@@ -47,7 +48,9 @@ struct Table {
   ~Table() { out += "</table></div>"; }
   void text(std::string_view v) { out += "<td>" + html_escape(v) + "</td>"; }
   void num(const std::string& v) { out += "<td class=n>" + v + "</td>"; }
-  void code(std::string_view v) { out += "<td><code>" + html_escape(v) + "</code></td>"; }
+  void fingerprint(std::string_view v) { out += "<td class=fp><code>" + html_escape(v) + "</code></td>"; }
+  // Wide enough to read: a narrow screen scrolls the table's box instead.
+  void sql(std::string_view v) { out += "<td class=sql><code>" + html_escape(v) + "</code></td>"; }
   void row() { out += "<tr>"; }
   void end_row() { out += "</tr>"; }
 };
@@ -63,7 +66,7 @@ void shapes(std::string& out, const std::vector<metrics::Activity::ShapeView>& l
   Table t(out, {"Fingerprint", "Calls", "Errors", "Total", "Mean", "Slowest", "Tool", "Last analyst", "SQL"});
   for (const auto& s : list) {
     t.row();
-    t.code(s.fingerprint);
+    t.fingerprint(s.fingerprint);
     t.num(std::to_string(s.calls));
     t.num(std::to_string(s.errors));
     t.num(duration(s.seconds));
@@ -71,7 +74,7 @@ void shapes(std::string& out, const std::vector<metrics::Activity::ShapeView>& l
     t.num(duration(s.slowest));
     t.text(s.tool);
     t.text(s.last_analyst);
-    t.code(s.sql);
+    t.sql(s.sql);
     t.end_row();
   }
 }
@@ -142,8 +145,8 @@ std::string render(const View& v) {
       t.text(r.tool);
       t.num(duration(r.seconds));
       t.num(std::to_string(r.rows));
-      t.code(r.fingerprint);
-      t.code(r.sql);
+      t.fingerprint(r.fingerprint);
+      t.sql(r.sql);
       t.end_row();
     }
   }
@@ -204,7 +207,7 @@ std::string render(const View& v) {
       t.num(utc(r.at));
       t.text(r.analyst);
       t.text(r.rule);
-      t.code(r.sql);
+      t.sql(r.sql);
       t.end_row();
     }
   }
