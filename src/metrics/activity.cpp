@@ -80,7 +80,8 @@ void Activity::finished(const audit::Record& r, Clock::time_point now) {
   shape.tool = r.tool;
   shape.last_analyst = r.caller;
   shape.last_period = period;
-  Slot& slot = shape.slots[static_cast<std::size_t>(period % kSlots)];
+  // A steady clock's epoch is the boot: a period before it is negative.
+  Slot& slot = shape.slots[static_cast<std::size_t>((period % kSlots + kSlots) % kSlots)];
   if (slot.period != period) slot = Slot{period};
   ++slot.calls;
   if (r.outcome != "ok") ++slot.errors;

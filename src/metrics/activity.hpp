@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <map>
 #include <memory>
@@ -76,7 +77,7 @@ class Activity {
 
  private:
   struct Slot {
-    std::int64_t period = -1;  // which five minutes since the clock's epoch
+    std::int64_t period = std::numeric_limits<std::int64_t>::min();  // which five minutes since the clock's epoch
     std::uint32_t calls = 0, errors = 0;
     double seconds = 0, slowest = 0;
   };
