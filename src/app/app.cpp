@@ -143,6 +143,7 @@ std::string App::status_html() {
   v.by_time = activity_.heaviest(true, kShapesShown);
   v.by_count = activity_.heaviest(false, kShapesShown);
   v.shapes = activity_.shapes();
+  v.shapes_evicted = activity_.evicted_in_window();
   v.analysts = metrics_.analysts();
   v.rejections_by_rule = metrics_.rejections();
   v.recent_rejections = activity_.recent_rejections();

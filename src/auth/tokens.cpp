@@ -55,10 +55,12 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(std::string
                                 reinterpret_cast<const unsigned char*>(encoded->data()),
                                 static_cast<int>(encoded->size()));
   if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the padding's zero bytes: drop them.
-  std::size_t size = static_cast<std::size_t>(n);
-  for (auto it = encoded->rbegin(); it != encoded->rend() && *it == '='; ++it) --size;
-  decoded.resize(size);
+  // EVP_DecodeBlock counts the padding's zero bytes: drop them (at most two;
+  // "====" decodes to nothing at all).
+  std::size_t padding = 0;
+  for (auto it = encoded->rbegin(); it != encoded->rend() && *it == '=' && padding < 2; ++it) ++padding;
+  if (static_cast<std::size_t>(n) < padding) return std::nullopt;
+  decoded.resize(static_cast<std::size_t>(n) - padding);
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) return std::nullopt;
   return std::make_pair(decoded.substr(0, colon), decoded.substr(colon + 1));

@@ -317,11 +317,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     Response res = path == "/metrics" ? make_response(req, bhttp::status::ok, pages.metrics(), metrics::kContentType)
                                       : make_response(req, bhttp::status::ok, pages.status(), "text/html; charset=utf-8");
+    res.set("X-Content-Type-Options", "nosniff");
     if (path == "/status") {
       // No script, no external asset, no framing: the page's content is the analysts' SQL.
       res.set("Content-Security-Policy",
               "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
-      res.set("X-Content-Type-Options", "nosniff");
       res.set("Referrer-Policy", "no-referrer");
     }
     return res;
@@ -369,13 +369,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                "X-Forwarded-Proto", "X-Real-IP", "X-Client-IP", "X-Original-Forwarded-For",
                                "CF-Connecting-IP", "True-Client-IP", "Fastly-Client-IP", "X-Cluster-Client-IP"})
       if (req.find(marker) != req.end()) return false;
-    // Any other X-Forwarded-* or *-Client-IP header, whatever a proxy calls it.
+    // Any other header a proxy, CDN or load balancer adds, whatever it calls
+    // it, and the fetch metadata a browser sends.
     for (const auto& h : req) {
       std::string name(h.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (name.rfind("x-forwarded", 0) == 0 || name.rfind("x_forwarded", 0) == 0 ||
-          name.find("client-ip") != std::string::npos)
-        return false;
+      for (const char* prefix : {"x-forwarded", "x_forwarded", "x-envoy-", "x-amzn-", "cf-", "cdn-loop",
+                                 "x-proxyuser", "x-azure-", "x-appengine-", "fly-", "sec-fetch-"})
+        if (name.rfind(prefix, 0) == 0) return false;
+      if (name.find("client-ip") != std::string::npos || name.find("real-ip") != std::string::npos) return false;
     }
     return true;
   }

@@ -6,9 +6,7 @@
 #include <cstdint>
 
 namespace fleetmcp::json {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid.
 std::size_t utf8_length(std::string_view s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
   std::size_t n;
@@ -30,6 +28,8 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     return 0;
   return n;
 }
+
+namespace {
 
 // The bytes that go into a JSON string as they are: printable ASCII but the
 // quote and the backslash (UTF-8 sequences are checked one by one).

@@ -14,6 +14,9 @@ void append_string(std::string& out, std::string_view s);
 
 // Appends s escaped as the content of a JSON string, without the quotes.
 void append_escaped(std::string& out, std::string_view s);
+// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0 when
+// invalid (overlong, surrogate, past U+10FFFF, cut short).
+std::size_t utf8_length(std::string_view s, std::size_t i);
 
 // Appends the JSON string literal of s (quotes included) — shorthand for callers.
 std::string quoted(std::string_view s);

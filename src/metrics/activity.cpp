@@ -47,6 +47,9 @@ void Activity::finished(const audit::Record& r, Clock::time_point now) {
   const std::int64_t period = period_of(now);
   std::lock_guard lock(mu_);
   if (r.outcome == "denied") {
+    // Listed only with its SQL: a refusal without any (a record API write)
+    // would push statements off the list without showing anything.
+    if (r.sql.empty()) return;
     Rejection rejection{std::chrono::system_clock::now(), r.caller, r.rule.empty() ? "policy" : r.rule,
                         clip(r.sql, kSqlChars)};
     if (rejections_.size() < kRecentRejections) rejections_.push_back(std::move(rejection));
@@ -57,26 +60,22 @@ void Activity::finished(const audit::Record& r, Clock::time_point now) {
   if (r.fingerprint.empty()) return;
   auto it = shapes_.find(r.fingerprint);
   if (it == shapes_.end()) {
-    std::string key = r.fingerprint;
+    // Full: the least recently seen shape makes room, so a new shape (a new
+    // heavy query) always shows; the page says when this pushed out shapes
+    // seen within the window.
     if (shapes_.size() >= kMaxShapes) {
-      // Room from the least recently seen shape, if the window has left it.
-      auto& oldest = shapes_.at(lru_.front());
-      if (oldest.last_period <= period - kSlots) {
-        shapes_.erase(lru_.front());
-        lru_.pop_front();
-      } else {
-        key = kOtherShapes;
-      }
+      if (shapes_.at(lru_.front()).last_period > period - kSlots) ++evicted_in_window_;
+      shapes_.erase(lru_.front());
+      lru_.pop_front();
     }
-    it = shapes_.find(key);
-    if (it == shapes_.end()) {
-      it = shapes_.emplace(key, Shape{}).first;
-      it->second.sql = key == kOtherShapes ? "" : clip(r.sql, kSqlChars);
-      it->second.lru = lru_.insert(lru_.end(), key);
-    }
+    it = shapes_.emplace(r.fingerprint, Shape{}).first;
+    it->second.lru = lru_.insert(lru_.end(), r.fingerprint);
   }
   Shape& shape = it->second;
   lru_.splice(lru_.end(), lru_, shape.lru);
+  // The latest text of the shape (comments and constants differ between
+  // calls of one shape): what it ran as last, not what someone seeded first.
+  shape.sql = clip(r.sql, kSqlChars);
   shape.tool = r.tool;
   shape.last_analyst = r.caller;
   shape.last_period = period;
@@ -160,6 +159,11 @@ std::vector<Activity::Rejection> Activity::recent_rejections() const {
 std::size_t Activity::shapes() const {
   std::lock_guard lock(mu_);
   return shapes_.size();
+}
+
+std::uint64_t Activity::evicted_in_window() const {
+  std::lock_guard lock(mu_);
+  return evicted_in_window_;
 }
 
 }  // namespace fleetmcp::metrics

@@ -1,9 +1,8 @@
 // What the status page shows beyond the counters: the calls running now, the
 // query shapes (fingerprints) of the last hour with their time and count, and
 // the latest guard rejections. Bounded: at most kMaxShapes shapes (the least
-// recently seen one older than the window makes room; otherwise a new shape
-// counts as kOtherShapes), kRecentRejections rejections, and the SQL text of
-// each kept to kSqlChars.
+// recently seen one makes room for a new one), kRecentRejections rejections,
+// and the SQL text of each kept to kSqlChars.
 #pragma once
 
 #include <atomic>
@@ -29,7 +28,6 @@ class Activity {
   static constexpr std::size_t kMaxShapes = 10000;
   static constexpr std::size_t kRecentRejections = 20;
   static constexpr std::size_t kSqlChars = 300;
-  static constexpr const char* kOtherShapes = "(other shapes)";
   // The window: twelve five-minute slots.
   static constexpr int kSlots = 12;
   static constexpr std::chrono::minutes kSlotLength{5};
@@ -74,6 +72,8 @@ class Activity {
   std::vector<ShapeView> heaviest(bool by_time, std::size_t n, Clock::time_point now = Clock::now()) const;
   std::vector<Rejection> recent_rejections() const;  // newest first
   std::size_t shapes() const;
+  // Shapes pushed out of a full table although seen within the window.
+  std::uint64_t evicted_in_window() const;
 
  private:
   struct Slot {
@@ -96,6 +96,7 @@ class Activity {
   std::list<std::string> lru_;  // fingerprints, least recently seen first
   std::vector<Rejection> rejections_;  // a ring of kRecentRejections
   std::size_t next_rejection_ = 0;
+  std::uint64_t evicted_in_window_ = 0;
 };
 
 }  // namespace fleetmcp::metrics

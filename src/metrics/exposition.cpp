@@ -5,15 +5,31 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "json/writer.hpp"
+
 namespace fleetmcp::metrics {
 namespace {
 
+// The format's escapes (backslash, newline, and in label values the quote);
+// a scraper must read valid UTF-8, and a terminal showing a scrape no control
+// character: an invalid sequence or another control character becomes U+FFFD.
 void append_escaped(std::string& out, std::string_view text, bool quotes) {
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) {
+      const std::size_t n = json::utf8_length(text, i);
+      if (n) out.append(text.data() + i, n);
+      else out += "\xEF\xBF\xBD";
+      i += n ? n : 1;
+      continue;
+    }
     if (c == '\\') out += "\\\\";
     else if (c == '\n') out += "\\n";
     else if (c == '"' && quotes) out += "\\\"";
+    else if (byte < 0x20 || byte == 0x7F) out += "\xEF\xBF\xBD";
     else out += c;
+    ++i;
   }
 }
 

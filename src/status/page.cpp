@@ -3,8 +3,13 @@
 #include <cstdio>
 #include <ctime>
 
+#include "json/writer.hpp"
+
 namespace fleetmcp::status {
 namespace {
+
+// Calls listed under "Running now": a full queue (MCP_QUEUE) is thousands.
+constexpr std::size_t kRunningShown = 100;
 
 constexpr const char* kStyle = R"(
 body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:12px;color:#1b1f24;background:#f6f8fa}
@@ -16,13 +21,26 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:20px 0 6px}
 .alert{background:#ffebe9;border:1px solid #ff8182;border-radius:6px;padding:8px 12px;margin:8px 0}
 .scroll{overflow-x:auto;background:#fff;border:1px solid #d0d7de;border-radius:6px}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top;overflow:hidden}
 th{background:#f6f8fa;font-weight:600;white-space:nowrap}
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 code{font:12px ui-monospace,monospace}
-td.sql{min-width:22em}td.sql code{word-break:break-word;white-space:pre-wrap}td.fp{white-space:nowrap}
+td.sql{min-width:22em}td.sql code{word-break:break-word}td.fp{white-space:nowrap}
 .empty{color:#57606a;padding:6px 8px}
 )";
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool blank = false;
+  for (const char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v';
+    if (space && blank) continue;
+    out += space ? ' ' : c;
+    blank = space;
+  }
+  return out;
+}
 
 std::string number(double v, int decimals) {
   char buf[48];
@@ -50,7 +68,8 @@ struct Table {
   void num(const std::string& v) { out += "<td class=n>" + v + "</td>"; }
   void fingerprint(std::string_view v) { out += "<td class=fp><code>" + html_escape(v) + "</code></td>"; }
   // Wide enough to read: a narrow screen scrolls the table's box instead.
-  void sql(std::string_view v) { out += "<td class=sql><code>" + html_escape(v) + "</code></td>"; }
+  // Whitespace runs (newlines) shown as one space: a statement cannot stretch the page.
+  void sql(std::string_view v) { out += "<td class=sql><code>" + html_escape(one_line(v)) + "</code></td>"; }
   void row() { out += "<tr>"; }
   void end_row() { out += "</tr>"; }
 };
@@ -93,15 +112,44 @@ std::string utc(std::chrono::system_clock::time_point at) {
 std::string html_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) {
+      const std::size_t n = json::utf8_length(text, i);
+      if (!n) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+        continue;
+      }
+      // Bidirectional controls (U+200E/F, U+202A-E, U+2066-9) would reorder
+      // what the operator reads, as in "Trojan source": shown as their names.
+      const std::string_view seq = text.substr(i, n);
+      if (n == 3 && seq[0] == '\xE2' &&
+          ((seq[1] == '\x80' && (seq[2] == '\x8E' || seq[2] == '\x8F' ||
+                                  (static_cast<unsigned char>(seq[2]) >= 0xAA && static_cast<unsigned char>(seq[2]) <= 0xAE))) ||
+           (seq[1] == '\x81' && static_cast<unsigned char>(seq[2]) >= 0xA6 && static_cast<unsigned char>(seq[2]) <= 0xA9))) {
+        const unsigned code = ((static_cast<unsigned char>(seq[0]) & 0x0F) << 12) |
+                              ((static_cast<unsigned char>(seq[1]) & 0x3F) << 6) | (static_cast<unsigned char>(seq[2]) & 0x3F);
+        char name[16];
+        std::snprintf(name, sizeof name, "&lt;U+%04X&gt;", code);
+        out += name;
+      } else {
+        out.append(seq);
+      }
+      i += n;
+      continue;
+    }
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '\n': case '\t': out += c; break;
+      default: out += byte < 0x20 || byte == 0x7F ? std::string_view("\xEF\xBF\xBD") : std::string_view(&c, 1);
     }
+    ++i;
   }
   return out;
 }
@@ -139,7 +187,9 @@ std::string render(const View& v) {
     empty(out, "Nothing is running.");
   } else {
     Table t(out, {"Analyst", "Tool", "Elapsed", "Rows so far", "Fingerprint", "SQL"});
+    std::size_t shown = 0;
     for (const auto& r : v.running) {
+      if (++shown > kRunningShown) break;
       t.row();
       t.text(r.analyst);
       t.text(r.tool);
@@ -150,6 +200,9 @@ std::string render(const View& v) {
       t.end_row();
     }
   }
+  if (v.running.size() > kRunningShown)
+    out += "<div class=meta>and " + std::to_string(v.running.size() - kRunningShown) +
+           " more (the longest-running are shown).</div>";
 
   out += "<h2>Pool</h2>";
   {
@@ -168,7 +221,12 @@ std::string render(const View& v) {
   out += "<h2 id=by-count>Most frequent query shapes, last hour</h2>";
   shapes(out, v.by_count);
   out += "<div class=meta>" + std::to_string(v.shapes) + " shapes known (at most " +
-         std::to_string(metrics::Activity::kMaxShapes) + ").</div>";
+         std::to_string(metrics::Activity::kMaxShapes) + ", the least recently seen giving way to a new one)";
+  if (v.shapes_evicted)
+    out += "; " + std::to_string(v.shapes_evicted) +
+           " shapes seen within the hour were pushed out, so the totals above may be low: many distinct "
+           "statements are arriving (see Analysts and the audit log)";
+  out += ".</div>";
 
   out += "<h2 id=analysts>Analysts</h2>";
   if (v.analysts.empty()) {

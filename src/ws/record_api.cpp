@@ -1,6 +1,7 @@
 #include "ws/record_api.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "json/rows.hpp"
 #include "mcp/errors.hpp"
@@ -20,8 +21,8 @@ namespace {
 // description wrong shows up as one of the errors in catalog_changed() and is
 // forgotten at once; this bound covers what fails silently (a new column).
 constexpr auto kCatalogTtl = std::chrono::seconds(60);
-// An action name is the client's text; the audit line keeps this much of it.
-constexpr std::size_t kAuditActionMax = 40;
+// The actions the audit names (see answer()).
+const std::set<std::string> kAuditedActions = {"list", "get", "query", "create", "update", "delete"};
 
 bool catalog_changed(const std::string& sqlstate) {
   return sqlstate == pg::kUndefinedTable || sqlstate == pg::kUndefinedColumn || sqlstate == pg::kInsufficientPrivilege;
@@ -56,7 +57,11 @@ awaitable<std::string> RecordApi::answer(std::string message, std::string caller
   Request request;
   std::optional<core::Result<std::string>> outcome;
   if (auto parsed = parse_request(message, request); !parsed) outcome = parsed.error();
-  if (!request.action_name.empty()) record.tool += ":" + request.action_name.substr(0, kAuditActionMax);
+  // The audit's (and the metrics') tool: an action the protocol knows (the
+  // three reads, and the writes it refuses); a name a client made up is not
+  // repeated into the log, the metrics and the status page.
+  if (!request.action_name.empty())
+    record.tool += ":" + std::string(kAuditedActions.count(request.action_name) ? request.action_name : "other");
   if (!outcome) outcome = co_await run(request, record, std::move(cancel));
   record.took_since(started);
   std::string frame;

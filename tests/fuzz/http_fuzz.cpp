@@ -24,6 +24,7 @@ struct Front {
   config::Config config = [] {
     config::Config c;
     c.auth_tokens = {{"fuzzer", "fuzz-token-123"}};
+    c.operator_tokens = {{"ops", "ops-token-123"}};
     c.allowed_hosts = {"mcp.example.test"};
     c.max_body_bytes = 64 << 10;
     return c;
@@ -51,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::limit(parser, front->config);
     beast::http::read_header(server, buffer, parser, ec);
     if (ec) break;
+    (void)front->admission.operator_name(parser.get());  // /metrics, /status, /readyz's details
     auto admitted = front->admission.admit(parser.get());
     if (std::holds_alternative<http::Response>(admitted)) break;  // refused before the body, as served
     beast::http::read(server, buffer, parser, ec);

@@ -352,6 +352,18 @@ TEST_F(WsTest, OneAuditLinePerRequestWithoutFilterValues) {
   EXPECT_EQ(deleted["outcome"], "denied");
 }
 
+// An action a client made up is audited (and counted) as ws:other, never
+// repeated into the log and the metrics.
+TEST(Ws, AnInventedActionIsAuditedAsOther) {
+  TestServer server([](config::Config& c) { enable(c); });
+  WsClient ws(server.port());
+  const json answer = ws.request({{"id", 1}, {"action", "<img src=x onerror=alert(1)>"}, {"model", "users"}});
+  EXPECT_NE(answer.dump().find("Write operations not allowed"), std::string::npos) << answer.dump();
+  const std::string audit = server.audit_log();
+  EXPECT_NE(audit.find(R"("tool":"ws:other")"), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("onerror"), std::string::npos) << audit;
+}
+
 TEST(Ws, DisabledByDefault) {
   TestServer server;  // MCP_ENABLED unset
   WsClient ws(server.port());

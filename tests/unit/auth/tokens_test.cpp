@@ -35,6 +35,8 @@ TEST(Tokens, OperatorsMayUseBasicWithTheirNameAsUser) {
   EXPECT_EQ(store.identify_bearer_or_basic("Basic b3BzOm9wcy1zZWNyZXQtMg=="), std::nullopt);  // ops:ops-secret-2
   EXPECT_EQ(store.identify_bearer_or_basic("Basic b3Bz"), std::nullopt);                       // "ops", no colon
   EXPECT_EQ(store.identify_bearer_or_basic("Basic !!!!"), std::nullopt);
+  for (const char* padding : {"====", "A===", "A=======", "========", "AA==", "AAA="})
+    EXPECT_EQ(store.identify_bearer_or_basic(std::string("Basic ") + padding), std::nullopt) << padding;
   EXPECT_EQ(store.identify_bearer_or_basic("Basic " + std::string(2000, 'A')), std::nullopt);
   const auto parts = basic_credentials("Basic YTpiOmM=");  // a:b:c: the password keeps its colons
   ASSERT_TRUE(parts);

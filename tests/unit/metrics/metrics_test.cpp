@@ -38,6 +38,13 @@ TEST(Exposition, LabelValuesEscapeBackslashQuoteAndNewline) {
   EXPECT_EQ(out, "m{a=\"x\\\\y\\\"z\\nw\"} 3\n");
 }
 
+TEST(Exposition, LabelValuesStayValidUtf8WithoutControlCharacters) {
+  std::string out;
+  // A cut multi-byte character, an escape sequence, DEL; a valid é stays.
+  write_sample(out, "m", {{"a", "B\xC3|\x1B[31m|\x7F|\xC3\xA9"}}, std::uint64_t{1});
+  EXPECT_EQ(out, "m{a=\"B\xEF\xBF\xBD|\xEF\xBF\xBD[31m|\xEF\xBF\xBD|\xC3\xA9\"} 1\n");
+}
+
 TEST(Exposition, HelpEscapesBackslashAndNewlineButNotQuotes) {
   std::string out;
   write_family(out, "m_total", "a \"b\" \\ c\nd", "counter");
@@ -192,7 +199,9 @@ TEST(Activity, ShapesOfTheLastHourRankByTimeAndByCount) {
   EXPECT_TRUE(a.heaviest(true, 10, now + std::chrono::minutes(61)).empty());
 }
 
-TEST(Activity, AFullTableCountsNewShapesAsOtherUntilOldOnesLeaveTheWindow) {
+// A full table gives way to a new shape (a new heavy query always shows) and
+// says how many shapes of the window it pushed out.
+TEST(Activity, AFullTableMakesRoomForEachNewShapeFromTheLeastRecentlySeen) {
   Activity a;
   const auto t0 = Clock::now();
   for (std::size_t i = 0; i < Activity::kMaxShapes; ++i) {
@@ -200,19 +209,39 @@ TEST(Activity, AFullTableCountsNewShapesAsOtherUntilOldOnesLeaveTheWindow) {
     r.fingerprint = "f" + std::to_string(i);
     a.finished(r, t0);
   }
-  auto extra = record("a", "query", "ok");
-  extra.fingerprint = "new";
-  a.finished(extra, t0);
-  EXPECT_EQ(a.heaviest(false, 1, t0 + std::chrono::seconds(1)).size(), 1u);
-  bool other = false;
-  for (const auto& s : a.heaviest(false, Activity::kMaxShapes + 1, t0)) other |= s.fingerprint == Activity::kOtherShapes;
-  EXPECT_TRUE(other);
-  EXPECT_EQ(a.shapes(), Activity::kMaxShapes + 1);  // the table and the (other shapes) row
-  // Two hours later the least recently seen shape makes room.
-  a.finished(extra, t0 + std::chrono::hours(2));
-  const auto later = a.heaviest(false, 5, t0 + std::chrono::hours(2));
-  ASSERT_EQ(later.size(), 1u);
-  EXPECT_EQ(later[0].fingerprint, "new");
+  auto again = record("a", "query", "ok");
+  again.fingerprint = "f0";  // seen again: now the most recently seen
+  a.finished(again, t0);
+  auto heavy = record("mallory", "query", "ok", 30);
+  heavy.fingerprint = "heavy";
+  heavy.sql = "SELECT heavy";
+  a.finished(heavy, t0);
+  EXPECT_EQ(a.shapes(), Activity::kMaxShapes);
+  EXPECT_EQ(a.evicted_in_window(), 1u);
+  const auto top = a.heaviest(true, 1, t0);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].fingerprint, "heavy");
+  EXPECT_EQ(top[0].last_analyst, "mallory");
+  bool f0 = false, f1 = false;
+  for (const auto& s : a.heaviest(false, Activity::kMaxShapes, t0)) {
+    f0 |= s.fingerprint == "f0";
+    f1 |= s.fingerprint == "f1";
+  }
+  EXPECT_TRUE(f0);   // kept: seen again
+  EXPECT_FALSE(f1);  // the least recently seen went
+}
+
+TEST(Activity, AShapeShowsTheTextItRanAsLast) {
+  Activity a;
+  auto first = record("mallory", "query", "ok");
+  first.fingerprint = "f";
+  first.sql = "/* harmless */ SELECT 1";
+  a.finished(first);
+  auto later = first;
+  later.caller = "alice";
+  later.sql = "SELECT 2";
+  a.finished(later);
+  EXPECT_EQ(a.heaviest(false, 1)[0].sql, "SELECT 2");
 }
 
 TEST(Activity, RunningCallsAreListedUntilTheirLastPointerGoes) {
@@ -236,7 +265,9 @@ TEST(Activity, RejectionsKeepTheLatestTwentyNewestFirst) {
   for (int i = 0; i < 25; ++i) {
     auto r = record("a", "query", "denied");
     r.rule = "rule" + std::to_string(i);
+    r.sql = "DELETE FROM t" + std::to_string(i);
     a.finished(r);
+    a.finished(record("a", "ws:delete", "denied"));  // no SQL: not listed, so it cannot flush the list
   }
   const auto recent = a.recent_rejections();
   ASSERT_EQ(recent.size(), Activity::kRecentRejections);

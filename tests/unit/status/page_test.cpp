@@ -40,3 +40,11 @@ TEST(StatusPage, ShowsAlertsForARefusedLoginAndAnUnsafeRole) {
   EXPECT_NE(html.find("refuses the server's login"), std::string::npos);
   EXPECT_NE(html.find("MCP_ALLOW_UNSAFE_ROLE"), std::string::npos);
 }
+
+TEST(StatusPage, BidiControlsAreNamedNotObeyedAndBadBytesReplaced) {
+  // U+202E (right-to-left override) would show "DELETE ... --" reversed.
+  EXPECT_EQ(status::html_escape("DELETE -- \xE2\x80\xAE tnuoc TCELES"), "DELETE -- &lt;U+202E&gt; tnuoc TCELES");
+  EXPECT_EQ(status::html_escape("a\xE2\x81\xA6" "b\xE2\x80\x8F" "c"), "a&lt;U+2066&gt;b&lt;U+200F&gt;c");
+  EXPECT_EQ(status::html_escape("x\xC3y\x1B[31m\xC3\xA9"), "x\xEF\xBF\xBDy\xEF\xBF\xBD[31m\xC3\xA9");
+  EXPECT_EQ(status::html_escape("line\nnext\ttab"), "line\nnext\ttab");
+}
