@@ -14,6 +14,7 @@ packages=(
   wrk pgbouncer
   nginx caddy  # the shipped reverse-proxy configurations' test (tests/deploy/proxy_test.sh)
   python3-yaml  # deploy/compose.yaml's check (tests/deploy/files_test.sh)
+  dpkg-dev curl jq  # the package's test (cpack's dpkg-shlibdeps; tests/deploy/package_test.sh)
   clang-14 libclang-rt-14-dev
 )
 

@@ -19,8 +19,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR
 source "$here/lib.sh"
-for tool in cpack dpkg-deb dpkg-query readelf curl jq; do
-  command -v "$tool" >/dev/null || { echo "SKIP $tool not found (a Debian machine: scripts/install-deps.sh)"; exit 77; }
+for tool in cpack dpkg-deb dpkg-shlibdeps readelf curl jq; do
+  command -v "$tool" >/dev/null || { echo "FAIL $tool not found (scripts/install-deps.sh)"; exit 1; }
 done
 [[ -f $build/CPackConfig.cmake ]] || { echo "FAIL no CPackConfig.cmake in $build"; exit 1; }
 started=$SECONDS
