@@ -17,6 +17,10 @@ packages=(
   dpkg-dev curl jq  # the package's test (cpack's dpkg-shlibdeps; tests/deploy/package_test.sh)
   clang-14 libclang-rt-14-dev
 )
+# The container image's test, only when asked (tests/deploy/image_test.sh).
+if [[ ${FLEETMCP_IMAGE_TEST:-} == 1 ]]; then
+  packages+=(podman runc mmdebstrap)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
