@@ -4,9 +4,12 @@
 # it with podman, then the image run against a PostgreSQL cluster of its own
 # (tests/fixtures/fleet_small.sql) on the host's network: /healthz, /readyz, the
 # image's health check, a query with a token, the unprivileged user, and a
-# clean stop on SIGTERM.
+# clean stop on SIGTERM. Given a build directory, also the Debian package on
+# that bare base, as on a fresh machine: apt installs it with what it depends
+# on and recommends, and `fleetmcp demo` runs as root from /usr/bin until a
+# query answers and SIGINT stops it and its cluster.
 #
-#   FLEETMCP_IMAGE_TEST=1 tests/deploy/image_test.sh
+#   FLEETMCP_IMAGE_TEST=1 tests/deploy/image_test.sh [BUILD_DIR]
 #
 # Skipped (77) unless FLEETMCP_IMAGE_TEST=1: the build compiles fleetmcp from
 # scratch inside the image (minutes). Needs root, podman and mmdebstrap
@@ -16,6 +19,7 @@
 # FLEETMCP_IMAGE_BUILD_FLAGS adds podman build flags (behind a TLS-inspecting
 # proxy: -v /usr/local/share/ca-certificates:/usr/local/share/ca-certificates:ro).
 set -uo pipefail
+build=${1:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR
@@ -117,6 +121,40 @@ t=$SECONDS
 podman stop -t 10 "$name" >"$work/stop.log" 2>&1
 expect_eq "exit status after SIGTERM" "$(podman inspect -f '{{.State.ExitCode}}' "$name")" 0
 expect_that "stopped within 5 s, not killed after 10" test $((SECONDS - t)) -lt 5
+
+# --- The package on a fresh Debian 12 -------------------------------------------
+if [[ -n $build ]]; then
+  t=$SECONDS
+  cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/deb" >"$work/cpack.log" 2>&1 ||
+    { echo "FAIL cpack:"; cat "$work/cpack.log"; exit 1; }
+  debs=("$work"/deb/*.deb)
+  # shellcheck disable=SC2016  # expanded in the container
+  podman run --rm --network=host "${engine[@]}" -v "${debs[0]}:/tmp/fleetmcp.deb:ro" -e MCP_PORT="$port" "$base" bash -c '
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -q && apt-get install -y -q /tmp/fleetmcp.deb curl; } >/tmp/apt.log 2>&1 ||
+      { echo "apt failed:"; tail -20 /tmp/apt.log; exit 1; }
+    echo "installed: $(dpkg-query -W -f="\${Package} " fleetmcp postgresql-15 openssl)"
+    fleetmcp demo --scale 0.02 >/tmp/demo.log 2>&1 &
+    for ((i = 0; i < 600; i++)); do grep -q "^  token:" /tmp/demo.log && break; sleep 0.1; done
+    token=$(sed -n "s/^  token: *//p" /tmp/demo.log)
+    curl -s "127.0.0.1:$MCP_PORT/mcp" -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+      -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"query\",\"arguments\":{\"sql\":\"SELECT count(*) AS devices FROM tracksolid.devices\"}}}"
+    echo
+    kill -INT $!
+    wait $!
+    echo "demo exit status: $?"
+    test -e /var/tmp/fleetmcp-demo/data/postmaster.pid && echo "cluster: running" || echo "cluster: stopped"
+    cat /tmp/demo.log' >"$work/fresh.log" 2>&1
+  fresh=$(cat "$work/fresh.log")
+  expect_has "apt installs the package, PostgreSQL and openssl" "$fresh" "installed: fleetmcp openssl postgresql-15"
+  expect_has "the demo runs from the installed files" "$fresh" \
+    "First run: generating the fleet dataset (/usr/share/fleetmcp/data/fleet_demo.sql)"
+  expect_has "the demo, as root, keeps its cluster in /var/tmp" "$fresh" "Starting the demo database in /var/tmp/fleetmcp-demo"
+  expect_has "a query on the demo" "$fresh" '"structuredContent":{"rows":[{"devices":'
+  expect_has "SIGINT ends the demo cleanly" "$fresh" "demo exit status: 0"
+  expect_has "and stops its cluster" "$fresh" "cluster: stopped"
+  echo "package on a fresh Debian 12: $((SECONDS - t)) s"
+fi
 
 echo "image test: $((SECONDS - started)) s"
 finish
