@@ -6,7 +6,7 @@
 # container; publish the port on a loopback or private address only.
 # Both stages' bases are build arguments, for a Debian 12 image of your own
 # (a mirror, or one built with mmdebstrap where no registry is reachable:
-# docs/OPERATIONS.md, "The container image"):
+# docs/OPERATIONS.md, "The container image without a registry"):
 #   docker build --build-arg BUILD_BASE=localhost/debian:12 --build-arg RUNTIME_BASE=localhost/debian:12 -t fleetmcp .
 
 ARG BUILD_BASE=debian:12

@@ -353,7 +353,7 @@ std::string demo_files() {
   return FLEETMCP_SOURCE_DIR;
 }
 
-// demo: the cluster launcher the tests use too starts (or reuses) a private
+// demo: the same cluster launcher the tests use starts (or reuses) a private
 // PostgreSQL with the synthetic fleet; fleetmcp serves it with a fresh token.
 int demo(Config config, const std::vector<std::string>& args) {
   const std::string files = demo_files();
