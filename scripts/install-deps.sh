@@ -15,6 +15,8 @@ packages=(
   nginx caddy  # the shipped reverse-proxy configurations' test (tests/deploy/proxy_test.sh)
   python3-yaml  # deploy/compose.yaml's check (tests/deploy/files_test.sh)
   dpkg-dev curl jq  # the package's test (cpack's dpkg-shlibdeps; tests/deploy/package_test.sh)
+  prometheus  # promtool and a server for deploy/prometheus/ (tests/deploy/prometheus_test.sh)
+  chromium  # /status in a headless browser (tests/e2e/status_page.test.mjs)
   clang-14 libclang-rt-14-dev
 )
 # The container image's test, only when asked (tests/deploy/image_test.sh).
@@ -40,10 +42,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts a default cluster, pgbouncer, nginx and caddy on install (ports
-  # 5432, 6432, 80); the tests run their own instances. Stop and disable the
-  # services of the packages just installed (one already there is left alone).
-  for service in postgresql pgbouncer nginx caddy; do
+  # Debian starts a default cluster, pgbouncer, nginx, caddy and prometheus on
+  # install (ports 5432, 6432, 80, 9090); the tests run their own instances. Stop
+  # and disable the services of the packages just installed (one already there
+  # is left alone).
+  for service in postgresql pgbouncer nginx caddy prometheus; do
     package=$service
     [[ $service == postgresql ]] && package=postgresql-15
     [[ " ${missing[*]} " == *" $package "* ]] || continue

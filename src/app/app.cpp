@@ -4,7 +4,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <algorithm>
+#include <ctime>
 #include <future>
+
+#include "status/page.hpp"
 
 #include <malloc.h>
 
@@ -78,6 +81,7 @@ App::App(config::Config config, std::FILE* audit_out)
       gate_(db_, config_, stderr),
       refresher_(io(), db_, catalog_, {config_.redact_columns, config_.readable_schemas}, std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
+      metrics_(version()),
       tokens_(config_.auth_tokens),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
@@ -85,6 +89,71 @@ App::App(config::Config config, std::FILE* audit_out)
   keep_freed_memory();
   db_.set_admission([this] { return gate_.admit(); });
   dispatcher_.set_role_warnings([this] { return gate_.warnings(); });
+  dispatcher_.set_telemetry(metrics_, activity_);
+  audit_.observe(
+      [this](const audit::Record& r) {
+        metrics_.tool_call(r);
+        activity_.finished(r);
+      },
+      [this] { metrics_.unauthorized(); });
+  db_.set_plan_timer([this](double queued, double ran) { metrics_.plan(queued, ran); });
+  http_->set_operator_pages({[this] { return metrics_text(); }, [this] { return status_html(); }});
+}
+
+metrics::Gauges App::gauges() {
+  const pg::PoolStats pool = pool_.stats();
+  metrics::Gauges g;
+  g.pool_max = config_.pool_max;
+  g.pool_idle = pool.idle;
+  g.pool_busy = pool.busy();
+  g.pool_connecting = pool.connecting;
+  g.pool_waiting = pool.waiting;
+  g.pool_opened = pool.opened;
+  g.pool_closed = pool.closed;
+  g.pool_connect_failures = pool.connect_failures;
+  g.login_refused = pool.login_refused;
+  g.http_connections = http_->connections();
+  g.websocket_connections = static_cast<int>(records_.sessions());
+  if (const auto report = gate_.report()) {
+    g.role_findings = static_cast<int>(report->findings.size());
+    g.role_unsafe = report->unsafe();
+  }
+  return g;
+}
+
+std::string App::metrics_text() {
+  std::string out;
+  metrics_.render(out, gauges());
+  return out;
+}
+
+std::string App::status_html() {
+  status::View v;
+  v.version = version();
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  v.now_utc = text;
+  v.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  v.gauges = gauges();
+  v.running = activity_.running();
+  constexpr std::size_t kShapesShown = 10;
+  v.by_time = activity_.heaviest(true, kShapesShown);
+  v.by_count = activity_.heaviest(false, kShapesShown);
+  v.shapes = activity_.shapes();
+  v.analysts = metrics_.analysts();
+  v.rejections_by_rule = metrics_.rejections();
+  v.recent_rejections = activity_.recent_rejections();
+  if (const auto report = gate_.report()) {
+    v.role.done = true;
+    v.role.role = report->role;
+    v.role.database = report->database;
+    for (const auto& f : report->findings)
+      v.role.findings.push_back({f.severity == doctor::Severity::Unsafe ? "unsafe" : "warning", f.kind, f.what});
+  }
+  return status::render(v);
 }
 
 core::Result<doctor::Report> App::self_audit() {

@@ -15,6 +15,8 @@
 #include "doctor/gate.hpp"
 #include "http/server.hpp"
 #include "mcp/dispatcher.hpp"
+#include "metrics/activity.hpp"
+#include "metrics/metrics.hpp"
 #include "pg/database.hpp"
 #include "ws/session.hpp"
 
@@ -51,6 +53,9 @@ class App {
   doctor::Gate& gate() { return gate_; }
   ws::Endpoint& records() { return records_; }
   const catalog::Store& catalog() const { return catalog_; }
+  // What /metrics and /status show (rendered now).
+  std::string metrics_text();
+  std::string status_html();
 
  private:
   config::Config config_;
@@ -67,11 +72,15 @@ class App {
   catalog::Store catalog_;  // what the guard judges calls by, kept fresh by refresher_
   catalog::Refresher refresher_;
   audit::Sink audit_;
+  metrics::Metrics metrics_;    // fed by audit_, dispatcher_ and db_
+  metrics::Activity activity_;  // the running calls and query shapes of /status
   auth::TokenStore tokens_;
   mcp::Dispatcher dispatcher_;
   ws::Endpoint records_;  // the WebSocket record API
   std::unique_ptr<http::Server> http_;
   std::vector<std::thread> threads_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  metrics::Gauges gauges();
 };
 
 }  // namespace fleetmcp::app

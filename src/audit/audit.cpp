@@ -80,7 +80,16 @@ void Record::failed_with(const core::Error& e) {
   if (e.kind == core::ErrorKind::Unavailable) cause = e.message;
 }
 
-void Sink::write(const Record& r) { emit(format(r, sql_max_)); }
+void Record::took_since(std::chrono::steady_clock::time_point started) {
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  seconds = std::chrono::duration<double>(elapsed).count();
+}
+
+void Sink::write(const Record& r) {
+  emit(format(r, sql_max_));
+  if (on_record_) on_record_(r);
+}
 
 void Sink::emit(const std::string& line) {
   std::lock_guard lock(mu_);
@@ -98,6 +107,7 @@ std::string Sink::format_unauthorized(std::string_view remote, std::string_view 
 }
 
 void Sink::unauthorized(std::string_view remote, std::string_view reason) {
+  if (on_unauthorized_) on_unauthorized_();
   const long long second =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   long long suppressed;

@@ -3,7 +3,9 @@
 // stdout carries the protocol there.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -20,20 +22,29 @@ struct Record {
   long long rows = -1;   // -1: not applicable
   bool truncated = false;
   long long ms = 0;
+  double seconds = 0;    // the same time, unrounded, for the metrics
   std::string outcome;   // ok | denied | error
   std::string sqlstate;  // with outcome error, when PostgreSQL gave one
   std::string error;     // the error kind, when not ok
   std::string rule;      // the guard rule, when denied
-  std::string cause;     // why the database was unavailable (libpq's message), for the operator
+  std::string cause;     // why the database was unavailable (libpq's message), for the operator;
+                         // who ended a cancelled call (client_request, client_gone)
 
   // outcome, error, sqlstate, rule and cause from a failed call's error.
   void failed_with(const core::Error& e);
+  // ms and seconds: the time since `started`.
+  void took_since(std::chrono::steady_clock::time_point started);
 };
 
 class Sink {
  public:
   Sink(std::FILE* out, std::size_t sql_max) : out_(out), sql_max_(sql_max) {}
   void write(const Record& r);
+  // Also told of every record written and every 401 (the metrics); set before serving.
+  void observe(std::function<void(const Record&)> on_record, std::function<void()> on_unauthorized) {
+    on_record_ = std::move(on_record);
+    on_unauthorized_ = std::move(on_unauthorized);
+  }
   static std::string format(const Record& r, std::size_t sql_max);
 
   // A request refused with 401: {"audit":"unauthorized","caller":null,"remote",
@@ -47,6 +58,8 @@ class Sink {
   void emit(const std::string& line);
   std::FILE* out_;
   std::size_t sql_max_;
+  std::function<void(const Record&)> on_record_;
+  std::function<void()> on_unauthorized_;
   std::mutex mu_;
   long long unauthorized_second_ = 0;  // under mu_
   int unauthorized_in_second_ = 0;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -15,6 +16,8 @@ namespace fleetmcp::auth {
 // The token of an "Authorization: Bearer <token>" value (scheme
 // case-insensitive, surrounding blanks trimmed); nothing for another scheme.
 std::optional<std::string_view> bearer_token(std::string_view authorization);
+// The user name and password of an "Authorization: Basic <base64>" value.
+std::optional<std::pair<std::string, std::string>> basic_credentials(std::string_view authorization);
 
 class TokenStore {
  public:
@@ -25,6 +28,9 @@ class TokenStore {
 
   // Parses "Bearer <token>" (scheme case-insensitive) and identifies it.
   std::optional<std::string> identify_header(std::string_view authorization) const;
+  // Bearer <token>, or Basic with the entry's name as user name and its token as
+  // password (what a browser asks for, and Prometheus's basic_auth sends).
+  std::optional<std::string> identify_bearer_or_basic(std::string_view authorization) const;
 
   bool empty() const { return entries_.empty(); }
 

@@ -194,6 +194,10 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     auto tokens = parse_tokens(value);
     if (!tokens) return tokens.error();
     c.auth_tokens = std::move(*tokens);
+  } else if (name == "MCP_OPERATOR_TOKENS") {
+    auto tokens = parse_tokens(value, name);
+    if (!tokens) return tokens.error();
+    c.operator_tokens = std::move(*tokens);
   } else if (name == "MCP_ENABLED") {
     auto b = parse_bool(name, value);
     if (!b) return b.error();
@@ -231,6 +235,8 @@ const std::vector<Setting>& settings() {
   static const std::vector<Setting> all = {
       {"DATABASE_URL", "(none)", "libpq connection string or URI of the read-only role"},
       {"MCP_AUTH_TOKENS", "(none)", "per-analyst bearer tokens: name:token,name:token"},
+      {"MCP_OPERATOR_TOKENS", "(none)",
+       "operator tokens for /metrics and /status (name:token,...; Bearer or Basic auth); unset: both answer 404"},
       {"MCP_HOST", "127.0.0.1", "address to listen on"},
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
@@ -294,20 +300,20 @@ bool is_loopback_host(std::string_view host) {
   return !ec && address.is_loopback();
 }
 
-core::Result<std::vector<Token>> parse_tokens(const std::string& text) {
+core::Result<std::vector<Token>> parse_tokens(const std::string& text, const std::string& setting) {
   std::vector<Token> out;
   std::set<std::string> names, secrets;
   for (const auto& item : split_list(text)) {
     auto colon = item.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == item.size())
-      return bad("MCP_AUTH_TOKENS", "each entry must be name:token");
+      return bad(setting, "each entry must be name:token");
     Token t{trim(item.substr(0, colon)), trim(item.substr(colon + 1))};
     if (t.token.size() < 8)
-      return bad("MCP_AUTH_TOKENS", "token of '" + t.name + "' is shorter than 8 characters");
+      return bad(setting, "token of '" + t.name + "' is shorter than 8 characters");
     if (!names.insert(t.name).second)
-      return bad("MCP_AUTH_TOKENS", "name '" + t.name + "' appears twice");
+      return bad(setting, "name '" + t.name + "' appears twice");
     if (!secrets.insert(t.token).second)
-      return bad("MCP_AUTH_TOKENS", "two names share one token");
+      return bad(setting, "two names share one token");
     out.push_back(std::move(t));
   }
   return out;
@@ -376,6 +382,15 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
     if (!m.schema.empty() && std::find(c.readable_schemas.begin(), c.readable_schemas.end(), m.schema) ==
                                  c.readable_schemas.end())
       return bad("MCP_ALLOWED_MODELS", "'" + m.schema + "." + m.relation + "' is outside MCP_READABLE_SCHEMAS");
+  // An operator token opens the server's inside, an analyst's the data: never one secret for both.
+  for (const auto& o : c.operator_tokens) {
+    for (const auto& t : c.auth_tokens)
+      if (o.token == t.token)
+        return bad("MCP_OPERATOR_TOKENS", "the token of '" + o.name + "' is also the analyst '" + t.name +
+                                              "'s in MCP_AUTH_TOKENS; give the operator their own");
+    if (o.token == c.ws_token)
+      return bad("MCP_OPERATOR_TOKENS", "the token of '" + o.name + "' equals MCP_TOKEN; give the operator their own");
+  }
   if (!c.ws_token.empty())
     for (const auto& t : c.auth_tokens) {
       if (t.name == kSharedTokenCaller)

@@ -78,6 +78,8 @@ struct Config {
 
   // Auth
   std::vector<Token> auth_tokens;
+  // Operators: /metrics, /status and /readyz's details (MCP_OPERATOR_TOKENS).
+  std::vector<Token> operator_tokens;
 
   // The WebSocket record API of seed 004 (/mcp/ws). Read-only is not optional.
   bool readonly = true;
@@ -115,8 +117,8 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
 // Whether a listen address or host name is on loopback.
 bool is_loopback_host(std::string_view host);
 
-// Parses MCP_AUTH_TOKENS: "alice:tok1,bob:tok2".
-core::Result<std::vector<Token>> parse_tokens(const std::string& text);
+// Parses MCP_AUTH_TOKENS (or, naming it in errors, `setting`): "alice:tok1,bob:tok2".
+core::Result<std::vector<Token>> parse_tokens(const std::string& text, const std::string& setting = "MCP_AUTH_TOKENS");
 
 // Parses MCP_ALLOWED_MODELS: "users,tickets=tickets.inc,tickets.change_log".
 core::Result<std::vector<RecordModel>> parse_models(const std::string& text);

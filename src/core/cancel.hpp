@@ -16,12 +16,17 @@ namespace fleetmcp::core {
 
 class CancelSignal {
  public:
-  void cancel() {
+  // `cause`: who ended the request, for the audit line and the metrics.
+  static constexpr const char* kClientGone = "client_gone";
+  static constexpr const char* kClientRequest = "client_request";
+
+  void cancel(const char* cause = kClientGone) {
     std::function<void()> action;
     {
       std::lock_guard lock(mu_);
       if (cancelled_) return;
       cancelled_ = true;
+      cause_ = cause;
       if (!action_) return;
       action = std::move(action_);
       action_ = nullptr;
@@ -67,11 +72,16 @@ class CancelSignal {
     std::lock_guard lock(mu_);
     return cancelled_;
   }
+  const char* cause() {
+    std::lock_guard lock(mu_);
+    return cause_;
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable done_;
   bool cancelled_ = false;
+  const char* cause_ = "";
   std::function<void()> action_;
   std::thread::id running_;  // the thread running the action, if any
 };

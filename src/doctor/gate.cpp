@@ -62,4 +62,9 @@ std::vector<std::string> Gate::warnings() const {
   return report_ ? warning_lines(*report_) : std::vector<std::string>{};
 }
 
+std::optional<Report> Gate::report() const {
+  std::lock_guard lock(mu_);
+  return report_;
+}
+
 }  // namespace fleetmcp::doctor

@@ -148,6 +148,11 @@ std::string_view unauthorized_reason(const Request& req) {
   return auth::bearer_token(*authorization) ? "unknown token" : "not a Bearer token";
 }
 
+std::optional<std::string> Admission::operator_name(const Request& req) const {
+  if (operators_.empty()) return std::nullopt;
+  return operators_.identify_bearer_or_basic(header(req, "Authorization").value_or(""));
+}
+
 std::variant<std::string, Response> Admission::admit(const Request& req) const {
   if (!is_mcp_path(path_of(req))) return std::string();
   if (req.method() != bhttp::verb::post) return method_not_allowed(req, "POST");

@@ -52,7 +52,8 @@ std::string_view unauthorized_reason(const Request& req);
 
 class Admission {
  public:
-  Admission(const config::Config& config, const auth::TokenStore& tokens) : config_(config), tokens_(tokens) {}
+  Admission(const config::Config& config, const auth::TokenStore& tokens)
+      : config_(config), tokens_(tokens), operators_(config.operator_tokens) {}
 
   // Names a browser may legitimately use for this server: loopback ones and the
   // configured MCP_ALLOWED_HOSTS. `authority` is host[:port], IPv6 in brackets.
@@ -63,10 +64,15 @@ class Admission {
   // method, Host and Origin, the token and the media type. The caller's name,
   // or the refusal. Other paths take no body worth refusing early: "".
   std::variant<std::string, Response> admit(const Request& req) const;
+  // The operator's name when the request carries an operator token (Bearer,
+  // or Basic with the operator's name as user name).
+  std::optional<std::string> operator_name(const Request& req) const;
+  bool has_operators() const { return !operators_.empty(); }
 
  private:
   const config::Config& config_;
   const auth::TokenStore& tokens_;
+  const auth::TokenStore operators_;
 };
 
 }  // namespace fleetmcp::http

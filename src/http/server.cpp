@@ -26,6 +26,7 @@
 #include "core/cancel.hpp"
 #include "http/request.hpp"
 #include "json/writer.hpp"
+#include "metrics/exposition.hpp"
 
 namespace fleetmcp::http {
 
@@ -283,6 +284,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         co_return method_not_allowed(req, "GET");
       co_return co_await readiness(stream.socket(), req);
     }
+    if ((path == "/metrics" || path == "/status") && admission.has_operators())
+      co_return operator_page(stream.socket(), req, path);
     if (is_mcp_path(path)) co_return co_await mcp_endpoint(stream, req, std::move(caller), std::move(cancel));
     if (path == ws::kPath) {
       Response res = make_response(req, bhttp::status::upgrade_required,
@@ -291,6 +294,37 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return res;
     }
     co_return make_response(req, bhttp::status::not_found, "{\"error\":\"not found\"}");
+  }
+
+  OperatorPages pages;
+
+  // /metrics and /status: an operator's token (Bearer, or Basic for a
+  // browser), never an analyst's; from a browser, only on an allowed Host and
+  // Origin like /mcp.
+  Response operator_page(const tcp::socket& socket, const Request& req, std::string_view path) {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) return method_not_allowed(req, "GET");
+    if (auto refused = admission.refuse_foreign(req)) return std::move(*refused);
+    if (!admission.operator_name(req)) {
+      audit.unauthorized(peer_address(socket), header(req, "Authorization") ? "unknown operator token"
+                                                                              : "no Authorization header");
+      Response res = make_response(req, bhttp::status::unauthorized,
+                                   "{\"error\":\"unauthorized: send an operator token (MCP_OPERATOR_TOKENS) as "
+                                   "Authorization: Bearer <token>, or as Basic with the operator's name\"}");
+      // Basic first: a browser then asks for the operator's name and token.
+      res.set(bhttp::field::www_authenticate,
+              "Basic realm=\"fleetmcp operator\", charset=\"UTF-8\", Bearer realm=\"fleetmcp operator\"");
+      return res;
+    }
+    Response res = path == "/metrics" ? make_response(req, bhttp::status::ok, pages.metrics(), metrics::kContentType)
+                                      : make_response(req, bhttp::status::ok, pages.status(), "text/html; charset=utf-8");
+    if (path == "/status") {
+      // No script, no external asset, no framing: the page's content is the analysts' SQL.
+      res.set("Content-Security-Policy",
+              "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      res.set("X-Content-Type-Options", "nosniff");
+      res.set("Referrer-Policy", "no-referrer");
+    }
+    return res;
   }
 
   // /readyz answers from the last probe (SELECT 1), so a flood of
@@ -383,7 +417,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(ready_state.mu);
       failure = ready_state.failure;
     }
-    const bool details = operator_check(socket, req);
+    const bool details = operator_check(socket, req) || admission.operator_name(req);
     if (!failure) {
       std::string body = "{\"ready\":true";
       // The self-audit's findings: an operator who overrode an unsafe role sees it here.
@@ -474,6 +508,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 Server::Server(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
                const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit)
     : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, db, records, audit)) {}
+
+void Server::set_operator_pages(OperatorPages pages) { impl_->pages = std::move(pages); }
+
+int Server::connections() const { return impl_->connections.load(); }
 
 core::Result<unsigned short> Server::listen() {
   auto& acceptor = impl_->acceptor;

@@ -2,12 +2,15 @@
 // the event loops (each run by one thread), HTTP/1.1 keep-alive, a body limit and a timeout before every read.
 // Routes: POST /mcp (and /) to the MCP dispatcher after bearer auth;
 // GET /healthz (liveness, no auth, leaks nothing); GET /readyz (database reachable);
-// a WebSocket upgrade on /mcp/ws to the record API (ws/), which takes the connection.
+// a WebSocket upgrade on /mcp/ws to the record API (ws/), which takes the connection;
+// GET /metrics and /status behind an operator token (404 without MCP_OPERATOR_TOKENS).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "auth/tokens.hpp"
@@ -18,12 +21,23 @@
 
 namespace fleetmcp::http {
 
+// What the operator paths answer, rendered when asked.
+struct OperatorPages {
+  std::function<std::string()> metrics;  // Prometheus text
+  std::function<std::string()> status;   // HTML
+};
+
 class Server {
  public:
   // Listens on the first loop; connections are spread over all of them.
   // A 401 is logged on `audit`.
   Server(std::vector<boost::asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
          const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit);
+
+  // Set before start().
+  void set_operator_pages(OperatorPages pages);
+  // Open client connections, against MCP_MAX_CONNECTIONS (any thread).
+  int connections() const;
 
   // Binds and listens; returns the bound port (MCP_PORT=0 picks a free one).
   core::Result<unsigned short> listen();

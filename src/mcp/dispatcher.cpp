@@ -41,7 +41,8 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 struct ProgressTicker {
   explicit ProgressTicker(const boost::asio::any_io_executor& ex) : tick(ex), finished(ex) {}
   boost::asio::steady_timer tick, finished;
-  std::atomic<long long> rows{0};
+  std::atomic<long long> own_rows{0};  // when the status page does not count them
+  std::atomic<long long>* rows = &own_rows;
   bool done = false, exited = false;
 };
 
@@ -64,7 +65,7 @@ awaitable<void> tick_progress(std::shared_ptr<ProgressTicker> t, json token, Not
     boost::system::error_code ec;
     co_await t->tick.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
     if (t->done) break;
-    if (!co_await notify(progress_notification(token, n, t->rows.load()))) {
+    if (!co_await notify(progress_notification(token, n, t->rows->load()))) {
       cancel->cancel();  // the stream is gone: so is the client
       break;
     }
@@ -232,7 +233,7 @@ void Dispatcher::cancel_request(const std::string& caller, const json& request_i
     auto it = inflight_.find(inflight_key(caller, request_id));
     if (it != inflight_.end()) signal = it->second.lock();
   }
-  if (signal) signal->cancel();  // unknown or finished requests are ignored, as the spec says
+  if (signal) signal->cancel(core::CancelSignal::kClientRequest);  // unknown or finished requests are ignored, as the spec says
 }
 
 awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller,
@@ -257,13 +258,18 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
     co_return error_reply(req.modern ? 404 : 200, req.id, kMethodNotFound, "Method not found: " + req.method);
   // The handlers read params without throwing; this is the net under them, so
   // that no request can end a connection (or stdio) without an answer.
-  std::optional<std::string> escaped;
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<Reply> reply;
   try {
-    co_return co_await (this->*method->handler)(req);
+    reply = co_await (this->*method->handler)(req);
   } catch (const std::exception& e) {
-    escaped = e.what();
+    reply = error_reply(200, req.id, kInternalError, std::string("Internal error: ") + e.what());
   }
-  co_return error_reply(200, req.id, kInternalError, "Internal error: " + *escaped);
+  if (metrics_)
+    metrics_->request(req.method, !reply->rpc_error,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                      reply->body.size());
+  co_return std::move(*reply);
 }
 
 Reply Dispatcher::invalid_params(const Request& req, const std::string& what) const {
@@ -477,6 +483,13 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   record.caller = req.caller;
   record.tool = tool->name;
   tools::CallContext ctx{db_, config_, policy_, record, req.cancel};
+  // On the status page while it runs.
+  std::shared_ptr<metrics::Activity::Running> running;
+  if (activity_) {
+    running = activity_->start(req.caller, tool->name);
+    ctx.rows_fetched = &running->rows;
+    ctx.statement_known = [&record, &running] { running->set_statement(record.fingerprint, record.sql); };
+  }
   const std::string key = inflight_key(req.caller, req.id);
   {
     std::lock_guard lock(inflight_mu_);
@@ -486,7 +499,8 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   std::shared_ptr<ProgressTicker> ticker;
   if (req.notify && token) {
     ticker = std::make_shared<ProgressTicker>(co_await boost::asio::this_coro::executor);
-    ctx.rows_fetched = &ticker->rows;
+    if (!ctx.rows_fetched) ctx.rows_fetched = &ticker->own_rows;
+    ticker->rows = ctx.rows_fetched;
     if (co_await req.notify(progress_notification(*token, 0, 0)))
       boost::asio::co_spawn(ticker->tick.get_executor(), tick_progress(ticker, *token, req.notify, req.cancel),
                             boost::asio::detached);
@@ -514,7 +528,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
     std::lock_guard lock(inflight_mu_);
     inflight_.erase(key);
   }
-  record.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  record.took_since(started);
 
   std::string body;
   const std::string head = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(req.id) + ",\"result\":{";
@@ -534,6 +548,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   } else {
     const core::Error& e = outcome.error();
     record.failed_with(e);
+    if (e.kind == core::ErrorKind::Cancelled) record.cause = req.cancel->cause();
     body = head + "\"content\":[{\"type\":\"text\",\"text\":";
     fleetmcp::json::append_string(body, model_error_text(e, record.sql));
     body += "}],\"isError\":true";

@@ -20,6 +20,8 @@
 #include "conformance/fixtures.hpp"
 #include "config/config.hpp"
 #include "mcp/envelope.hpp"
+#include "metrics/activity.hpp"
+#include "metrics/metrics.hpp"
 #include "pg/runner.hpp"
 #include "tools/tool.hpp"
 
@@ -54,6 +56,13 @@ class Dispatcher {
   using RoleWarnings = std::function<std::vector<std::string>()>;
   void set_role_warnings(RoleWarnings source) { role_warnings_ = std::move(source); }
   std::vector<std::string> role_warnings() const { return role_warnings_ ? role_warnings_() : std::vector<std::string>{}; }
+
+  // Where each request's time and each running call are told (/metrics,
+  // /status). Set once, before serving; without it nothing is counted.
+  void set_telemetry(metrics::Metrics& metrics, metrics::Activity& activity) {
+    metrics_ = &metrics;
+    activity_ = &activity;
+  }
 
  private:
   struct Request;
@@ -97,6 +106,8 @@ class Dispatcher {
   nlohmann::json prompts_json_;  // prompts/list items, built once
   std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
   RoleWarnings role_warnings_;
+  metrics::Metrics* metrics_ = nullptr;
+  metrics::Activity* activity_ = nullptr;
   MirroredParams param_headers_;  // found once, from the tools' schemas
   // In-flight tool calls by caller and request id, for notifications/cancelled
   // (which arrives on another HTTP request, or later on stdin).

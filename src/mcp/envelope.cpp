@@ -117,7 +117,7 @@ std::string decode_header_value(const std::string& v) {
 }
 
 Reply error_reply(int status, const json& id, int code, const std::string& message, const json& data) {
-  return {status, rpc_error(id, code, message, data)};
+  return {status, rpc_error(id, code, message, data), true};
 }
 
 std::variant<Envelope, Reply> read_envelope(std::string_view body, const Headers& headers,

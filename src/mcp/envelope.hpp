@@ -40,6 +40,7 @@ struct Headers {
 struct Reply {
   int status = 200;
   std::string body;
+  bool rpc_error = false;  // the body is a JSON-RPC error (for the metrics)
 };
 
 // A well-formed request or notification of a supported era.

@@ -18,8 +18,10 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     // The retry takes a new connection: the idle ones may have died the same
     // way (a restart, idle_session_timeout, a pooler's client_idle_timeout).
-    auto lease = co_await pool_.acquire(Clock::now() + settings_.queue_timeout, cancel, /*fresh=*/attempt > 0);
+    const auto queued = Clock::now();
+    auto lease = co_await pool_.acquire(queued + settings_.queue_timeout, cancel, /*fresh=*/attempt > 0);
     if (!lease) co_return lease.error();
+    const auto leased = Clock::now();
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
                           settings_.answer_grace;
@@ -27,6 +29,9 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     Connection* conn = &**lease;
     if (cancel) cancel->on_cancel([conn] { conn->cancel(); });
     auto outcome = co_await conn->run(plan, deadline);
+    if (plan_timer_ && plan.for_caller)
+      plan_timer_(std::chrono::duration<double>(leased - queued).count(),
+                  std::chrono::duration<double>(Clock::now() - leased).count());
     // After clear() the action can no longer run, so the connection may go back.
     if (cancel) cancel->clear();
     if (conn->last_run_read_bytes() > kTrimAfterReadBytes) pool_.trim_memory_soon();

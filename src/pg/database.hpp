@@ -48,6 +48,12 @@ class Database : public Runner {
   using Admission = std::function<asio::awaitable<core::Status>()>;
   void set_admission(Admission admission) { admission_ = std::move(admission); }
 
+  // Told, for each caller's plan that reached a connection, how long it
+  // waited in the pool's queue and how long it ran (seconds). Set once, before
+  // the loop runs.
+  using PlanTimer = std::function<void(double queue_seconds, double run_seconds)>;
+  void set_plan_timer(PlanTimer timer) { plan_timer_ = std::move(timer); }
+
   Pool& pool() { return pool_; }
   // Plans sent to PostgreSQL for callers so far (retries included): lets tests
   // prove that a rejected statement never reached the database, and feeds metrics.
@@ -59,6 +65,7 @@ class Database : public Runner {
   DatabaseSettings settings_;
   std::atomic<std::uint64_t> plans_sent_{0};
   Admission admission_;
+  PlanTimer plan_timer_;
 };
 
 }  // namespace fleetmcp::pg

@@ -114,6 +114,7 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
     }
     // This caller tries again; until it knows, the others fail at once.
     if (refusal_) refusal_->retry_at = Clock::now() + settings_.connect_timeout;
+    ++connecting_;
   }
   const auto connect_deadline = std::min(deadline, Clock::now() + settings_.connect_timeout);
   constexpr auto kRetryPause = std::chrono::milliseconds(100);
@@ -134,6 +135,8 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   std::string log_line;
   {
     std::lock_guard lock(mu_);
+    --connecting_;
+    ++(opened ? opened_ : connect_failures_);
     if (opened) {
       if (refusal_) log_line = "the database accepts the login again";
       refusal_.reset();
@@ -251,7 +254,17 @@ void Pool::stop() {
 
 PoolStats Pool::stats() {
   std::lock_guard lock(mu_);
-  return {open_, static_cast<int>(idle_.size()), waiters_.size()};
+  PoolStats s;
+  s.open = open_;
+  s.idle = static_cast<int>(idle_.size());
+  s.connecting = connecting_;
+  s.waiting = waiters_.size();
+  s.opened = opened_;
+  // Every connection opened and no longer counted in open_ has been closed.
+  s.closed = opened_ - static_cast<std::uint64_t>(open_ - connecting_);
+  s.connect_failures = connect_failures_;
+  s.login_refused = refusal_.has_value();
+  return s;
 }
 
 }  // namespace fleetmcp::pg

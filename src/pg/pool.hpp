@@ -64,7 +64,11 @@ core::Error cancelled_error();
 struct PoolStats {
   int open = 0;      // connections that exist (idle, leased or being opened)
   int idle = 0;
+  int connecting = 0;  // of `open`, being opened
   std::size_t waiting = 0;
+  std::uint64_t opened = 0, closed = 0, connect_failures = 0;  // since start
+  bool login_refused = false;  // a lasting login refusal stands (see Refusal)
+  int busy() const { return open - idle - connecting; }
 };
 
 class Pool {
@@ -127,6 +131,8 @@ class Pool {
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
   int open_ = 0;
+  int connecting_ = 0;
+  std::uint64_t opened_ = 0, connect_failures_ = 0;
   std::deque<std::shared_ptr<Waiter>> waiters_;
   bool stopped_ = false;
   // A lasting login refusal (Error::lasting: a wrong password, an unknown role

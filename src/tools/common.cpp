@@ -153,6 +153,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   auto validated = sql::validate(sql, ctx.policy);
   if (!validated) co_return validated.error();
   ctx.record.fingerprint = validated->fingerprint;
+  if (ctx.statement_known) ctx.statement_known();
 
   // By name, and by the table column a value comes from (a sensitive column
   // renamed through a subquery or CTE is still that column).

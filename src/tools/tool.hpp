@@ -27,8 +27,11 @@ struct CallContext {
   const sql::Policy& policy;
   audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated
   core::CancelPtr cancel;  // fired when the client goes away or cancels
-  // Counts the rows PostgreSQL has sent so far, for progress reports (may be null).
+  // Counts the rows PostgreSQL has sent so far, for progress reports and the
+  // status page (may be null).
   std::atomic<long long>* rows_fetched = nullptr;
+  // Told when the guard has passed the statement (record.sql and fingerprint set).
+  std::function<void()> statement_known{};
 };
 
 // A successful result: structuredContent as JSON text (an object), and the

@@ -34,10 +34,6 @@ std::string error_text(const core::Error& e) {
   return mcp::tool_error_text(e, {});
 }
 
-long long elapsed_ms(Clock::time_point since) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
-}
-
 }  // namespace
 
 RecordApi::RecordApi(const config::Config& config, pg::Database& db, audit::Sink& audit)
@@ -62,7 +58,7 @@ awaitable<std::string> RecordApi::answer(std::string message, std::string caller
   if (auto parsed = parse_request(message, request); !parsed) outcome = parsed.error();
   if (!request.action_name.empty()) record.tool += ":" + request.action_name.substr(0, kAuditActionMax);
   if (!outcome) outcome = co_await run(request, record, std::move(cancel));
-  record.ms = elapsed_ms(started);
+  record.took_since(started);
   std::string frame;
   if (*outcome) {
     record.outcome = "ok";

@@ -26,6 +26,22 @@ TEST(Tokens, ParsesTheBearerHeader) {
   EXPECT_EQ(store.identify_header(""), std::nullopt);
 }
 
+TEST(Tokens, OperatorsMayUseBasicWithTheirNameAsUser) {
+  TokenStore store(std::vector<config::Token>{{"ops", "ops-secret-1"}});
+  EXPECT_EQ(store.identify_bearer_or_basic("Bearer ops-secret-1"), "ops");
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic b3BzOm9wcy1zZWNyZXQtMQ=="), "ops");  // ops:ops-secret-1
+  EXPECT_EQ(store.identify_bearer_or_basic("basic  b3BzOm9wcy1zZWNyZXQtMQ== "), "ops");
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic ZXZlOm9wcy1zZWNyZXQtMQ=="), std::nullopt);  // eve:ops-secret-1
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic b3BzOm9wcy1zZWNyZXQtMg=="), std::nullopt);  // ops:ops-secret-2
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic b3Bz"), std::nullopt);                       // "ops", no colon
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic !!!!"), std::nullopt);
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic " + std::string(2000, 'A')), std::nullopt);
+  const auto parts = basic_credentials("Basic YTpiOmM=");  // a:b:c: the password keeps its colons
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->first, "a");
+  EXPECT_EQ(parts->second, "b:c");
+}
+
 TEST(Tokens, EmptyStoreAcceptsNothing) {
   TokenStore store(std::vector<config::Token>{});
   EXPECT_TRUE(store.empty());

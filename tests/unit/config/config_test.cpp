@@ -148,6 +148,23 @@ TEST(Config, SharedTokenNeitherNamesNorCopiesAnAnalyst) {
   EXPECT_EQ(short_token.error().message.find("abc"), std::string::npos);
 }
 
+TEST(Config, OperatorTokensAreNeverAnAnalystsOrTheSharedOne) {
+  auto ok = load({}, env({{"MCP_OPERATOR_TOKENS", "ops:ops-token-1"}, {"MCP_AUTH_TOKENS", "alice:alice-token-1"}}));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  ASSERT_EQ(ok->operator_tokens.size(), 1u);
+  EXPECT_EQ(ok->operator_tokens[0].name, "ops");
+  auto analysts = load({}, env({{"MCP_OPERATOR_TOKENS", "ops:same-token-1"}, {"MCP_AUTH_TOKENS", "alice:same-token-1"}}));
+  ASSERT_FALSE(analysts.ok());
+  EXPECT_NE(analysts.error().message.find("MCP_OPERATOR_TOKENS: the token of 'ops' is also the analyst 'alice'"),
+            std::string::npos);
+  auto shared = load({}, env({{"MCP_OPERATOR_TOKENS", "ops:same-token-1"}, {"MCP_TOKEN", "same-token-1"}}));
+  ASSERT_FALSE(shared.ok());
+  EXPECT_NE(shared.error().message.find("equals MCP_TOKEN"), std::string::npos);
+  auto malformed = load({}, env({{"MCP_OPERATOR_TOKENS", "ops"}}));
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().message.rfind("MCP_OPERATOR_TOKENS: each entry must be name:token", 0), 0u);
+}
+
 TEST(Config, UnknownKeyInFileIsRefused) {
   auto c = load({{"MCP_PROT", "1"}}, env({}));
   ASSERT_FALSE(c.ok());
