@@ -4,16 +4,26 @@
 # Settings are environment variables (fleetmcp --help lists them; see
 # deploy/fleetmcp.env.example). The server listens on 0.0.0.0:8892 inside the
 # container; publish the port on a loopback or private address only.
+# Both stages' bases are build arguments, for a Debian 12 image of your own
+# (a mirror, or one built with mmdebstrap where no registry is reachable:
+# docs/OPERATIONS.md, "The container image without a registry"):
+#   docker build --build-arg BUILD_BASE=localhost/debian:12 --build-arg RUNTIME_BASE=localhost/debian:12 -t fleetmcp .
 
-FROM debian:12 AS build
+ARG BUILD_BASE=debian:12
+ARG RUNTIME_BASE=debian:12-slim
+
+FROM ${BUILD_BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev nodejs npm \
+      libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# PostgreSQL 16's parser (static, linked into the binary), pinned by its lockfile.
+# PostgreSQL 16's parser (static, linked into the binary), pinned by its lockfile:
+# fetched from the npm registry, whose certificate is checked against the system's
+# CAs (ca-certificates adds any in /usr/local/share/ca-certificates, such as a
+# TLS-inspecting proxy's, mounted there for the build: docs/OPERATIONS.md).
 RUN cd third_party/libpg_query && npm ci --ignore-scripts --no-audit --no-fund
 # Only the server: the tests and benchmarks need GoogleTest, Google Benchmark and
 # a PostgreSQL server, which the image does not.
@@ -22,7 +32,7 @@ RUN cmake --preset release -DFLEETMCP_TESTS=OFF -DFLEETMCP_BENCH=OFF \
  && strip --strip-debug build/release/fleetmcp \
  && build/release/fleetmcp version
 
-FROM debian:12-slim
+FROM ${RUNTIME_BASE}
 # Exactly the shared libraries the binary links (ldd): libpq, simdjson, OpenSSL, the C++ runtime. Boost (Asio, Beast) is header-only.
 # curl is for the health check; ca-certificates for sslrootcert= in DATABASE_URL.
 RUN apt-get update \

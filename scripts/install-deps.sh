@@ -14,10 +14,15 @@ packages=(
   wrk pgbouncer
   nginx caddy  # the shipped reverse-proxy configurations' test (tests/deploy/proxy_test.sh)
   python3-yaml  # deploy/compose.yaml's check (tests/deploy/files_test.sh)
+  dpkg-dev curl jq  # the package's test (cpack's dpkg-shlibdeps; tests/deploy/package_test.sh)
   prometheus  # promtool and a server for deploy/prometheus/ (tests/deploy/prometheus_test.sh)
   chromium  # /status in a headless browser (tests/e2e/status_page.test.mjs)
   clang-14 libclang-rt-14-dev
 )
+# The container image's test, only when asked (tests/deploy/image_test.sh).
+if [[ ${FLEETMCP_IMAGE_TEST:-} == 1 ]]; then
+  packages+=(podman runc mmdebstrap)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

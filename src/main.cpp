@@ -336,11 +336,28 @@ std::string shell_quoted(const std::string& s) {
   return out + "'";
 }
 
+// Where the demo's cluster launcher and dataset are: share/fleetmcp beside an
+// installed binary (/usr/bin/fleetmcp -> /usr/share/fleetmcp), else the checkout
+// the binary was built from (build/release/fleetmcp). Both hold scripts/ and data/.
+std::string demo_files() {
+  std::string exe(4096, '\0');
+  const ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size());
+  if (n > 0 && static_cast<std::size_t>(n) < exe.size()) {
+    exe.resize(static_cast<std::size_t>(n));
+    if (char* real = realpath((exe.substr(0, exe.rfind('/') + 1) + FLEETMCP_DATA_FROM_BIN).c_str(), nullptr)) {
+      const std::string installed = real;
+      std::free(real);
+      if (access((installed + "/scripts/pg_cluster.sh").c_str(), R_OK) == 0) return installed;
+    }
+  }
+  return FLEETMCP_SOURCE_DIR;
+}
+
 // demo: the same cluster launcher the tests use starts (or reuses) a private
 // PostgreSQL with the synthetic fleet; fleetmcp serves it with a fresh token.
 int demo(Config config, const std::vector<std::string>& args) {
-  const std::string source = FLEETMCP_SOURCE_DIR;
-  const std::string launcher = source + "/tests/harness/pg_cluster.sh";
+  const std::string files = demo_files();
+  const std::string launcher = files + "/scripts/pg_cluster.sh";
   std::string dir, scale = "1";
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache)
     dir = std::string(cache) + "/fleetmcp/demo";
@@ -356,15 +373,18 @@ int demo(Config config, const std::vector<std::string>& args) {
   if (scale.empty() || scale.find_first_not_of("0123456789.") != std::string::npos)
     return fail("demo: --scale must be a number such as 1 or 0.1");
   if (access(launcher.c_str(), R_OK) != 0)
-    return fail("demo: needs the source checkout it was built from (" + launcher + " not found)");
+    return fail("demo: its cluster launcher is missing (" + launcher +
+                "): install the package, or run the binary built in a checkout");
 
   const bool first_run = access((dir + "/env").c_str(), R_OK) != 0;
   std::printf("Starting the demo database in %s ...\n", dir.c_str());
-  if (first_run) std::printf("First run: generating the fleet dataset inside PostgreSQL (about a minute) ...\n");
+  if (first_run)
+    std::printf("First run: generating the fleet dataset (%s/data/fleet_demo.sql) inside PostgreSQL "
+                "(about a minute) ...\n", files.c_str());
   std::fflush(stdout);
   const std::string start = "PG_CLUSTER_PROGRESS=1 PG_CLUSTER_FIXTURE_ARGS=" + shell_quoted("-v scale=" + scale) +
                             " bash " + shell_quoted(launcher) + " start " + shell_quoted(dir) + " " +
-                            shell_quoted(source + "/data/fleet_demo.sql");
+                            shell_quoted(files + "/data/fleet_demo.sql");
   if (std::system(start.c_str()) != 0)
     return fail("demo: the database did not start (see " + dir + "/server.log)");
   const std::string halt = "bash " + shell_quoted(launcher) + " halt " + shell_quoted(dir);
@@ -374,7 +394,7 @@ int demo(Config config, const std::vector<std::string>& args) {
       "bash -c 'source \"$1/env\" && pw=${FLEETMCP_TEST_ADMIN_URL#*://postgres:} && export PGPASSWORD=${pw%%@*} && "
       "exec psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p \"$FLEETMCP_TEST_PORT\" -U postgres -d tracksolid_db "
       "-f \"$2\"' _ " +
-      shell_quoted(dir) + " " + shell_quoted(source + "/data/fleet_demo_shift.sql");
+      shell_quoted(dir) + " " + shell_quoted(files + "/data/fleet_demo_shift.sql");
   if (std::system(shift.c_str()) != 0) {
     std::system(halt.c_str());
     return fail("demo: moving the cached fleet to the current dates failed (see above); delete " + dir +

@@ -21,6 +21,10 @@ expect_has() {
 expect_lacks() {
   if [[ $2 != *"$3"* ]]; then ok; else fail "$1: [$3] should not be in: $(head -c 800 <<<"$2")"; fi
 }
+# expect_that NAME COMMAND...: COMMAND succeeds (NAME says what it checks)
+expect_that() {
+  if "${@:2}"; then ok; else fail "$1"; fi
+}
 # finish: the summary line and the exit status (never 0 when nothing was checked).
 finish() {
   echo "$pass passed, $failures failed"
