@@ -149,8 +149,18 @@ check_proxy() {
   # The event stream: progress first, the result last, and not held back.
   sse_call "$url/mcp" "$dir/$name.sse" "${via[@]}" -H "Authorization: Bearer $token"
   expect_eq "$name SSE content type" "$(header_of "$dir/$name.sse.headers" Content-Type)" text/event-stream
-  local verdict gap events
+  local verdict gap events attempt
   read -r verdict gap events <<<"$(sse_verdict "$dir/$name.sse")"
+  # Caddy 2.6 sometimes closes its HTTP/1 upstream connection after the first
+  # chunk of a streamed response ("reading from backend: use of closed network
+  # connection"; caddyserver/caddy#5431, docs/OPERATIONS.md): a stream cut that
+  # way is tried again, at most twice. Buffering would still fail every time.
+  for attempt in 1 2; do
+    [[ $name == caddy && "$verdict $gap" == "no result" ]] || break
+    echo "$name: the stream was cut after its first event (Caddy's own error); trying again"
+    sse_call "$url/mcp" "$dir/$name.sse" "${via[@]}" -H "Authorization: Bearer $token"
+    read -r verdict gap events <<<"$(sse_verdict "$dir/$name.sse")"
+  done
   if [[ $verdict == ok ]] && awk -v g="$gap" 'BEGIN { exit !(g >= 0.5) }'; then
     ok
     echo "$name: first progress event ${gap} s before the result ($events progress events)"
