@@ -64,14 +64,14 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
         conn->bind_to(executor);
         co_return Lease(this, std::move(conn));
       }
-      --open_;
+      dropped();
       to_close.push_back(std::move(conn));
     }
     if (fresh && !idle_.empty() && open_ >= settings_.max_connections) {
       // The least recently used goes: the most likely to have died idle.
       to_close.push_back(std::move(idle_.front()));
       idle_.erase(idle_.begin());
-      --open_;
+      dropped();
     }
     if (open_ < settings_.max_connections && waiters_.empty()) {
       ++open_;
@@ -183,7 +183,7 @@ void Pool::release(std::unique_ptr<Connection> conn) {
     const bool reusable = !stopped_ && !expired(*conn, Clock::now());
     if (!reusable) {
       doomed = std::move(conn);
-      --open_;
+      dropped();
     }
     if (!waiters_.empty()) {
       auto next = waiters_.front();
@@ -226,7 +226,7 @@ awaitable<void> Pool::sweep_loop() {
       std::erase_if(idle_, [&](std::unique_ptr<Connection>& c) {
         if (expired(*c, now) || now - c->last_used() >= settings_.idle_timeout) {
           doomed.push_back(std::move(c));
-          --open_;
+          dropped();
           return true;
         }
         return false;
@@ -244,7 +244,7 @@ void Pool::stop() {
     std::lock_guard lock(mu_);
     if (stopped_) return;
     stopped_ = true;
-    open_ -= static_cast<int>(idle_.size());
+    dropped(static_cast<int>(idle_.size()));
     doomed.swap(idle_);
     waiters.swap(waiters_);
     for (auto& w : waiters) wake(w);
@@ -260,8 +260,7 @@ PoolStats Pool::stats() {
   s.connecting = connecting_;
   s.waiting = waiters_.size();
   s.opened = opened_;
-  // Every connection opened and no longer counted in open_ has been closed.
-  s.closed = opened_ - static_cast<std::uint64_t>(open_ - connecting_);
+  s.closed = closed_;
   s.connect_failures = connect_failures_;
   s.login_refused = refusal_.has_value();
   return s;

@@ -68,6 +68,7 @@ struct PoolStats {
   std::size_t waiting = 0;
   std::uint64_t opened = 0, closed = 0, connect_failures = 0;  // since start
   bool login_refused = false;  // a lasting login refusal stands (see Refusal)
+  // Leased, or a slot taken for a connection about to be opened.
   int busy() const { return open - idle - connecting; }
 };
 
@@ -132,7 +133,13 @@ class Pool {
   std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
   int open_ = 0;
   int connecting_ = 0;
-  std::uint64_t opened_ = 0, connect_failures_ = 0;
+  std::uint64_t opened_ = 0, closed_ = 0, connect_failures_ = 0;
+  // Under mu_: `n` connections left the pool (closed; a slot given back
+  // without a connection is give_back_slot's).
+  void dropped(int n = 1) {
+    open_ -= n;
+    closed_ += static_cast<std::uint64_t>(n);
+  }
   std::deque<std::shared_ptr<Waiter>> waiters_;
   bool stopped_ = false;
   // A lasting login refusal (Error::lasting: a wrong password, an unknown role

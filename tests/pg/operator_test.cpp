@@ -115,6 +115,7 @@ TEST(Operator, MetricsCountTheCallsMadeUnderLoad) {
   EXPECT_EQ(sample(m, "fleetmcp_queue_wait_seconds_count") - plans_before, 80 + 2 * 20);
   EXPECT_EQ(sample(m, "fleetmcp_pool_max_connections"), 3);
   EXPECT_LE(sample(m, "fleetmcp_pool_connections_opened_total"), 3 + sample(m, "fleetmcp_pool_connections_closed_total"));
+  EXPECT_LE(sample(m, "fleetmcp_pool_connections_closed_total"), sample(m, "fleetmcp_pool_connections_opened_total"));
   EXPECT_EQ(sample(m, "fleetmcp_pool_connections{state=\"busy\"}"), 0);
   EXPECT_EQ(sample(m, "fleetmcp_pool_waiting"), 0);
   EXPECT_GT(sample(m, "process_resident_memory_bytes"), 0);
