@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/cancel.hpp"
+
 namespace fleetmcp::metrics {
 namespace {
 
@@ -86,18 +88,14 @@ void Metrics::tool_call(const audit::Record& r) {
   // The class is the SQLSTATE's first two characters, from a fixed alphabet.
   if (r.sqlstate.size() == 5) ++postgres_errors_[r.sqlstate.substr(0, 2)];
   if (r.error == "cancelled")
-    ++cancellations_[r.cause == "client_request" ? "client_request" : "client_gone"];
+    ++cancellations_[r.cause == core::CancelSignal::kClientRequest ? core::CancelSignal::kClientRequest
+                                                                    : core::CancelSignal::kClientGone];
   else if (r.error == "timeout")
     ++cancellations_[r.sqlstate == "57014" ? "statement_timeout" : "no_answer"];
-  const std::string analyst = bounded(analysts_, r.caller, kMaxAnalysts);
-  AnalystTotals& a = analysts_[analyst];
-  a.name = analyst;
-  ++a.calls;
-  if (r.outcome == "denied") ++a.denied;
-  else if (r.outcome != "ok") ++a.errors;
+  Analyst& a = analysts_[bounded(analysts_, r.caller, kMaxAnalysts)];
+  ++a.calls[outcome];
   if (r.rows > 0) a.rows += static_cast<std::uint64_t>(r.rows);
   a.seconds += r.seconds;
-  ++analyst_calls_[{analyst, outcome}];
 }
 
 void Metrics::plan(double queue_seconds, double database_seconds) {
@@ -115,7 +113,17 @@ std::vector<AnalystTotals> Metrics::analysts() const {
   std::vector<AnalystTotals> out;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [_, a] : analysts_) out.push_back(a);
+    for (const auto& [name, a] : analysts_) {
+      AnalystTotals t{name};
+      for (const auto& [outcome, n] : a.calls) {
+        t.calls += n;
+        if (outcome == "denied") t.denied += n;
+        else if (outcome != "ok") t.errors += n;
+      }
+      t.rows = a.rows;
+      t.seconds = a.seconds;
+      out.push_back(std::move(t));
+    }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.calls > b.calls; });
   return out;
@@ -207,8 +215,9 @@ void Metrics::render(std::string& out, const Gauges& g) const {
 
   write_family(out, "fleetmcp_analyst_tool_calls_total",
                "Tool calls per analyst (the token's name) and outcome; past 1000 analysts, as _other.", "counter");
-  for (const auto& [k, v] : analyst_calls_)
-    write_sample(out, "fleetmcp_analyst_tool_calls_total", {{"analyst", k.first}, {"outcome", k.second}}, v);
+  for (const auto& [name, a] : analysts_)
+    for (const auto& [outcome, n] : a.calls)
+      write_sample(out, "fleetmcp_analyst_tool_calls_total", {{"analyst", name}, {"outcome", outcome}}, n);
   write_family(out, "fleetmcp_analyst_rows_returned_total", "Rows returned per analyst.", "counter");
   for (const auto& [name, a] : analysts_) write_sample(out, "fleetmcp_analyst_rows_returned_total", {{"analyst", name}}, a.rows);
   write_family(out, "fleetmcp_analyst_call_seconds_total", "Time of tool calls per analyst.", "counter");

@@ -83,8 +83,12 @@ class Metrics {
   std::map<std::string, std::uint64_t> cancellations_;     // by cause
   Histogram queue_seconds_, database_seconds_;
   std::uint64_t unauthorized_ = 0;
-  std::map<std::string, AnalystTotals> analysts_;
-  std::map<Key, std::uint64_t> analyst_calls_;  // (analyst, outcome)
+  struct Analyst {
+    std::map<std::string, std::uint64_t> calls;  // by outcome
+    std::uint64_t rows = 0;
+    double seconds = 0;
+  };
+  std::map<std::string, Analyst> analysts_;
 };
 
 // The outcome label of a tool call: ok, denied, or the error kind.
