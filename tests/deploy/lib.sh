@@ -75,3 +75,33 @@ stop_pid() {
   wait "$pid" 2>/dev/null
   return 0
 }
+
+# start_fleetmcp BIN DIR [NAME=VALUE...]: `BIN serve` on a picked loopback port
+# with the test database and the settings given, in a clean environment, its
+# output in DIR/fleetmcp.{out,err}; sets fm_port and fm_pid and waits until
+# /readyz says ready. A port taken meanwhile is tried again; any other failure
+# to start ends the test.
+start_fleetmcp() {
+  local bin=$1 out=$2
+  shift 2
+  for _ in 1 2 3; do
+    fm_port=$(pick_port) || exit 1
+    env -i PATH="$PATH" HOME="$out" DATABASE_URL="$FLEETMCP_TEST_DATABASE_URL" \
+      MCP_HOST=127.0.0.1 MCP_PORT="$fm_port" MCP_THREADS=2 "$@" \
+      "$bin" serve >"$out/fleetmcp.out" 2>"$out/fleetmcp.err" &
+    fm_pid=$!
+    wait_for_port "$fm_port" "$fm_pid" 15 && break
+    stop_pid "$fm_pid"
+    fm_pid=""
+    grep -q "cannot listen" "$out/fleetmcp.err" || break
+  done
+  if [[ -z $fm_pid ]]; then
+    echo "FAIL fleetmcp did not start:"
+    cat "$out/fleetmcp.err"
+    exit 1
+  fi
+  for _ in $(seq 50); do
+    [[ $(curl -s "http://127.0.0.1:$fm_port/readyz") == *'"ready":true'* ]] && break
+    sleep 0.2
+  done
+}

@@ -73,28 +73,8 @@ if out=$(cd "$here" && promtool test rules prometheus_alerts_test.yml 2>&1); the
 fi
 
 # --- c. A running fleetmcp's /metrics, linted ------------------------------
-for _ in 1 2 3; do
-  fm_port=$(pick_port) || exit 1
-  env -i PATH="$PATH" HOME="$dir" DATABASE_URL="$FLEETMCP_TEST_DATABASE_URL" \
-    MCP_AUTH_TOKENS="alice:$token" MCP_OPERATOR_TOKENS="prometheus:$op_token" \
-    MCP_HOST=127.0.0.1 MCP_PORT="$fm_port" MCP_THREADS=2 \
-    "$bin" serve >"$dir/fleetmcp.out" 2>"$dir/fleetmcp.err" &
-  fm_pid=$!
-  wait_for_port "$fm_port" "$fm_pid" 15 && break
-  stop_pid "$fm_pid"
-  fm_pid=""
-  grep -q "cannot listen" "$dir/fleetmcp.err" || break
-done
-if [[ -z $fm_pid ]]; then
-  echo "FAIL fleetmcp did not start:"
-  cat "$dir/fleetmcp.err"
-  exit 1
-fi
+start_fleetmcp "$bin" "$dir" MCP_AUTH_TOKENS="alice:$token" MCP_OPERATOR_TOKENS="prometheus:$op_token"
 url=http://127.0.0.1:$fm_port
-for _ in $(seq 50); do
-  [[ $(curl -s "$url/readyz") == *'"ready":true'* ]] && break
-  sleep 0.2
-done
 
 # call ID SQL: a query tool call as alice; prints the response.
 call() {

@@ -45,27 +45,8 @@ ws_accept=s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
 
 # fleetmcp as section 1 of docs/OPERATIONS.md and the proxy files' headers say:
 # on loopback, with the proxy's public name in MCP_ALLOWED_HOSTS.
-for _ in 1 2 3; do
-  fm_port=$(pick_port) || exit 1
-  env -i PATH="$PATH" HOME="$dir" DATABASE_URL="$FLEETMCP_TEST_DATABASE_URL" \
-    MCP_AUTH_TOKENS="alice:$token" MCP_HOST=127.0.0.1 MCP_PORT="$fm_port" MCP_THREADS=2 \
-    MCP_ALLOWED_HOSTS="$site" MCP_ENABLED=true MCP_ALLOWED_MODELS=users,tickets=tickets.inc,change_log \
-    "$bin" serve >"$dir/fleetmcp.out" 2>"$dir/fleetmcp.err" &
-  fm_pid=$!
-  wait_for_port "$fm_port" "$fm_pid" 15 && break
-  stop_pid "$fm_pid"
-  fm_pid=""
-  grep -q "cannot listen" "$dir/fleetmcp.err" || break
-done
-if [[ -z $fm_pid ]]; then
-  echo "FAIL fleetmcp did not start:"
-  cat "$dir/fleetmcp.err"
-  exit 1
-fi
-for _ in $(seq 50); do
-  [[ $(curl -s "http://127.0.0.1:$fm_port/readyz") == *'"ready":true'* ]] && break
-  sleep 0.2
-done
+start_fleetmcp "$bin" "$dir" MCP_AUTH_TOKENS="alice:$token" MCP_ALLOWED_HOSTS="$site" MCP_ENABLED=true \
+  MCP_ALLOWED_MODELS=users,tickets=tickets.inc,change_log
 
 mcp_json=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
 slow_rows=8000  # generate_series(1, n) squared: about 2 s of counting here
