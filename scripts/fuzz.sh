@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser that sees untrusted bytes with libFuzzer (clang,
-# ASan+UBSan) for a bounded time each: the SQL guard, the JSON-RPC core and
-# the HTTP front. Seeds: the guard corpus and tests/fuzz/seeds/<target>/.
+# ASan+UBSan) for a bounded time each: the SQL guard, the JSON-RPC core, the
+# HTTP front and the JWT verifier. Seeds: the guard corpus and
+# tests/fuzz/seeds/<target>/.
 # A finding is written to tests/fuzz/crashes/<target>-*, where it becomes a
 # permanent test case (replayed by ctest in the g++ build).
 #   FUZZ_SECONDS=60 scripts/fuzz.sh            # each target, 60 s
@@ -9,11 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
 
-targets=("${@:-guard jsonrpc http}")
+targets=("${@:-guard jsonrpc http jwt}")
 read -r -a targets <<<"${targets[*]}"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --target "${targets[@]/%/_fuzz}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "app/app.hpp"
+#include "policy/policy.hpp"
 #include "doctor/audit.hpp"
 #include "json/bounded.hpp"
 #include "mcp/stdio.hpp"
@@ -513,6 +514,8 @@ int main(int argc, char** argv) {
   });
   if (!loaded) return fail(loaded.error().message);
   Config config = std::move(*loaded);
+  if (!config.policy_file.empty())
+    if (auto book = fleetmcp::policy::Book::load(config.policy_file, config); !book) return fail(book.error().message);
   if (command == "check-sql") return check_sql(config, args);
   if (command == "role-sql") return role_sql(config, args);
   if (command == "demo") return demo(std::move(config), args);
@@ -545,9 +548,9 @@ int main(int argc, char** argv) {
   // The record API never serves without a token, --insecure-no-auth or not.
   if (config.ws_enabled && config.ws_token.empty() && config.auth_tokens.empty())
     return fail("MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN or MCP_AUTH_TOKENS");
-  const bool record_api_only = config.auth_tokens.empty() && config.ws_enabled;
-  if (config.auth_tokens.empty() && !insecure_no_auth && !record_api_only)
-    return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs, or pass "
+  const bool record_api_only = config.auth_tokens.empty() && !config.oauth.enabled() && config.ws_enabled;
+  if (config.auth_tokens.empty() && !config.oauth.enabled() && !insecure_no_auth && !record_api_only)
+    return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs or MCP_OAUTH_ISSUERS, or pass "
                 "--insecure-no-auth for a loopback-only trial");
   if (insecure_no_auth) {
     if (!fleetmcp::config::is_loopback_host(config.host))

@@ -71,6 +71,15 @@ pg::DatabaseSettings database_settings(const config::Config& c) {
   return s;
 }
 
+policy::Book load_policies(const config::Config& c) {
+  if (c.policy_file.empty()) return policy::Book(c);
+  auto book = policy::Book::load(c.policy_file, c);
+  if (!book) throw std::runtime_error(book.error().message);
+  return std::move(*book);
+}
+
+void log_line(const std::string& line) { std::fprintf(stderr, "fleetmcp: %s\n", line.c_str()); }
+
 }  // namespace
 
 App::App(config::Config config, std::FILE* audit_out)
@@ -78,11 +87,13 @@ App::App(config::Config config, std::FILE* audit_out)
       loops_(make_loops(config_.threads)),
       pool_(io(), pool_settings(config_)),
       db_(pool_, database_settings(config_)),
-      gate_(db_, config_, stderr),
+      gate_(db_, config_, stderr, &book_),  // book_ is built below; the gate reads it only once serving
       refresher_(io(), db_, catalog_, {config_.redact_columns, config_.readable_schemas}, std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
       metrics_(version()),
       tokens_(config_.auth_tokens),
+      book_(load_policies(config_)),
+      oauth_(config_.oauth.enabled() ? std::make_unique<oauth::Verifier>(config_.oauth, log_line) : nullptr),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
       http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_, db_, records_, audit_)) {
@@ -90,6 +101,12 @@ App::App(config::Config config, std::FILE* audit_out)
   db_.set_admission([this] { return gate_.admit(); });
   dispatcher_.set_role_warnings([this] { return gate_.warnings(); });
   dispatcher_.set_telemetry(metrics_, activity_);
+  dispatcher_.set_policy(book_, limits_);
+  records_.set_policy(book_, limits_);
+  if (oauth_) {
+    http_->set_oauth(*oauth_);
+    oauth_->start(io().get_executor());
+  }
   audit_.observe(
       [this](const audit::Record& r) {
         metrics_.tool_call(r);

@@ -15,6 +15,9 @@
 #include "doctor/gate.hpp"
 #include "http/server.hpp"
 #include "mcp/dispatcher.hpp"
+#include "oauth/verifier.hpp"
+#include "policy/policy.hpp"
+#include "ratelimit/caller_limits.hpp"
 #include "metrics/activity.hpp"
 #include "metrics/metrics.hpp"
 #include "pg/database.hpp"
@@ -27,6 +30,8 @@ const char* version();
 class App {
  public:
   // audit_out: stdout for serve, stderr for stdio (stdout is the protocol there).
+  // Throws std::runtime_error when MCP_POLICY_FILE cannot be read (main checks
+  // it first with policy::Book::load, for a clean message).
   App(config::Config config, std::FILE* audit_out);
   ~App();
 
@@ -52,6 +57,7 @@ class App {
   const config::Config& config() const { return config_; }
   doctor::Gate& gate() { return gate_; }
   ws::Endpoint& records() { return records_; }
+  const policy::Book& policies() const { return book_; }
   const catalog::Store& catalog() const { return catalog_; }
   // What /metrics and /status show (rendered now).
   std::string metrics_text();
@@ -75,6 +81,9 @@ class App {
   metrics::Metrics metrics_;    // fed by audit_, dispatcher_ and db_
   metrics::Activity activity_;  // the running calls and query shapes of /status
   auth::TokenStore tokens_;
+  policy::Book book_;               // MCP_POLICY_FILE, read once at start
+  ratelimit::CallerLimits limits_;  // per caller, shared by every transport
+  std::unique_ptr<oauth::Verifier> oauth_;  // with MCP_OAUTH_ISSUERS
   mcp::Dispatcher dispatcher_;
   ws::Endpoint records_;  // the WebSocket record API
   std::unique_ptr<http::Server> http_;

@@ -27,10 +27,21 @@ std::string timestamp() {
 
 std::string Sink::format(const Record& r, std::size_t sql_max) {
   std::string line = "{\"ts\":\"" + timestamp();
-  line += "\",\"audit\":\"tool_call\",\"caller\":";
+  line += "\",\"audit\":";
+  json::append_string(line, r.kind);
+  line += ",\"caller\":";
   json::append_string(line, r.caller);
-  line += ",\"tool\":";
+  for (const auto& [name, value] : {std::pair{",\"policy\":", &r.policy}, {",\"token_id\":", &r.token_id}})
+    if (!value->empty()) {
+      line += name;
+      json::append_string(line, *value);
+    }
+  line += r.kind == "tool_call" ? ",\"tool\":" : ",\"method\":";
   json::append_string(line, r.tool);
+  if (!r.subject.empty()) {
+    line += ",\"subject\":";
+    json::append_string(line, r.subject);
+  }
   if (!r.fingerprint.empty()) {
     line += ",\"fingerprint\":";
     json::append_string(line, r.fingerprint);

@@ -1,4 +1,6 @@
-// One JSON line per tool call: who ran what, how much came back, how it ended.
+// One JSON line per database touch (a tool call, a resource read, a prompt or
+// a completion that looks up the catalog): who ran what, under which policy,
+// how much came back, how it ended.
 // Serve mode writes to stdout (the operator's log); stdio mode to stderr, since
 // stdout carries the protocol there.
 #pragma once
@@ -15,15 +17,19 @@
 namespace fleetmcp::audit {
 
 struct Record {
+  std::string kind = "tool_call";  // tool_call | resource_read | prompt_get | completion
   std::string caller;
-  std::string tool;
+  std::string policy;    // the policy entries that applied (src/policy), when not the server's alone
+  std::string token_id;  // an OAuth token's jti or hash (never the token)
+  std::string tool;      // the tool, or the method for the other kinds
+  std::string subject;   // what the other kinds read: the resource URI, the prompt, the completed argument
   std::string fingerprint;
   std::string sql;       // bounded by the sink's sql_max
   long long rows = -1;   // -1: not applicable
   bool truncated = false;
   long long ms = 0;
   double seconds = 0;    // the same time, unrounded, for the metrics
-  std::string outcome;   // ok | denied | error
+  std::string outcome;   // ok | denied | error | limited
   std::string sqlstate;  // with outcome error, when PostgreSQL gave one
   std::string error;     // the error kind, when not ok
   std::string rule;      // the guard rule, when denied

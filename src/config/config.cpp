@@ -100,6 +100,21 @@ std::optional<std::string> database_url_problem(const std::string& url) {
   return problem;
 }
 
+// An issuer or resource URL: https://, or http:// on a loopback host only (a
+// token or key fetched in clear text could be swapped on the way).
+std::optional<std::string> url_problem(const std::string& url) {
+  const bool https = url.rfind("https://", 0) == 0, http = url.rfind("http://", 0) == 0;
+  if (!https && !http) return "is not an https:// URL";
+  std::string rest = url.substr(https ? 8 : 7);
+  if (rest.find_first_of(" \t\"<>\\#?") != std::string::npos) return "is not a plain URL (no blanks, quotes, query or fragment)";
+  std::string host = rest.substr(0, rest.find('/'));
+  if (host.empty()) return "names no host";
+  if (host.front() == '[') host = host.substr(0, host.find(']') + 1);
+  else host = host.substr(0, host.find(':'));
+  if (http && !is_loopback_host(host)) return "uses http:// on a host other than loopback; use https://";
+  return std::nullopt;
+}
+
 bool valid_identifier(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s)
@@ -194,6 +209,27 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     auto tokens = parse_tokens(value);
     if (!tokens) return tokens.error();
     c.auth_tokens = std::move(*tokens);
+  } else if (name == "MCP_OAUTH_ISSUERS") {
+    c.oauth.issuers = split_list(value);
+    for (const auto& issuer : c.oauth.issuers)
+      if (auto problem = url_problem(issuer)) return bad(name, "'" + issuer + "' " + *problem);
+  } else if (name == "MCP_OAUTH_AUDIENCE") {
+    if (auto problem = url_problem(value)) return bad(name, "'" + value + "' " + *problem);
+    c.oauth.audience = value;
+  } else if (name == "MCP_OAUTH_SCOPES") {
+    c.oauth.scopes = split_list(value);
+    for (const auto& scope : c.oauth.scopes)
+      if (scope.find_first_of(" \"\\") != std::string::npos || scope.size() > 200)
+        return bad(name, "'" + scope + "' is not a scope (no blanks, quotes or backslashes)");
+  } else if (name == "MCP_OAUTH_USER_CLAIM" || name == "MCP_OAUTH_GROUPS_CLAIM") {
+    if (value.empty() || value.size() > 200) return bad(name, "must name a claim");
+    (name == "MCP_OAUTH_USER_CLAIM" ? c.oauth.user_claim : c.oauth.groups_claim) = value;
+  } else if (name == "MCP_POLICY_FILE") {
+    c.policy_file = value;
+  } else if (name == "MCP_CALLS_PER_MINUTE") {
+    return int_into(c.calls_per_minute, 1, 1000000);
+  } else if (name == "MCP_CONCURRENT_CALLS") {
+    return int_into(c.concurrent_calls, 0, 1000);
   } else if (name == "MCP_OPERATOR_TOKENS") {
     auto tokens = parse_tokens(value, name);
     if (!tokens) return tokens.error();
@@ -237,6 +273,21 @@ const std::vector<Setting>& settings() {
       {"MCP_AUTH_TOKENS", "(none)", "per-analyst bearer tokens: name:token,name:token"},
       {"MCP_OPERATOR_TOKENS", "(none)",
        "operator tokens for /metrics and /status (name:token,...; Bearer or Basic auth); unset: both answer 404"},
+      {"MCP_OAUTH_ISSUERS", "(none)",
+       "OAuth 2.1 authorization servers whose JWT access tokens are accepted (issuer URLs, comma-separated; "
+       "http:// only on loopback); set: MCP_AUTH_TOKENS becomes optional"},
+      {"MCP_OAUTH_AUDIENCE", "(none)",
+       "this server's canonical URL as a resource (RFC 8707), e.g. https://fleet.example.com/mcp: tokens must name it in aud"},
+      {"MCP_OAUTH_SCOPES", "fleet:read", "scopes a token must carry (comma-separated); one missing gets 403 insufficient_scope"},
+      {"MCP_OAUTH_USER_CLAIM", "sub", "the token claim that names the analyst"},
+      {"MCP_OAUTH_GROUPS_CLAIM", "groups", "the token claim that lists the analyst's groups (for MCP_POLICY_FILE)"},
+      {"MCP_POLICY_FILE", "(none)",
+       "TOML file of per-analyst and per-group policy: schemas, sensitive columns, row cap, statement timeout, "
+       "calls per minute, concurrent calls, PostgreSQL role"},
+      {"MCP_CALLS_PER_MINUTE", "600",
+       "calls that touch the database, per analyst per minute across every connection; more get HTTP 429 with Retry-After"},
+      {"MCP_CONCURRENT_CALLS", "0",
+       "calls one analyst may run at once across every connection (0: MCP_POOL_MAX); more get HTTP 429"},
       {"MCP_HOST", "127.0.0.1", "address to listen on"},
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
@@ -377,6 +428,11 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
     if (auto value = environment(s.name))
       if (auto st = apply(c, s.name, *value); !st) return st.error();
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (c.oauth.enabled() && c.oauth.audience.empty())
+    return bad("MCP_OAUTH_AUDIENCE", "must be set with MCP_OAUTH_ISSUERS: the URL clients reach this server's MCP "
+                                     "endpoint at, which tokens must name as their audience");
+  if (!c.oauth.enabled() && !c.oauth.audience.empty())
+    return bad("MCP_OAUTH_ISSUERS", "must be set with MCP_OAUTH_AUDIENCE");
   // Checks across settings, once every value is in.
   for (const auto& m : c.ws_models)
     if (!m.schema.empty() && std::find(c.readable_schemas.begin(), c.readable_schemas.end(), m.schema) ==

@@ -78,6 +78,22 @@ struct Config {
 
   // Auth
   std::vector<Token> auth_tokens;
+  // OAuth 2.1 resource server (the MCP authorization specification): JWT
+  // access tokens of these issuers, for this resource, are analysts too.
+  struct OAuth {
+    std::vector<std::string> issuers;  // MCP_OAUTH_ISSUERS; empty: OAuth is off
+    std::string audience;              // MCP_OAUTH_AUDIENCE: the resource's canonical URL
+    std::vector<std::string> scopes = {"fleet:read"};
+    std::string user_claim = "sub";
+    std::string groups_claim = "groups";
+    bool enabled() const { return !issuers.empty(); }
+  } oauth;
+  // Per-analyst and per-group policy (MCP_POLICY_FILE, TOML; src/policy).
+  std::string policy_file;
+  // Per caller, across HTTP, stdio and the record API (a policy may change them).
+  int calls_per_minute = 600;
+  int concurrent_calls = 0;  // 0: MCP_POOL_MAX
+  int concurrent_limit() const { return concurrent_calls > 0 ? concurrent_calls : pool_max; }
   // Operators: /metrics, /status and /readyz's details (MCP_OPERATOR_TOKENS).
   std::vector<Token> operator_tokens;
 

@@ -243,8 +243,15 @@ std::vector<std::string> warning_lines(const Report& report) {
   return out;
 }
 
-asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Config& config) {
-  auto ran = co_await db.run_unchecked(audit_plan(config));
+namespace {
+
+// One role's rows: the connection's (`as` empty), or a role MCP_POLICY_FILE
+// maps analysts to, judged with that policy's schemas and sensitive columns.
+asio::awaitable<core::Result<std::pair<std::string, std::vector<Row>>>> audit_rows(
+    pg::Database& db, const config::Config& config, const std::string& as, std::string& database) {
+  pg::Plan plan = audit_plan(config);
+  plan.as.role = as;
+  auto ran = co_await db.run_unchecked(std::move(plan));
   if (!ran) co_return ran.error();
   const PGresult* who = ran->results.at(0).get();
   const PGresult* rows = ran->results.at(1).get();
@@ -252,12 +259,42 @@ asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Conf
   if (!who || !rows || PQresultStatus(who) != PGRES_TUPLES_OK || PQresultStatus(rows) != PGRES_TUPLES_OK ||
       PQntuples(who) != 1)
     co_return make_error(ErrorKind::Internal, "self-audit: unexpected answer from the database");
-  Report report;
-  report.role = PQgetvalue(who, 0, 0);
-  report.database = PQgetvalue(who, 0, 1);
+  database = PQgetvalue(who, 0, 1);
   std::vector<Row> found;
   for (int i = 0; i < PQntuples(rows); ++i) found.emplace_back(PQgetvalue(rows, i, 0), PQgetvalue(rows, i, 1));
-  report.findings = findings_from_rows(found);
+  co_return std::pair{std::string(PQgetvalue(who, 0, 0)), std::move(found)};
+}
+
+}  // namespace
+
+asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Config& config, const policy::Book* book) {
+  Report report;
+  auto own = co_await audit_rows(db, config, "", report.database);
+  if (!own) co_return own.error();
+  report.role = own->first;
+  report.findings = findings_from_rows(own->second);
+  if (!book) co_return report;
+  for (const auto& grant : book->role_grants()) {
+    std::string database;
+    auto mapped = co_await audit_rows(db, grant->config, grant->role, database);
+    const std::string label = "role \"" + grant->role + "\" (MCP_POLICY_FILE)";
+    if (!mapped) {
+      // 42501: not a member; 22023: no such role. Anything else: the database's trouble.
+      if (mapped.error().sqlstate != "42501" && mapped.error().sqlstate != "22023") co_return mapped.error();
+      report.findings.push_back(
+          {Severity::Unsafe, "mapped_role_unusable", label + ": " + mapped.error().message,
+           "every call of the analysts mapped to it would fail; create it and GRANT it to " + report.role +
+               ", or change the policy"});
+      continue;
+    }
+    for (auto& f : findings_from_rows(mapped->second)) {
+      f.what = label + ": " + f.what;
+      report.findings.push_back(std::move(f));
+    }
+  }
+  // Unsafe first, as findings_from_rows orders one role's.
+  std::stable_sort(report.findings.begin(), report.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
   co_return report;
 }
 
@@ -271,13 +308,19 @@ core::Result<Report> audit_once(const config::Config& config) {
   pg::DatabaseSettings db_settings;
   db_settings.queue_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
   db_settings.statement_timeout_ms = config.statement_timeout_ms;
+  std::optional<policy::Book> book;
+  if (!config.policy_file.empty()) {
+    auto loaded = policy::Book::load(config.policy_file, config);
+    if (!loaded) return loaded.error();
+    book.emplace(std::move(*loaded));
+  }
   std::optional<core::Result<Report>> result;
   {
     pg::Pool pool(io, pool_settings);
     pg::Database db(pool, db_settings);
     // A void coroutine: co_spawn's completion would need a default-constructible Result.
     asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { result.emplace(co_await audit(db, config)); }, asio::detached);
+        io, [&]() -> asio::awaitable<void> { result.emplace(co_await audit(db, config, book ? &*book : nullptr)); }, asio::detached);
     io.run();
     pool.stop();
     pool.release_io_objects();

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "pg/database.hpp"
+#include "policy/policy.hpp"
 
 namespace fleetmcp::doctor {
 
@@ -57,8 +58,12 @@ std::string refusal_message(const Report& report);
 // "unsafe: ..." / "warning: ..." per finding, for /readyz and the instructions.
 std::vector<std::string> warning_lines(const Report& report);
 
-// Runs the audit through `db` (unchecked: the admission gate calls this).
-boost::asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Config& config);
+// Runs the audit through `db` (unchecked: the admission gate calls this): of
+// the connection's role, then of each role `book` maps analysts to (SET ROLE
+// inside the read-only transaction), whose findings name the role. A role the
+// connection cannot switch to is an unsafe finding: its analysts could not work.
+boost::asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Config& config,
+                                                   const policy::Book* book = nullptr);
 
 // For `fleetmcp doctor`: a one-connection pool of its own, the audit, closed.
 core::Result<Report> audit_once(const config::Config& config);

@@ -14,7 +14,7 @@ boost::asio::awaitable<core::Result<Report>> Gate::audit_now() {
     std::lock_guard lock(mu_);
     if (report_) co_return *report_;
   }
-  auto report = co_await audit(db_, config_);
+  auto report = co_await audit(db_, config_, book_);
   if (!report) co_return report.error();
   settle(*report);
   co_return *report;
@@ -32,7 +32,7 @@ boost::asio::awaitable<core::Status> Gate::admit() {
   }
   // Not audited yet (the database was unreachable at start): audit now. Two
   // callers may both run it; the first verdict is kept and logged once.
-  auto report = co_await audit(db_, config_);
+  auto report = co_await audit(db_, config_, book_);
   if (!report) co_return report.error();  // the plan itself would have failed alike
   if (settle(*report) && log_) {
     std::string text = render_table(*report);

@@ -17,8 +17,9 @@ namespace fleetmcp::doctor {
 class Gate {
  public:
   // `log`: where the table and the decision go when the audit runs late (stderr).
-  Gate(pg::Database& db, const config::Config& config, std::FILE* log)
-      : db_(db), config_(config), log_(log) {}
+  // `book`: the roles MCP_POLICY_FILE maps analysts to are audited too (may be null).
+  Gate(pg::Database& db, const config::Config& config, std::FILE* log, const policy::Book* book = nullptr)
+      : db_(db), config_(config), log_(log), book_(book) {}
 
   // Ok when plans may run; the refusal, or the reason the audit could not run.
   boost::asio::awaitable<core::Status> admit();
@@ -39,6 +40,7 @@ class Gate {
   pg::Database& db_;
   const config::Config& config_;
   std::FILE* log_;
+  const policy::Book* book_;
   mutable std::mutex mu_;
   std::optional<Report> report_;  // the verdict: set once
 };

@@ -1,5 +1,8 @@
 #include "http/request.hpp"
 
+#include "json/writer.hpp"
+#include "oauth/resource.hpp"
+
 #include <algorithm>
 #include <boost/beast/core/string.hpp>
 
@@ -153,20 +156,34 @@ std::optional<std::string> Admission::operator_name(const Request& req) const {
   return operators_.identify_bearer_or_basic(header(req, "Authorization").value_or(""));
 }
 
-std::variant<std::string, Response> Admission::admit(const Request& req) const {
-  if (!is_mcp_path(path_of(req))) return std::string();
+Response Admission::refuse_token(const Request& req, int status, std::string_view error,
+                                 std::string_view description) const {
+  std::string body = "{\"error\":";
+  fleetmcp::json::append_string(body, status == 403 ? "forbidden: " + std::string(description)
+                                    : error.empty() ? std::string("unauthorized: send Authorization: Bearer <token>")
+                                                    : "unauthorized: " + std::string(description));
+  body += "}";
+  Response res = make_response(req, static_cast<bhttp::status>(status), std::move(body));
+  res.set(bhttp::field::www_authenticate, config_.oauth.enabled() ? oauth::challenge(config_.oauth, error, description)
+                                                                  : std::string("Bearer realm=\"fleetmcp\""));
+  return res;
+}
+
+std::variant<Admitted, Response> Admission::admit(const Request& req) const {
+  if (!is_mcp_path(path_of(req))) return Admitted{};
   if (req.method() != bhttp::verb::post) return method_not_allowed(req, "POST");
   if (auto refused = refuse_foreign(req)) return std::move(*refused);
-  std::string caller = "anonymous";
+  Admitted admitted{auth::Caller("anonymous"), {}};
   if (!config_.insecure_no_auth) {
-    auto who = tokens_.identify_header(header(req, "Authorization").value_or(""));
-    if (!who) {
-      Response res = make_response(req, bhttp::status::unauthorized,
-                                   "{\"error\":\"unauthorized: send Authorization: Bearer <token>\"}");
-      res.set(bhttp::field::www_authenticate, "Bearer realm=\"fleetmcp\"");
-      return res;
+    const std::string authorization = header(req, "Authorization").value_or("");
+    if (auto who = tokens_.identify_header(authorization)) {
+      admitted.caller = auth::Caller(std::move(*who));
+    } else if (const auto token = auth::bearer_token(authorization); token && config_.oauth.enabled()) {
+      admitted.caller = auth::Caller();
+      admitted.access_token = std::string(*token);
+    } else {
+      return refuse_token(req, 401, {}, {});
     }
-    caller = std::move(*who);
   }
   // A browser sends text/plain and form bodies cross-origin without asking
   // first; a JSON body needs a preflight, which we never grant.
@@ -179,7 +196,7 @@ std::variant<std::string, Response> Admission::admit(const Request& req) const {
     return make_response(req, bhttp::status::unsupported_media_type,
                          "{\"error\":\"unsupported media type: send Content-Type: application/json (UTF-8, "
                          "no Content-Encoding)\"}");
-  return caller;
+  return admitted;
 }
 
 }  // namespace fleetmcp::http

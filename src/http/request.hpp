@@ -11,6 +11,7 @@
 #include <string_view>
 #include <variant>
 
+#include "auth/caller.hpp"
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
 #include "mcp/envelope.hpp"
@@ -50,6 +51,14 @@ std::optional<Response> refuse_framing(const Request& req);
 // header", "not a Bearer token" or "unknown token" (the token never).
 std::string_view unauthorized_reason(const Request& req);
 
+// What the headers of a request admit: the caller when a static token (or
+// none, with --insecure-no-auth) names them, or an OAuth access token still to
+// verify (oauth::Verifier, which may fetch the issuer's keys: not here).
+struct Admitted {
+  auth::Caller caller;       // empty name: not the MCP endpoint, or a token to verify
+  std::string access_token;  // set: verify it before anything else
+};
+
 class Admission {
  public:
   Admission(const config::Config& config, const auth::TokenStore& tokens)
@@ -61,9 +70,14 @@ class Admission {
   // DNS rebinding: a page on a foreign origin must not reach the server.
   std::optional<Response> refuse_foreign(const Request& req) const;
   // What the headers of a request to the MCP endpoint decide alone: the
-  // method, Host and Origin, the token and the media type. The caller's name,
-  // or the refusal. Other paths take no body worth refusing early: "".
-  std::variant<std::string, Response> admit(const Request& req) const;
+  // method, Host and Origin, the token and the media type. The caller (or the
+  // token to verify), or the refusal. Other paths take no body worth refusing
+  // early: an empty Admitted.
+  std::variant<Admitted, Response> admit(const Request& req) const;
+  // 401 (invalid_token) or 403 (insufficient_scope) for an access token
+  // refused, or 401 for a request without a usable token: with OAuth, the
+  // challenge names the protected-resource metadata (RFC 9728).
+  Response refuse_token(const Request& req, int status, std::string_view error, std::string_view description) const;
   // The operator's name when the request carries an operator token (Bearer,
   // or Basic with the operator's name as user name).
   std::optional<std::string> operator_name(const Request& req) const;

@@ -25,6 +25,7 @@
 
 #include "core/cancel.hpp"
 #include "http/request.hpp"
+#include "oauth/resource.hpp"
 #include "json/writer.hpp"
 #include "metrics/exposition.hpp"
 
@@ -180,7 +181,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       // The headers first: what they alone decide (token, Host, media type)
       // is answered before a body is read or held.
       co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-      std::string caller;
+      auth::Caller caller;
       if (!ec) {
         if (auto refused = refuse_framing(parser.get())) {
           co_await send(stream, std::move(*refused));
@@ -194,8 +195,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           co_await send(stream, std::move(*refused));
           break;
         }
-        caller = std::get<std::string>(std::move(admitted));
-        if (!caller.empty() && !config.insecure_no_auth) mark.prove();
+        auto& ok = std::get<Admitted>(admitted);
+        if (!ok.access_token.empty()) {
+          auto verdict = co_await oauth->verify(std::move(ok.access_token));
+          if (auto* refusal = std::get_if<oauth::Refusal>(&verdict)) {
+            audit.unauthorized(peer_address(stream.socket()), refusal->description);
+            Response res = admission.refuse_token(parser.get(), refusal->status, refusal->error, refusal->description);
+            res.keep_alive(false);
+            co_await send(stream, std::move(res));
+            break;
+          }
+          ok.caller = std::get<auth::Caller>(std::move(verdict));
+        }
+        caller = std::move(ok.caller);
+        if (!caller.name.empty() && !config.insecure_no_auth) mark.prove();
         stream.expires_after(kReadTimeout);  // for the body
         if (!parser.is_done())
           co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
@@ -271,7 +284,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // nullopt when the response was streamed (SSE) by the endpoint itself.
-  awaitable<std::optional<Response>> route(beast::tcp_stream& stream, Request& req, std::string caller,
+  awaitable<std::optional<Response>> route(beast::tcp_stream& stream, Request& req, auth::Caller caller,
                                            core::CancelPtr cancel) {
     const std::string_view path = path_of(req);
     if (path == "/healthz") {
@@ -283,6 +296,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
         co_return method_not_allowed(req, "GET");
       co_return co_await readiness(stream.socket(), req);
+    }
+    if (oauth && is_metadata_path(path)) {
+      if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+        co_return method_not_allowed(req, "GET");
+      Response res = make_response(req, bhttp::status::ok, oauth::metadata_json(config.oauth));
+      // Public by nature: a browser-based client may read it from any origin.
+      res.set(bhttp::field::access_control_allow_origin, "*");
+      co_return res;
     }
     if ((path == "/metrics" || path == "/status") && admission.has_operators())
       co_return operator_page(stream.socket(), req, path);
@@ -297,6 +318,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   OperatorPages pages;
+  oauth::Verifier* oauth = nullptr;  // set with MCP_OAUTH_ISSUERS
 
   // /metrics and /status: an operator's token (Bearer, or Basic for a
   // browser), never an analyst's; from a browser, only on an allowed Host and
@@ -443,7 +465,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_return make_response(req, bhttp::status::service_unavailable, std::move(body));
   }
 
-  awaitable<std::optional<Response>> mcp_endpoint(beast::tcp_stream& stream, Request& req, std::string caller,
+  bool is_metadata_path(std::string_view path) const {
+    for (const auto& p : oauth::metadata_paths(config.oauth))
+      if (path == p) return true;
+    return false;
+  }
+
+  awaitable<std::optional<Response>> mcp_endpoint(beast::tcp_stream& stream, Request& req, auth::Caller caller,
                                                   core::CancelPtr cancel) {
     mcp::Headers headers = mcp_headers(req);
     // A client that accepts an event stream may get progress before the
@@ -459,7 +487,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return std::nullopt;
     }
     if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
-    co_return make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
+    Response res = make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
+    if (reply.retry_after_s > 0) res.set(bhttp::field::retry_after, std::to_string(reply.retry_after_s));
+    co_return res;
   }
 
   static bool accepts_event_stream(const Request& req) {
@@ -512,6 +542,8 @@ Server::Server(std::vector<asio::io_context*> loops, const config::Config& confi
     : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, db, records, audit)) {}
 
 void Server::set_operator_pages(OperatorPages pages) { impl_->pages = std::move(pages); }
+
+void Server::set_oauth(oauth::Verifier& verifier) { impl_->oauth = &verifier; }
 
 int Server::connections() const { return impl_->connections.load(); }
 

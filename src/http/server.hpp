@@ -3,7 +3,8 @@
 // Routes: POST /mcp (and /) to the MCP dispatcher after bearer auth;
 // GET /healthz (liveness, no auth, leaks nothing); GET /readyz (database reachable);
 // a WebSocket upgrade on /mcp/ws to the record API (ws/), which takes the connection;
-// GET /metrics and /status behind an operator token (404 without MCP_OPERATOR_TOKENS).
+// GET /metrics and /status behind an operator token (404 without MCP_OPERATOR_TOKENS);
+// with OAuth, GET /.well-known/oauth-protected-resource[/mcp] (RFC 9728).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include "config/config.hpp"
 #include "audit/audit.hpp"
 #include "mcp/dispatcher.hpp"
+#include "oauth/verifier.hpp"
 #include "ws/session.hpp"
 
 namespace fleetmcp::http {
@@ -36,6 +38,8 @@ class Server {
 
   // Set before start().
   void set_operator_pages(OperatorPages pages);
+  // Access tokens that are not static ones are verified here (MCP_OAUTH_ISSUERS).
+  void set_oauth(oauth::Verifier& verifier);
   // Open client connections, against MCP_MAX_CONNECTIONS (any thread).
   int connections() const;
 

@@ -34,6 +34,7 @@ constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+
 // Progress of one long tool call: a timer loop beside the call that reports
 // rows fetched and time elapsed until the call ends. Both run on the request's
 // executor (a strand), so the flags need no lock; `rows` is bumped by the
@@ -77,7 +78,8 @@ awaitable<void> tick_progress(std::shared_ptr<ProgressTicker> t, json token, Not
 }  // namespace
 
 struct Dispatcher::Request : Envelope {
-  std::string caller;
+  auth::Caller caller;
+  std::shared_ptr<const policy::Grant> grant;  // the caller's policy
   core::CancelPtr cancel;
   Notifier notify;
 };
@@ -125,7 +127,8 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink
       policy_(tools::policy_from(config, catalog)),
       tools_(tools::make_tools()),
       tools_json_(json::array()),
-      prompts_json_(json::array()) {
+      prompts_json_(json::array()),
+      own_book_(config) {
   for (const auto& t : tools_) {
     json declared = {{"name", t.name},
                      {"title", t.title},
@@ -236,7 +239,7 @@ void Dispatcher::cancel_request(const std::string& caller, const json& request_i
   if (signal) signal->cancel(core::CancelSignal::kClientRequest);  // unknown or finished requests are ignored, as the spec says
 }
 
-awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::string caller,
+awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, auth::Caller caller,
                                     core::CancelPtr cancel, Notifier notify) {
   auto envelope = read_envelope(body, headers, param_headers_);
   if (auto* refused = std::get_if<Reply>(&envelope)) co_return std::move(*refused);
@@ -250,10 +253,11 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
     if (req.method == "notifications/cancelled")
       if (const auto id = req.params.find("requestId");
           id != req.params.end() && (id->is_string() || id->is_number_integer()))
-        cancel_request(req.caller, *id);
+        cancel_request(req.caller.name, *id);
     co_return Reply{202, {}};  // initialized, cancelled, progress, ...
   }
   const Method* method = route(req.method, req.modern);
+  req.grant = book_->grant(req.caller.name, req.caller.groups);
   if (!method)
     co_return error_reply(req.modern ? 404 : 200, req.id, kMethodNotFound, "Method not found: " + req.method);
   // The handlers read params without throwing; this is the net under them, so
@@ -274,6 +278,40 @@ awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, std::stri
 
 Reply Dispatcher::invalid_params(const Request& req, const std::string& what) const {
   return error_reply(200, req.id, kInvalidParams, "Invalid params: " + what);
+}
+
+audit::Record Dispatcher::record_for(const Request& req, const char* kind, std::string tool,
+                                    std::string subject) const {
+  audit::Record record;
+  record.kind = kind;
+  record.caller = req.caller.name;
+  record.token_id = req.caller.token_id;
+  if (req.grant->source != "server") record.policy = req.grant->source;
+  record.tool = std::move(tool);
+  record.subject = std::move(subject);
+  return record;
+}
+
+std::optional<Reply> Dispatcher::admit(Request& req, audit::Record& record,
+                                       std::optional<ratelimit::CallerLimits::Permit>& permit) {
+  auto admitted = limits_->admit(req.caller.name, req.grant->calls_per_minute, req.grant->concurrent_calls);
+  if (auto* p = std::get_if<ratelimit::CallerLimits::Permit>(&admitted)) {
+    permit.emplace(std::move(*p));
+    return std::nullopt;
+  }
+  const auto& refusal = std::get<ratelimit::CallerLimits::Refusal>(admitted);
+  record.outcome = "limited";
+  record.error = refusal.reason;
+  audit_.write(record);
+  Reply reply = error_reply(429, req.id, kCallerLimit, "Too many calls: " + refusal.reason,
+                            {{"retryAfterSeconds", refusal.retry_after_s}});
+  reply.retry_after_s = refusal.retry_after_s;
+  return reply;
+}
+
+resources::Context Dispatcher::catalog_context(const Request& req) const {
+  return resources::Context{db_, req.grant->config, req.cancel, policy_.catalog,
+                            pg::RunAs{req.grant->role, req.caller.name}};
 }
 
 awaitable<Reply> Dispatcher::initialize(Request& req) {
@@ -341,7 +379,9 @@ Reply Dispatcher::result(const Request& req, json result, std::optional<int> ttl
     if (!result.contains("resultType")) result["resultType"] = "complete";
     if (ttl_ms && result["resultType"] == "complete") {
       result["ttlMs"] = *ttl_ms;
-      result["cacheScope"] = "public";  // the same for every caller: one role, one policy
+      // Resources show what the caller's policy lets them read.
+      const bool per_caller = req.method.rfind("resources/", 0) == 0 && !book_->uniform();
+      result["cacheScope"] = per_caller ? "private" : "public";
     }
     result["_meta"] = server_meta_;
   }
@@ -362,9 +402,21 @@ Reply Dispatcher::list_page(Request& req, const char* key, const json& items, in
 
 awaitable<Reply> Dispatcher::list_resources(Request& req) {
   // (Named arguments: g++ 12 miscompiles braced temporaries passed to coroutines.)
-  resources::Context catalog{db_, config_, req.cancel, policy_.catalog};
+  audit::Record record = record_for(req, "resource_list", "resources/list");
+  std::optional<ratelimit::CallerLimits::Permit> permit;
+  if (auto refused = admit(req, record, permit)) co_return std::move(*refused);
+  const auto started = std::chrono::steady_clock::now();
+  resources::Context catalog = catalog_context(req);
   auto entries = co_await resources::list(catalog);
-  if (!entries) co_return error_reply(200, req.id, kInternalError, "Could not list resources: " + entries.error().message);
+  record.took_since(started);
+  if (!entries) {
+    record.failed_with(entries.error());
+    audit_.write(record);
+    co_return error_reply(200, req.id, kInternalError, "Could not list resources: " + entries.error().message);
+  }
+  record.outcome = "ok";
+  record.rows = static_cast<long long>(entries->size());
+  audit_.write(record);
   json items = fixtures_ ? fixtures_->resources() : json::array();
   for (const auto& e : *entries)
     items.push_back({{"uri", e.uri},
@@ -383,8 +435,16 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
   if (fixtures_)
     if (auto fixture = fixtures_->read_resource(uri.get<std::string>()))
       co_return result(req, std::move(*fixture), kResourceTtlMs);
-  resources::Context catalog{db_, config_, req.cancel, policy_.catalog};
+  audit::Record record = record_for(req, "resource_read", "resources/read", uri.get<std::string>());
+  std::optional<ratelimit::CallerLimits::Permit> permit;
+  if (auto refused = admit(req, record, permit)) co_return std::move(*refused);
+  const auto started = std::chrono::steady_clock::now();
+  resources::Context catalog = catalog_context(req);
   auto contents = co_await resources::read(uri.get<std::string>(), catalog);
+  record.took_since(started);
+  if (contents) record.outcome = "ok";
+  else record.failed_with(contents.error());
+  audit_.write(record);
   if (!contents) {
     const core::Error& e = contents.error();
     // The legacy revisions have a code of their own for this; the modern one
@@ -448,8 +508,20 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
   if (given)
     for (const auto& [k, v] : given->items())
       if (v.is_string()) context[k] = v.get<std::string>();
-  resources::Context catalog{db_, config_, req.cancel, policy_.catalog};
+  audit::Record record = record_for(req, "completion", "completion/complete", *arg_name);
+  std::optional<ratelimit::CallerLimits::Permit> permit;
+  if (auto refused = admit(req, record, permit)) co_return std::move(*refused);
+  const auto started = std::chrono::steady_clock::now();
+  resources::Context catalog = catalog_context(req);
   auto done = co_await resources::complete(*arg_name, *arg_value, std::move(context), catalog);
+  record.took_since(started);
+  if (done) {
+    record.outcome = "ok";
+    record.rows = static_cast<long long>(done->values.size());
+  } else {
+    record.failed_with(done.error());
+  }
+  audit_.write(record);
   if (!done) co_return error_reply(200, req.id, kInternalError, "Could not complete: " + done.error().message);
   json completion = {{"values", done->values},
                      {"total", done->total},
@@ -479,18 +551,22 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   if (!tool) co_return error_reply(200, req.id, kInvalidParams, "Unknown tool: " + *name);
   const json args = given_args ? *given_args : json::object();
 
-  audit::Record record;
-  record.caller = req.caller;
-  record.tool = tool->name;
-  tools::CallContext ctx{db_, config_, policy_, record, req.cancel};
+  audit::Record record = record_for(req, "tool_call", tool->name);
+  std::optional<ratelimit::CallerLimits::Permit> permit;
+  if (auto refused = admit(req, record, permit)) co_return std::move(*refused);
+  const config::Config& config = req.grant->config;
+  // The caller's schemas and sensitive columns judge the SQL (the catalog is the server's).
+  sql::Policy policy = tools::policy_from(config, policy_.catalog);
+  tools::CallContext ctx{db_, config, policy, record, req.cancel};
+  ctx.as = pg::RunAs{req.grant->role, req.caller.name};
   // On the status page while it runs.
   std::shared_ptr<metrics::Activity::Running> running;
   if (activity_) {
-    running = activity_->start(req.caller, tool->name);
+    running = activity_->start(req.caller.name, tool->name);
     ctx.rows_fetched = &running->rows;
     ctx.statement_known = [&record, &running] { running->set_statement(record.fingerprint, record.sql); };
   }
-  const std::string key = inflight_key(req.caller, req.id);
+  const std::string key = inflight_key(req.caller.name, req.id);
   {
     std::lock_guard lock(inflight_mu_);
     inflight_[key] = req.cancel;

@@ -17,12 +17,16 @@
 #include <vector>
 
 #include "audit/audit.hpp"
+#include "auth/caller.hpp"
 #include "conformance/fixtures.hpp"
 #include "config/config.hpp"
 #include "mcp/envelope.hpp"
 #include "metrics/activity.hpp"
 #include "metrics/metrics.hpp"
 #include "pg/runner.hpp"
+#include "resources/catalog.hpp"
+#include "policy/policy.hpp"
+#include "ratelimit/caller_limits.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::mcp {
@@ -46,10 +50,18 @@ class Dispatcher {
   // By value: a coroutine keeps its parameters, and references would dangle
   // once the caller's temporaries are gone.
   // `cancel` (may be null) is fired by the transport when the client goes away.
-  boost::asio::awaitable<Reply> handle(std::string body, Headers headers, std::string caller,
+  boost::asio::awaitable<Reply> handle(std::string body, Headers headers, auth::Caller caller,
                                        core::CancelPtr cancel = nullptr, Notifier notify = nullptr);
 
   const std::vector<tools::Tool>& tools() const { return tools_; }
+
+  // The per-analyst policy and the per-caller limits (shared with the record
+  // API). Set once, before serving; without them everyone gets the server's
+  // settings and limits of the dispatcher's own.
+  void set_policy(const policy::Book& book, ratelimit::CallerLimits& limits) {
+    book_ = &book;
+    limits_ = &limits;
+  }
 
   // The role self-audit's findings (src/doctor), shown in the instructions of
   // initialize and server/discover, and by /readyz. Set once, before serving.
@@ -67,6 +79,12 @@ class Dispatcher {
  private:
   struct Request;
   struct Method;
+  // A database touch's admission: the caller's limits (a refusal is audited
+  // and answered with 429), and the audit record it fills.
+  std::optional<Reply> admit(Request& req, audit::Record& record,
+                             std::optional<ratelimit::CallerLimits::Permit>& permit);
+  audit::Record record_for(const Request& req, const char* kind, std::string tool, std::string subject = {}) const;
+  resources::Context catalog_context(const Request& req) const;
   // The handler of `method` in the request's era; null when there is none.
   static const Method* route(std::string_view method, bool modern);
   boost::asio::awaitable<Reply> initialize(Request& req);
@@ -106,6 +124,10 @@ class Dispatcher {
   nlohmann::json prompts_json_;  // prompts/list items, built once
   std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
   RoleWarnings role_warnings_;
+  policy::Book own_book_;
+  ratelimit::CallerLimits own_limits_;
+  const policy::Book* book_ = &own_book_;
+  ratelimit::CallerLimits* limits_ = &own_limits_;
   metrics::Metrics* metrics_ = nullptr;
   metrics::Activity* activity_ = nullptr;
   MirroredParams param_headers_;  // found once, from the tools' schemas

@@ -41,6 +41,7 @@ struct Reply {
   int status = 200;
   std::string body;
   bool rpc_error = false;  // the body is a JSON-RPC error (for the metrics)
+  int retry_after_s = 0;   // with status 429: the Retry-After header
 };
 
 // A well-formed request or notification of a supported era.

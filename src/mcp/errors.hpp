@@ -18,6 +18,7 @@ enum RpcCode {
   kInternalError = -32603,
   kResourceNotFound = -32002,  // legacy revisions only; modern ones use kInvalidParams
   kHeaderMismatch = -32020,
+  kCallerLimit = -32029,  // over the caller's calls per minute or calls at once (HTTP 429)
   kUnsupportedVersion = -32022,
 };
 

@@ -203,6 +203,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   c->canceller_ = std::shared_ptr<PGcancel>(PQgetCancel(raw), [](PGcancel* p) {
     if (p) PQfreeCancel(p);
   });
+  if (const char* name = PQparameterStatus(raw, "application_name")) c->application_name_ = name;
   if (statement_timeout_ms > 0) {
     // A pooler may drop startup options (PgBouncer does): the session's own
     // default, as PostgreSQL reports it, decides whether calls must set it.
@@ -302,6 +303,15 @@ awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadlin
   }
 }
 
+// PostgreSQL keeps 63 bytes of printable ASCII; the rest would become '?' there anyway.
+std::string Connection::application_name_with(const std::string& analyst) const {
+  std::string name = application_name_.empty() ? "fleetmcp" : application_name_;
+  name += ':';
+  for (char c : analyst) name += (c >= 32 && c < 127) ? c : '?';
+  if (name.size() > 63) name.resize(63);
+  return name;
+}
+
 awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                                                                Clock::time_point deadline) {
   last_used_ = Clock::now();
@@ -321,25 +331,33 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
                              values.data(), nullptr, nullptr, 0) == 1;
   };
   // Item layout of the reply:
-  //   [BEGIN, SET?, SET?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
-  // SET LOCAL statement_timeout only when the session's default differs, and
-  // SET LOCAL TimeZone only when the session did not take the configured zone.
-  const bool set_timeout = plan.statement_timeout_ms != session_timeout_ms_;
-  const bool set_zone = !set_timezone_.empty();
+  //   [BEGIN, settings?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
+  // One statement sets what this call needs and the session lacks, all LOCAL:
+  // statement_timeout when the session's default differs, TimeZone when the
+  // session did not take the configured zone, the role and application_name
+  // of the analyst. Values travel as parameters: no quoting to get wrong.
+  std::vector<std::string> settings;
+  if (plan.statement_timeout_ms != session_timeout_ms_)
+    settings.insert(settings.end(), {"statement_timeout", std::to_string(plan.statement_timeout_ms)});
+  if (!set_timezone_.empty()) settings.insert(settings.end(), {"TimeZone", set_timezone_});
+  if (!plan.as.role.empty()) settings.insert(settings.end(), {"role", plan.as.role});
+  if (!plan.as.analyst.empty())
+    settings.insert(settings.end(), {"application_name", application_name_with(plan.as.analyst)});
+  std::string settings_sql;
+  for (std::size_t i = 0; i < settings.size(); i += 2)
+    settings_sql += (i ? ", " : "SELECT ") + std::string("pg_catalog.set_config($") + std::to_string(i + 1) + ", $" +
+                    std::to_string(i + 2) + ", true)";
   // The cleanup shares ROLLBACK's sync group, so behind PgBouncer in
   // transaction mode it reaches the same server connection (PgBouncer lets the
   // server go only at a ReadyForQuery outside a transaction).
-  const std::size_t first = 1 + (set_timeout ? 1 : 0) + (set_zone ? 1 : 0), sync1 = first + plan.statements.size(), rollback = sync1 + 1,
+  const std::size_t first = 1 + (settings.empty() ? 0 : 1), sync1 = first + plan.statements.size(), rollback = sync1 + 1,
                     cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
   // libpq flushes at each sync: corked, the two groups leave in one segment
   // (one wake-up of the backend, one pass through the network stack).
   const int fd = PQsocket(conn_);
   int on = 1, off = 0;
   ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-  bool sent = send("BEGIN READ ONLY", {}) &&
-              (!set_timeout || send("SET LOCAL statement_timeout = " + std::to_string(plan.statement_timeout_ms), {})) &&
-              // (the zone's characters were checked at start: no quote among them)
-              (!set_zone || send("SET LOCAL TimeZone = '" + set_timezone_ + "'", {}));
+  bool sent = send("BEGIN READ ONLY", {}) && (settings.empty() || send(settings_sql, settings));
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
   sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
   for (const char* sql : kSessionCleanup) sent = sent && send(sql, {});

@@ -37,8 +37,18 @@ struct Statement {
 };
 
 // What one request runs, always inside BEGIN READ ONLY ... ROLLBACK.
+// Who a plan's statements run as, set inside its read-only transaction and
+// gone with it: the analyst's mapped role (so grants and row-level security
+// apply per person), and the analyst after the connection's application_name
+// ("fleetmcp:alice"), so pg_stat_activity shows who runs what.
+struct RunAs {
+  std::string role;     // empty: the connection's own role
+  std::string analyst;  // empty: application_name unchanged
+};
+
 struct Plan {
-  int statement_timeout_ms = 30000;
+  int statement_timeout_ms = 0;  // 0: the server's (MCP_STATEMENT_TIMEOUT_MS)
+  RunAs as;
   std::vector<Statement> statements;
   // Optionally, the rows of one statement stream through `on_row` (libpq's
   // single-row mode, one row per PGresult) instead of piling up in one result:
@@ -88,12 +98,15 @@ class Connection {
       asio::any_io_executor executor, asio::thread_pool& blocking, const std::string& conninfo,
       Clock::time_point deadline, int statement_timeout_ms = 0, const std::string& timezone = {});
 
-  // Sends BEGIN READ ONLY; SET LOCAL statement_timeout (unless the session's
-  // default is the plan's already); SET LOCAL TimeZone (only when the session
-  // did not get the configured one); <statements>; SYNC;
+  // Sends BEGIN READ ONLY; one SELECT of set_config(..., true) for what the
+  // call needs and the session lacks (statement_timeout unless the session's
+  // default is the plan's already, TimeZone only when the session did not get
+  // the configured one, the plan's role and analyst); <statements>; SYNC;
   // ROLLBACK; pg_advisory_unlock_all(); DEALLOCATE ALL; SYNC in one write
   // (pipeline mode) and reads every result: nothing a call did outlives it on
   // the session. A failed cleanup marks the connection dead.
+  // "<application_name>:<analyst>", at most 63 bytes of printable ASCII.
+  std::string application_name_with(const std::string& analyst) const;
   asio::awaitable<std::variant<RunOutput, RunFailure>> run(const Plan& plan,
                                                            Clock::time_point deadline);
 
@@ -145,6 +158,7 @@ class Connection {
   std::uint64_t last_run_read_bytes_ = 0;
   int session_timeout_ms_ = -1;  // the session's verified statement_timeout (-1: unknown)
   std::string set_timezone_;     // the configured TimeZone when the session did not take it
+  std::string application_name_;  // the session's, as the server reported it at connect
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.

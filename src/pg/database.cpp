@@ -11,7 +11,7 @@ asio::awaitable<core::Result<RunOutput>> Database::run(Plan plan, core::CancelPt
 }
 
 asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core::CancelPtr cancel) {
-  plan.statement_timeout_ms = settings_.statement_timeout_ms;
+  if (plan.statement_timeout_ms <= 0) plan.statement_timeout_ms = settings_.statement_timeout_ms;
   // The server's own plans (the catalog) are not bounded by a caller's reply.
   if (plan.for_caller && !plan.max_read_bytes) plan.max_read_bytes = settings_.max_read_bytes;
   for (int attempt = 0;; ++attempt) {

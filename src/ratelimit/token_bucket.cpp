@@ -15,4 +15,8 @@ bool TokenBucket::try_take(Clock::time_point now) {
   return true;
 }
 
+TokenBucket::Clock::duration TokenBucket::wait(Clock::time_point now) const {
+  return std::max(Clock::duration::zero(), drained_ + interval_ - period_ - now);
+}
+
 }  // namespace fleetmcp::ratelimit

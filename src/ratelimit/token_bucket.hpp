@@ -18,6 +18,11 @@ class TokenBucket {
   // Takes one token if there is one; false means the request is over the limit.
   bool try_take(Clock::time_point now);
 
+  // How long until try_take would succeed (zero: now).
+  Clock::duration wait(Clock::time_point now) const;
+  // Whether every token is back (the bucket can be forgotten).
+  bool full(Clock::time_point now) const { return drained_ <= now; }
+
   int capacity() const { return capacity_; }
 
  private:

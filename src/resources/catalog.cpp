@@ -159,6 +159,8 @@ ORDER BY 1
 
 awaitable<core::Result<pg::RunOutput>> run_one(Context& ctx, const char* sql, std::vector<std::string> params) {
   pg::Plan plan;
+  plan.statement_timeout_ms = ctx.config.statement_timeout_ms;
+  plan.as = ctx.as;
   plan.statements.push_back({sql, std::move(params)});
   co_return co_await ctx.db.run(std::move(plan), ctx.cancel);
 }

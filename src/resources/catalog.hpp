@@ -40,6 +40,7 @@ struct Context {
   const config::Config& config;
   core::CancelPtr cancel;
   const catalog::Store* catalog = nullptr;  // for the relations' coverage (may be null)
+  pg::RunAs as{};                           // the analyst's role and application_name
 };
 
 // The overview first, then relations and functions by schema and name.

@@ -60,9 +60,16 @@ core::Status check_readable_schema(const config::Config& config, const std::stri
                     "schema '" + schema + "' is not readable here; readable schemas: " + list);
 }
 
+pg::Plan caller_plan(const CallContext& ctx) {
+  pg::Plan plan;
+  plan.statement_timeout_ms = ctx.config.statement_timeout_ms;
+  plan.as = ctx.as;
+  return plan;
+}
+
 awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
                                              std::vector<std::string> params) {
-  pg::Plan plan;
+  pg::Plan plan = caller_plan(ctx);
   plan.statements.push_back({std::move(sql), std::move(params)});
   auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
   if (!ran) co_return ran.error();
@@ -230,7 +237,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   const bool cursor = validated->kind == sql::StatementKind::Select;
   // Only a cursor's DECLARE shifts PostgreSQL's error positions.
   const std::string prefix = cursor ? std::string(kDeclarePrefix) : std::string();
-  pg::Plan plan;
+  pg::Plan plan = caller_plan(ctx);
   plan.statements.push_back({prefix + validated->text, {}});
   if (cursor) {
     plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});

@@ -37,7 +37,7 @@ std::string function_name(const std::string& message) {
 // each statement stops at 50,000 names, so a huge catalog costs an error
 // bounded work).
 boost::asio::awaitable<std::vector<std::string>> names(CallContext& ctx, const char* sql) {
-  pg::Plan plan;
+  pg::Plan plan = caller_plan(ctx);
   std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas)};
   plan.statements.push_back({sql, std::move(params)});
   auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);

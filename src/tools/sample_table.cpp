@@ -68,7 +68,7 @@ Tool make_sample_table_tool() {
     if (!n) co_return n.error();
     if (auto ok = check_readable_schema(ctx.config, *schema); !ok) co_return ok.error();
 
-    pg::Plan plan;
+    pg::Plan plan = caller_plan(ctx);
     // (A named vector: g++ 12 miscompiles braced arguments to coroutines.)
     std::vector<std::string> params{*schema, *table};
     plan.statements.push_back({kColumnsSql, std::move(params)});

@@ -32,7 +32,13 @@ struct CallContext {
   std::atomic<long long>* rows_fetched = nullptr;
   // Told when the guard has passed the statement (record.sql and fingerprint set).
   std::function<void()> statement_known{};
+  // The analyst's role and application_name (src/policy); `config` carries
+  // their row cap, statement timeout, schemas and sensitive columns.
+  pg::RunAs as{};
 };
+
+// A plan that runs as the caller, under the caller's statement timeout.
+pg::Plan caller_plan(const CallContext& ctx);
 
 // A successful result: structuredContent as JSON text (an object), and the
 // text block for the model, already escaped as the content of a JSON string

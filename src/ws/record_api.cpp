@@ -41,7 +41,8 @@ RecordApi::RecordApi(const config::Config& config, pg::Database& db, audit::Sink
     : config_(config),
       db_(db),
       audit_(audit),
-      policy_(tools::policy_from(config)) {}
+      policy_(tools::policy_from(config)),
+      own_book_(config) {}
 
 std::string RecordApi::allowed_list() const {
   std::string list;
@@ -62,7 +63,21 @@ awaitable<std::string> RecordApi::answer(std::string message, std::string caller
   // repeated into the log, the metrics and the status page.
   if (!request.action_name.empty())
     record.tool += ":" + std::string(kAuditedActions.count(request.action_name) ? request.action_name : "other");
-  if (!outcome) outcome = co_await run(request, record, std::move(cancel));
+  // The caller's policy (role, statement timeout) and limits, shared with /mcp.
+  const auto grant = book_->grant(record.caller, {});
+  if (grant->source != "server") record.policy = grant->source;
+  std::optional<ratelimit::CallerLimits::Permit> permit;
+  if (!outcome && limits_) {
+    auto admitted = limits_->admit(record.caller, grant->calls_per_minute, grant->concurrent_calls);
+    if (auto* refused = std::get_if<ratelimit::CallerLimits::Refusal>(&admitted)) {
+      record.outcome = "limited";
+      record.error = refused->reason;
+      audit_.write(record);
+      co_return error_frame(request.id, "Too many calls: " + refused->reason);
+    }
+    permit.emplace(std::move(std::get<ratelimit::CallerLimits::Permit>(admitted)));
+  }
+  if (!outcome) outcome = co_await run(request, record, *grant, std::move(cancel));
   record.took_since(started);
   std::string frame;
   if (*outcome) {
@@ -96,7 +111,7 @@ void RecordApi::audit_event(const std::string& caller, const std::string& tool, 
 }
 
 awaitable<core::Result<std::string>> RecordApi::run(const Request& request, audit::Record& record,
-                                                    core::CancelPtr cancel) {
+                                                    const policy::Grant& grant, core::CancelPtr cancel) {
   const auto& models = config_.ws_models;
   const auto model = std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.name == request.model; });
   if (model == models.end())
@@ -125,6 +140,8 @@ awaitable<core::Result<std::string>> RecordApi::run(const Request& request, audi
     if (!statement) co_return statement.error();
     record.sql = statement->sql;  // placeholders only: filter values stay out of the log
     pg::Plan plan;
+    plan.statement_timeout_ms = grant.config.statement_timeout_ms;
+    plan.as = pg::RunAs{grant.role, record.caller};
     plan.statements.push_back(std::move(*statement));
     ran = co_await db_.run(std::move(plan), cancel);
     // The relation changed since it was described (a column dropped, a grant

@@ -14,6 +14,8 @@
 #include "config/config.hpp"
 #include "core/cancel.hpp"
 #include "pg/database.hpp"
+#include "policy/policy.hpp"
+#include "ratelimit/caller_limits.hpp"
 #include "sql/guard.hpp"
 #include "ws/models.hpp"
 
@@ -32,13 +34,20 @@ class RecordApi {
   // audit line.
   std::string refuse(std::string_view message, const std::string& caller, const core::Error& error);
 
+  // Set once, before serving: requests then run as the analyst's mapped role
+  // and statement timeout, within the caller's limits across every transport.
+  void set_policy(const policy::Book& book, ratelimit::CallerLimits& limits) {
+    book_ = &book;
+    limits_ = &limits;
+  }
+
   // Audits a connection-level event (tool "ws:connect", "ws:rate_limit").
   void audit_event(const std::string& caller, const std::string& tool, const std::string& outcome,
                    const std::string& error);
 
  private:
   boost::asio::awaitable<core::Result<std::string>> run(const Request& request, audit::Record& record,
-                                                        core::CancelPtr cancel);
+                                                        const policy::Grant& grant, core::CancelPtr cancel);
   boost::asio::awaitable<core::Result<std::shared_ptr<const Relation>>> resolve(
       const config::RecordModel& model, const core::CancelPtr& cancel);
   void forget(const std::string& model);
@@ -48,6 +57,9 @@ class RecordApi {
   pg::Database& db_;
   audit::Sink& audit_;
   sql::Policy policy_;
+  policy::Book own_book_;  // the server's settings for all, until set_policy
+  const policy::Book* book_ = &own_book_;
+  ratelimit::CallerLimits* limits_ = nullptr;
   // Relations by model name, described once and kept for kCatalogTtl; an error
   // saying the catalog changed (a dropped column or table, a revoked grant)
   // forgets the entry at once.

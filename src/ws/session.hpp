@@ -38,6 +38,9 @@ class Endpoint {
   // Connections currently open on the endpoint.
   std::size_t sessions() const { return sessions_.load(); }
 
+  // The analysts' policy and the per-caller limits the MCP endpoint uses too.
+  void set_policy(const policy::Book& book, ratelimit::CallerLimits& limits) { api_.set_policy(book, limits); }
+
  private:
   friend class Session;
   const config::Config& config_;

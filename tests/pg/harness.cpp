@@ -114,6 +114,10 @@ TestServer::TestServer(const std::function<void(config::Config&)>& adjust) {
   c.threads = 2;
   c.database_url = cluster().database_url;
   c.auth_tokens = {{"tester", kToken}};
+  // One analyst sends every call of most tests, many at once: the per-caller
+  // limits are tested where a test sets them (policy_test.cpp).
+  c.calls_per_minute = 1000000;
+  c.concurrent_calls = 1000;
   if (adjust) adjust(c);
   audit_file_ = std::tmpfile();
   app_ = std::make_unique<app::App>(c, audit_file_);
@@ -169,6 +173,9 @@ pid_t spawn_fleetmcp(const std::vector<std::string>& args, const std::map<std::s
     std::vector<std::string> vars = {"PATH=/usr/bin:/bin", "MCP_PORT=0",
                                      std::string("MCP_AUTH_TOKENS=tester:") + kToken};
     for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
+    // One analyst sends every call, many at once (as in TestServer).
+    for (const char* unlimited : {"MCP_CALLS_PER_MINUTE=1000000", "MCP_CONCURRENT_CALLS=1000"})
+      if (!env.count(std::string(unlimited).substr(0, std::string(unlimited).find('=')))) vars.push_back(unlimited);
     std::vector<char*> envp;
     for (auto& v : vars) envp.push_back(v.data());
     envp.push_back(nullptr);
@@ -277,8 +284,7 @@ std::string database_digest(Admin& admin, const std::string& tag) {
   out += "catalog " + admin.scalar("SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT count(*) FROM pg_namespace)") + "\n";
   out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'" +
                                     (tag.empty() ? std::string()
-                                                 : " AND pid IN (SELECT pid FROM pg_stat_activity WHERE "
-                                                   "application_name = '" + tag + "')")) +
+                                                 : " AND pid IN (SELECT pid FROM pg_stat_activity WHERE " + of_server(tag) + ")")) +
          "\n";
   out += "large objects " + admin.scalar("SELECT count(*) FROM pg_largeobject_metadata") + "\n";
   return out;

@@ -192,9 +192,14 @@ std::string database_digest(Admin& admin, const std::string& tag = "");
 inline std::string tagged_url(const std::string& tag) {
   return cluster().database_url + "?application_name=" + tag;
 }
+// The condition on pg_stat_activity for them: during a call the analyst
+// follows the tag ("tag:tester").
+inline std::string of_server(const std::string& tag) {
+  return "(application_name = '" + tag + "' OR application_name LIKE '" + tag + ":%')";
+}
 // Backends of the server tagged `tag`; with `state`, only those in it ("active").
 inline int backends(Admin& admin, const std::string& tag, const std::string& state = "") {
-  std::string sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag + "'";
+  std::string sql = "SELECT count(*) FROM pg_stat_activity WHERE " + of_server(tag);
   if (!state.empty()) sql += " AND state = '" + state + "'";
   return std::stoi(admin.scalar(sql));
 }
@@ -203,8 +208,8 @@ inline int backends(Admin& admin, const std::string& tag, const std::string& sta
 // its cursor's FETCH is active (the catalog load also holds a connection a
 // moment, so a busy connection alone proves nothing).
 inline bool query_running(Admin& admin, const std::string& tag) {
-  return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag +
-                      "' AND state = 'active' AND query LIKE 'FETCH%'") != "0";
+  return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE " + of_server(tag) +
+                      " AND state = 'active' AND query LIKE 'FETCH%'") != "0";
 }
 
 // Polls `check` until true or `seconds` pass; tests never assume a fast machine.

@@ -148,7 +148,7 @@ TEST(Operator, StatusShowsTheRunningQueryThenItsShape) {
   });
   ASSERT_TRUE(seen) << page;
   EXPECT_NE(page.find("<td>tester</td><td>query</td>"), std::string::npos) << page;
-  admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '" + tag + "'");
+  admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE " + of_server(tag));
   slow.join();
   page = http_request(server.port(), "GET", "/status", {}, as_operator()).body;
   EXPECT_NE(page.find("Nothing is running."), std::string::npos);

@@ -404,6 +404,27 @@ TEST(Ws, RateLimitAnswersThenCloses) {
   EXPECT_EQ(again.request(list("fresh", "change_log"))["status"], "ok");
 }
 
+// The caller's limit spans transports: calls on /mcp and on /mcp/ws draw from
+// one bucket, and a new connection starts with none of it back.
+TEST(Ws, TheCallersLimitIsSharedWithTheMcpEndpoint) {
+  TestServer server([](config::Config& c) {
+    enable(c);
+    c.calls_per_minute = 3;
+  });
+  EXPECT_FALSE(server.call_tool("query", {{"sql", "SELECT 1"}}).value("isError", true));
+  WsClient ws(server.port());
+  EXPECT_EQ(ws.request(list("one", "change_log"))["status"], "ok");
+  EXPECT_EQ(ws.request(list("two", "change_log"))["status"], "ok");
+  WsClient other(server.port());
+  const json over = other.request(list("three", "change_log"));
+  EXPECT_EQ(over["status"], "error");
+  EXPECT_NE(over.dump().find("3 calls per minute"), std::string::npos) << over;
+  EXPECT_EQ(server.post({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "tools/call"},
+                         {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}})
+                .status,
+            429);
+}
+
 TEST(Ws, KeepAlivePingsThenIdleClose) {
   TestServer server([](config::Config& c) {
     enable(c);

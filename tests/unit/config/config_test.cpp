@@ -27,6 +27,22 @@ TEST(Config, DefaultsMatchTheSeed) {
   EXPECT_GE(c->threads, 1);
 }
 
+TEST(Config, OAuthNeedsAnAudienceAndTakesLoopbackHttpIssuers) {
+  auto c = load({}, env({{"MCP_OAUTH_ISSUERS", "https://id.example.com/realms/fleet, http://127.0.0.1:9000"},
+                         {"MCP_OAUTH_AUDIENCE", "https://fleet.example.com/mcp"}}));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->oauth.enabled());
+  EXPECT_EQ(c->oauth.issuers, (std::vector<std::string>{"https://id.example.com/realms/fleet", "http://127.0.0.1:9000"}));
+  EXPECT_EQ(c->oauth.scopes, std::vector<std::string>{"fleet:read"});
+  EXPECT_EQ(c->oauth.user_claim, "sub");
+  EXPECT_EQ(c->concurrent_limit(), c->pool_max);
+  auto alone = load({}, env({{"MCP_OAUTH_ISSUERS", "https://id.example.com"}}));
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.error().message.find("MCP_OAUTH_AUDIENCE: must be set"), std::string::npos);
+  auto audience_alone = load({}, env({{"MCP_OAUTH_AUDIENCE", "https://fleet.example.com/mcp"}}));
+  ASSERT_FALSE(audience_alone.ok());
+}
+
 TEST(Config, EnvironmentWinsOverFile) {
   auto c = load({{"MCP_PORT", "9000"}, {"MCP_MAX_ROWS", "50"}}, env({{"MCP_PORT", "9100"}}));
   ASSERT_TRUE(c.ok());
@@ -57,6 +73,13 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
       {"MCP_ENABLED", "sometimes", "true or false"},
       {"MCP_TOKEN", "short", "shorter than 8"},
       {"MCP_RATE_LIMIT", "0", "out of range"},
+      {"MCP_OAUTH_ISSUERS", "http://id.example.com", "http:// on a host other than loopback"},
+      {"MCP_OAUTH_ISSUERS", "id.example.com", "not an https:// URL"},
+      {"MCP_OAUTH_AUDIENCE", "https://fleet.example.com/mcp?x=1", "not a plain URL"},
+      {"MCP_OAUTH_SCOPES", "fleet read,\"x\"", "is not a scope"},
+      {"MCP_OAUTH_USER_CLAIM", "", "must name a claim"},
+      {"MCP_CALLS_PER_MINUTE", "0", "out of range"},
+      {"MCP_CONCURRENT_CALLS", "-1", "out of range"},
       {"MCP_ALLOWED_MODELS", " , ", "at least one model"},
       {"MCP_ALLOWED_MODELS", "users,users", "appears twice"},
       {"MCP_ALLOWED_MODELS", "users;drop", "not a model name"},

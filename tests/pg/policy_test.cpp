@@ -1,0 +1,215 @@
+// Per-analyst policy and per-caller limits against the real cluster: who sees
+// what (schemas, row caps, mapped roles with row-level security), who is held
+// back (calls per minute, calls at once across connections), and the
+// self-audit of every mapped role.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "pg/harness.hpp"
+
+namespace fleetmcp::testing {
+namespace {
+
+constexpr const char* kAna = "policy-token-ana-1";
+constexpr const char* kBen = "policy-token-ben-1";
+
+// A policy file of the test's own, removed at the end.
+struct PolicyFile {
+  std::string path;
+  explicit PolicyFile(const std::string& text) {
+    char name[] = "/tmp/fleetmcp-policy-XXXXXX";
+    const int fd = mkstemp(name);
+    close(fd);
+    path = name;
+    std::ofstream(path) << text;
+  }
+  ~PolicyFile() { std::remove(path.c_str()); }
+};
+
+// The mapped roles must be the connection role's to switch to (NOINHERIT:
+// membership alone gives it none of their grants). Idempotent, and left in
+// place: a run through PgBouncer may be using them at the same time.
+void grant_mapped_roles() {
+  Admin admin;
+  admin.exec("GRANT fleetmcp_policy_a, fleetmcp_policy_b TO analytics_ro");
+}
+
+HttpResponse call_as(TestServer& server, const char* token, const std::string& sql, int id = 1) {
+  return http_request(server.port(), "POST", "/mcp",
+                      json{{"jsonrpc", "2.0"},
+                           {"id", id},
+                           {"method", "tools/call"},
+                           {"params", {{"name", "query"}, {"arguments", {{"sql", sql}}}}}}
+                          .dump(),
+                      {{"Authorization", std::string("Bearer ") + token},
+                       {"Content-Type", "application/json"},
+                       {"Accept", "application/json, text/event-stream"}});
+}
+
+json rows_of(const HttpResponse& res) {
+  EXPECT_EQ(res.status, 200) << res.body;
+  const json body = res.json_body();
+  EXPECT_FALSE(body["result"].value("isError", true)) << res.body;
+  return body["result"]["structuredContent"];
+}
+
+auto two_analysts(const std::string& policy_path) {
+  return [policy_path](config::Config& c) {
+    c.auth_tokens = {{"tester", kToken}, {"ana", kAna}, {"ben", kBen}};
+    c.readable_schemas = {"reporting"};
+    c.policy_file = policy_path;
+  };
+}
+
+TEST(Policy, EachAnalystSeesWhatTheirPolicyAndRoleAllow) {
+  grant_mapped_roles();
+  PolicyFile policy(R"(
+[analysts.ana]
+role = "fleetmcp_policy_a"
+max_rows = 1
+
+[analysts.ben]
+role = "fleetmcp_policy_b"
+schemas = ["reporting", "tickets"]
+)");
+  TestServer server(two_analysts(policy.path));
+  const std::string notes = "SELECT note FROM reporting.depot_notes ORDER BY note";
+
+  // Row-level security applies per mapped role; ana's cap is one row.
+  json ana = rows_of(call_as(server, kAna, notes));
+  EXPECT_EQ(ana["rows"], json::parse(R"([{"note":"a1"}])")) << ana;
+  EXPECT_EQ(ana["truncated"], true);
+  json ben = rows_of(call_as(server, kBen, notes));
+  EXPECT_EQ(ben["rows"], json::parse(R"([{"note":"b1"}])")) << ben;
+  EXPECT_EQ(ben["truncated"], false);
+  // Unmapped, the connection's role reads the table but owns no notes.
+  EXPECT_EQ(rows_of(call_as(server, kToken, notes))["row_count"], 0);
+
+  // Who PostgreSQL sees (application_name: MoreConnectionsBuyNoMoreCallsAtOnce).
+  json who = rows_of(call_as(server, kBen, "SELECT current_user::text AS who"));
+  EXPECT_EQ(who["rows"][0]["who"], "fleetmcp_policy_b") << who;
+
+  // Schemas: ben's policy adds tickets; ana keeps the server's reporting only.
+  EXPECT_EQ(rows_of(call_as(server, kBen, "SELECT count(*) AS n FROM tickets.inc"))["rows"][0]["n"], 3);
+  const json refused = call_as(server, kAna, "SELECT count(*) FROM tickets.inc").json_body();
+  EXPECT_TRUE(refused["result"]["isError"].get<bool>()) << refused;
+  EXPECT_NE(refused.dump().find("tickets"), std::string::npos) << refused;
+
+  // The audit names the policy that applied.
+  const std::string log = server.audit_log();
+  EXPECT_NE(log.find("\"caller\":\"ana\",\"policy\":\"analyst:ana\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"caller\":\"ben\",\"policy\":\"analyst:ben\""), std::string::npos) << log;
+}
+
+TEST(Policy, ResourceReadsAndCompletionsAreAuditedAsTheAnalyst) {
+  grant_mapped_roles();
+  PolicyFile policy("[analysts.ana]\nrole = \"fleetmcp_policy_a\"\n");
+  TestServer server(two_analysts(policy.path));
+  const auto send = [&](const json& message) {
+    return http_request(server.port(), "POST", "/mcp", message.dump(),
+                        {{"Authorization", std::string("Bearer ") + kAna},
+                         {"Content-Type", "application/json"},
+                         {"Accept", "application/json, text/event-stream"}});
+  };
+  EXPECT_EQ(send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "resources/read"},
+                  {"params", {{"uri", "fleetmcp://table/reporting/depot_notes"}}}})
+                .status,
+            200);
+  EXPECT_EQ(send({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "completion/complete"},
+                  {"params", {{"ref", {{"type", "ref/resource"}, {"uri", "fleetmcp://table/{schema}/{table}"}}},
+                              {"argument", {{"name", "schema"}, {"value", "rep"}}}}}})
+                .status,
+            200);
+  const std::string log = server.audit_log();
+  EXPECT_NE(log.find("\"audit\":\"resource_read\",\"caller\":\"ana\",\"policy\":\"analyst:ana\",\"method\":"
+                     "\"resources/read\",\"subject\":\"fleetmcp://table/reporting/depot_notes\""),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("\"audit\":\"completion\",\"caller\":\"ana\""), std::string::npos) << log;
+}
+
+TEST(Policy, ACallerOverItsRateIsRefusedWith429WhileAnotherProceeds) {
+  PolicyFile policy("[analysts.ana]\ncalls_per_minute = 2\n");
+  TestServer server(two_analysts(policy.path));
+  EXPECT_EQ(call_as(server, kAna, "SELECT 1").status, 200);
+  EXPECT_EQ(call_as(server, kAna, "SELECT 1").status, 200);
+  const HttpResponse over = call_as(server, kAna, "SELECT 1");
+  EXPECT_EQ(over.status, 429) << over.body;
+  ASSERT_TRUE(over.headers.count("retry-after")) << over.body;
+  EXPECT_GE(std::stoi(over.headers.at("retry-after")), 1);
+  EXPECT_LE(std::stoi(over.headers.at("retry-after")), 30);
+  EXPECT_NE(over.body.find("2 calls per minute"), std::string::npos) << over.body;
+  EXPECT_EQ(call_as(server, kBen, "SELECT 1").status, 200);  // ben has the server's limits
+  EXPECT_NE(server.audit_log().find("\"outcome\":\"limited\""), std::string::npos);
+}
+
+TEST(Policy, MoreConnectionsBuyNoMoreCallsAtOnce) {
+  PolicyFile policy("[analysts.ana]\nconcurrent_calls = 1\nstatement_timeout_ms = 3000\n");
+  TestServer server(two_analysts(policy.path));
+  auto slow = std::async(std::launch::async, [&] {
+    return call_as(server, kAna, "SELECT count(*) FROM generate_series(1, 20000) a, generate_series(1, 20000) b");
+  });
+  // Her statement runs under her name in pg_stat_activity.
+  Admin admin;
+  ASSERT_TRUE(eventually([&] {
+    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%:ana' "
+                        "AND state = 'active'") != "0";
+  }));
+  // http_request opens a connection of its own for every call.
+  const HttpResponse second = call_as(server, kAna, "SELECT 1", 2);
+  EXPECT_EQ(second.status, 429) << second.body;
+  EXPECT_NE(second.body.find("calls running"), std::string::npos) << second.body;
+  EXPECT_EQ(call_as(server, kBen, "SELECT 1", 3).status, 200);
+  // Her own statement timeout ended it.
+  const HttpResponse ended = slow.get();
+  EXPECT_EQ(ended.status, 200);
+  EXPECT_NE(ended.body.find("3000 ms"), std::string::npos) << ended.body;
+  EXPECT_EQ(call_as(server, kAna, "SELECT 1", 4).status, 200);  // the slot is free again
+}
+
+TEST(Policy, TheSelfAuditChecksEveryMappedRole) {
+  grant_mapped_roles();
+  PolicyFile policy(R"(
+[analysts.ana]
+role = "fleetmcp_policy_a"
+[analysts.ben]
+role = "fleetmcp_policy_nonexistent"
+[groups.owners]
+role = "tracksolid_owner"
+)");
+  TestServer server(two_analysts(policy.path));
+  auto report = server.app().self_audit();
+  ASSERT_TRUE(report) << report.error().message;
+  std::string found;
+  for (const auto& f : report->findings) found += f.kind + " | " + f.what + "\n";
+  // Not a member of tracksolid_owner, and no such role: both unsafe.
+  EXPECT_NE(found.find("mapped_role_unusable | role \"fleetmcp_policy_nonexistent\""), std::string::npos) << found;
+  EXPECT_NE(found.find("mapped_role_unusable | role \"tracksolid_owner\""), std::string::npos) << found;
+  EXPECT_TRUE(report->unsafe());
+  // The usable role is audited as itself: its own findings carry its name.
+  EXPECT_EQ(found.find("role \"fleetmcp_policy_a\" (MCP_POLICY_FILE): mapped_role_unusable"), std::string::npos);
+}
+
+TEST(Policy, AMappedRoleThatCanWriteIsUnsafe) {
+  grant_mapped_roles();
+  Admin admin;
+  // Granted for this test alone, and taken back: a write grant the audit must find.
+  admin.exec("GRANT INSERT ON reporting.depot_notes TO fleetmcp_policy_b");
+  PolicyFile policy("[analysts.ben]\nrole = \"fleetmcp_policy_b\"\n");
+  TestServer server(two_analysts(policy.path));
+  auto report = server.app().self_audit();
+  admin.exec("REVOKE INSERT ON reporting.depot_notes FROM fleetmcp_policy_b");
+  ASSERT_TRUE(report) << report.error().message;
+  std::string found;
+  for (const auto& f : report->findings) found += f.kind + " | " + f.what + "\n";
+  EXPECT_NE(found.find("table_write | role \"fleetmcp_policy_b\" (MCP_POLICY_FILE): "), std::string::npos) << found;
+  EXPECT_NE(found.find("reporting.depot_notes (INSERT)"), std::string::npos) << found;
+  EXPECT_TRUE(report->unsafe());
+}
+
+}  // namespace
+}  // namespace fleetmcp::testing
