@@ -62,7 +62,7 @@ Verifier::Verifier(const config::Config::OAuth& oauth, std::function<void(const 
 
 void Verifier::start(const asio::any_io_executor& ex) {
   for (auto& issuer : issuers_)
-    asio::co_spawn(ex, [this, i = issuer.get()]() -> asio::awaitable<void> { co_await refresh(*i, true); },
+    asio::co_spawn(ex, [this, i = issuer.get()]() -> asio::awaitable<void> { co_await refresh(*i, Why::Start); },
                    asio::detached);
 }
 
@@ -106,11 +106,12 @@ asio::awaitable<core::Result<std::shared_ptr<const auth::KeySet>>> Verifier::dow
   co_return make_error(ErrorKind::Unavailable, "no metadata found (" + problems + ")");
 }
 
-asio::awaitable<void> Verifier::refresh(Issuer& issuer, bool force) {
+asio::awaitable<void> Verifier::refresh(Issuer& issuer, Why why) {
   {
     std::unique_lock lock(mu_);
     const auto now = Clock::now();
-    if (!issuer.fetching && !force && issuer.attempted_once && now - issuer.attempted < kRefreshInterval) co_return;
+    auto& last = why == Why::UnknownKid ? issuer.unknown_kid_at : issuer.missing_at;
+    if (!issuer.fetching && why != Why::Start && last && now - *last < kRefreshInterval) co_return;
     if (issuer.fetching) {
       // Another call is fetching: wait for it rather than fetch twice.
       lock.unlock();
@@ -125,8 +126,7 @@ asio::awaitable<void> Verifier::refresh(Issuer& issuer, bool force) {
       }
     }
     issuer.fetching = true;
-    issuer.attempted = now;
-    issuer.attempted_once = true;
+    if (why != Why::Start) last = now;
   }
   auto keys = co_await download(issuer.url);
   std::lock_guard lock(mu_);
@@ -162,7 +162,7 @@ asio::awaitable<Verdict> Verifier::verify(std::string token) {
     const bool stale = keys && Clock::now() - issuer->fetched > kKeysMaxAge;
     lock.unlock();
     if (!keys || stale) {
-      co_await refresh(*issuer, false);
+      co_await refresh(*issuer, Why::Missing);
       keys = keys_of(*issuer);
     }
   }
@@ -171,7 +171,7 @@ asio::awaitable<Verdict> Verifier::verify(std::string token) {
   if (auto* failure = std::get_if<auth::TokenFailure>(&verified);
       failure && failure->error == auth::TokenError::UnknownKey) {
     // A new key (rotation): fetch the JWKS again, at most once per interval.
-    co_await refresh(*issuer, false);
+    co_await refresh(*issuer, Why::UnknownKid);
     if (auto fresh = keys_of(*issuer); fresh != keys) verified = auth::verify_token(unverified, *fresh, expect);
   }
   if (auto* failure = std::get_if<auth::TokenFailure>(&verified)) co_return invalid(failure->reason);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -54,13 +55,17 @@ class Verifier {
   struct Issuer {
     std::string url;
     std::shared_ptr<const auth::KeySet> keys;  // null until fetched once
-    std::chrono::steady_clock::time_point fetched{}, attempted{};
-    bool attempted_once = false;
+    std::chrono::steady_clock::time_point fetched{};
+    // The last fetch for want of keys, and for an unknown kid: each kind at
+    // most once per kRefreshInterval, so neither an unreachable issuer nor a
+    // flood of invented kids makes us fetch more often.
+    std::optional<std::chrono::steady_clock::time_point> missing_at, unknown_kid_at;
     bool fetching = false;
   };
+  enum class Why { Start, Missing, UnknownKid };
   // Fetches `issuer`'s metadata and keys, unless another call is at it (then
-  // waits for that one) or the last attempt was under kRefreshInterval ago.
-  boost::asio::awaitable<void> refresh(Issuer& issuer, bool force);
+  // waits for that one) or the same reason fetched under kRefreshInterval ago.
+  boost::asio::awaitable<void> refresh(Issuer& issuer, Why why);
   boost::asio::awaitable<core::Result<std::shared_ptr<const auth::KeySet>>> download(const std::string& issuer_url);
   std::shared_ptr<const auth::KeySet> keys_of(const Issuer& issuer) const;
 
