@@ -44,7 +44,11 @@ asio::awaitable<core::Result<std::string>> exchange(Stream& stream, const Url& u
                                                     std::size_t max_bytes) {
   boost::system::error_code ec;
   http::request<http::empty_body> req{http::verb::get, u.target, 11};
-  req.set(http::field::host, u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host);
+  // The URL's authority, port included (RFC 9110 7.2): issuers build the
+  // URLs of their metadata from it.
+  std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  if (u.port != (u.tls ? "443" : "80")) host += ":" + u.port;
+  req.set(http::field::host, host);
   req.set(http::field::user_agent, "fleetmcp");
   req.set(http::field::accept, "application/json");
   co_await http::async_write(stream, req, asio::redirect_error(use_awaitable, ec));
