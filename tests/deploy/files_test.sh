@@ -74,7 +74,9 @@ env_part() {
 
   # Every value in the file is one fleetmcp accepts: all lines uncommented, the
   # server starts (the database is unreachable on purpose: it starts anyway).
-  sed -E 's/^#([A-Z][A-Z0-9_]*=)/\1/' "$example" >"$dir/all.env"
+  # (The policy file's example path is the shipped example: it must parse too.)
+  sed -E -e 's/^#([A-Z][A-Z0-9_]*=)/\1/' -e "s|^MCP_POLICY_FILE=.*|MCP_POLICY_FILE=$root/deploy/policy.example.toml|" \
+    "$example" >"$dir/all.env"
   local port
   port=$(pick_port) || return
   env -i PATH="$PATH" HOME="$dir" MCP_PORT="$port" DATABASE_URL="postgresql://nobody@127.0.0.1:1/none" \
