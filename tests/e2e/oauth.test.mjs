@@ -8,15 +8,14 @@
 // scope), and a rotated key is fetched at most once per 30 s.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { BIN, DATABASE_URL, post, callOk } from './helpers.mjs';
+import { serve } from '../harness/serve.mjs';
 
 // oidc-provider's two warnings that say nothing about these tests: one at
 // import on a Node.js older than 22 LTS (this runner's node may be 20; it runs
@@ -273,54 +272,23 @@ function jws(header, claims, { key, secret } = {}) {
 
 // ---------------------------------------------------------------- fleetmcp
 
-// `fleetmcp serve` on a chosen port (tests/harness/serve.mjs always asks for
-// port 0, and the audience must name the port before the server starts), with
-// no MCP_AUTH_TOKENS: OAuth alone. `audit` collects the stdout lines.
+// `fleetmcp serve` on a port chosen first (the audience must name it before
+// the server starts), with no MCP_AUTH_TOKENS: OAuth alone.
 async function startFleet(issuers, extraEnv = {}) {
   for (let attempt = 1; ; ++attempt) {
     const port = await freePort();
     const audience = `http://127.0.0.1:${port}/mcp`;
     const env = { ...process.env };
     delete env.MCP_AUTH_TOKENS;
-    Object.assign(env, {
-      DATABASE_URL, MCP_HOST: '127.0.0.1', MCP_PORT: String(port),
-      MCP_OAUTH_ISSUERS: issuers.join(','), MCP_OAUTH_AUDIENCE: audience, ...extraEnv,
-    });
-    const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const audit = [], stderr = [];
-    createInterface({ input: child.stdout }).on('line', (line) => audit.push(line));
-    const listening = await new Promise((resolve) => {
-      const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(false); }, 15000);
-      child.once('exit', () => { clearTimeout(timer); resolve(false); });
-      createInterface({ input: child.stderr }).on('line', (line) => {
-        stderr.push(line);
-        if (line.includes(`listening on http://127.0.0.1:${port}/mcp`)) { clearTimeout(timer); resolve(true); }
-      });
-    });
-    if (!listening) {
-      process.off('exit', killOnExit);
+    Object.assign(env, { DATABASE_URL, MCP_OAUTH_ISSUERS: issuers.join(','), MCP_OAUTH_AUDIENCE: audience, ...extraEnv });
+    try {
+      const fleet = await serve(BIN, { env, port });
+      return Object.assign(fleet, { url: audience, origin: `http://127.0.0.1:${port}` });
+    } catch (err) {
       // Another process took the port between freePort() and the bind: once more.
-      if (attempt < 3 && stderr.some((l) => /address already in use|bind/i.test(l))) continue;
-      throw new Error(`fleetmcp serve did not start:\n${stderr.join('\n')}`);
+      if (attempt < 3 && /address already in use|bind/i.test(err.message)) continue;
+      throw err;
     }
-    child.removeAllListeners('exit');
-    return {
-      url: audience,
-      origin: `http://127.0.0.1:${port}`,
-      audit,
-      stderr,
-      async stop() {
-        process.off('exit', killOnExit);
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      },
-    };
   }
 }
 

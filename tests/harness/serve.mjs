@@ -1,14 +1,15 @@
 // Starts `fleetmcp serve` for the Node-driven tests (tests/e2e,
-// tests/conformance): a free loopback port (MCP_PORT=0), the environment and
-// arguments given, resolved once the listening line names the port. `audit`
-// collects the lines (one JSON object each) the server writes to stdout.
+// tests/conformance): a free loopback port (MCP_PORT=0, or `port` when the
+// test must know it first), the environment and arguments given, resolved
+// once the listening line names the port. `audit` collects the lines (one
+// JSON object each) the server writes to stdout.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-export async function serve(bin, { args = [], env }) {
+export async function serve(bin, { args = [], env, port = 0 }) {
   const child = spawn(bin, ['serve', ...args], {
-    env: { ...env, MCP_HOST: '127.0.0.1', MCP_PORT: '0' },
+    env: { ...env, MCP_HOST: '127.0.0.1', MCP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // If the test process dies first, don't leave the server running.
