@@ -103,12 +103,14 @@ App::App(config::Config config, std::FILE* audit_out)
   dispatcher_.set_telemetry(metrics_, activity_);
   dispatcher_.set_policy(book_, limits_);
   records_.set_policy(book_, limits_);
+  http_->set_caller_limits(limits_);
   if (oauth_) {
     http_->set_oauth(*oauth_);
     oauth_->start(io().get_executor());
   }
   audit_.observe(
       [this](const audit::Record& r) {
+        if (r.kind != "tool_call") return;  // resource reads and completions: the audit log alone
         metrics_.tool_call(r);
         activity_.finished(r);
       },

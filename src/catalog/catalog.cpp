@@ -1,5 +1,7 @@
 #include "catalog/catalog.hpp"
 
+#include <algorithm>
+
 namespace fleetmcp::catalog {
 namespace {
 
@@ -45,7 +47,7 @@ std::string describe(const Coverage& c) {
   return c.column + " from " + c.first + " to " + c.last;
 }
 
-std::string coverage_summary(const Catalog& catalog) {
+std::string coverage_summary(const Catalog& catalog, const std::vector<std::string>& schemas) {
   std::string out;
   for (std::size_t i = 0; i < catalog.coverage.size();) {
     // Per schema: the earliest first value and the latest last one (the
@@ -61,7 +63,9 @@ std::string coverage_summary(const Catalog& catalog) {
         newest = c.relation + "." + c.column;
       }
     }
-    if (!last.empty()) out += (out.empty() ? "" : "\n") + schema + ": " + first + " to " + last + " (newest: " + newest + ")";
+    const bool readable = schemas.empty() || std::find(schemas.begin(), schemas.end(), schema) != schemas.end();
+    if (!last.empty() && readable)
+      out += (out.empty() ? "" : "\n") + schema + ": " + first + " to " + last + " (newest: " + newest + ")";
   }
   return out;
 }

@@ -230,6 +230,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.calls_per_minute, 1, 1000000);
   } else if (name == "MCP_CONCURRENT_CALLS") {
     return int_into(c.concurrent_calls, 0, 1000);
+  } else if (name == "MCP_CONNECTIONS_PER_CALLER") {
+    return int_into(c.connections_per_caller, 1, 1000000);
   } else if (name == "MCP_OPERATOR_TOKENS") {
     auto tokens = parse_tokens(value, name);
     if (!tokens) return tokens.error();
@@ -288,6 +290,8 @@ const std::vector<Setting>& settings() {
        "calls that touch the database, per analyst per minute across every connection; more get HTTP 429 with Retry-After"},
       {"MCP_CONCURRENT_CALLS", "0",
        "calls one analyst may run at once across every connection (0: MCP_POOL_MAX); more get HTTP 429"},
+      {"MCP_CONNECTIONS_PER_CALLER", "64",
+       "open client connections (HTTP keep-alive, SSE, WebSocket) one analyst may hold; one more gets 429 and is closed"},
       {"MCP_HOST", "127.0.0.1", "address to listen on"},
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},

@@ -94,6 +94,7 @@ struct Config {
   int calls_per_minute = 600;
   int concurrent_calls = 0;  // 0: MCP_POOL_MAX
   int concurrent_limit() const { return concurrent_calls > 0 ? concurrent_calls : pool_max; }
+  int connections_per_caller = 64;  // open client connections one analyst may hold
   // Operators: /metrics, /status and /readyz's details (MCP_OPERATOR_TOKENS).
   std::vector<Token> operator_tokens;
 

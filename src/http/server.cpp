@@ -172,6 +172,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     ConnectionSlot slot(connections);
     beast::tcp_stream stream(std::move(socket));
     Unproven mark(*this, stream.socket().native_handle());  // declared after the stream: gone before it closes
+    std::optional<ratelimit::CallerLimits::Connection> held;  // the first caller's connection slot
     beast::flat_buffer buffer;
     for (;;) {
       Parser parser;
@@ -208,6 +209,21 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           ok.caller = std::get<auth::Caller>(std::move(verdict));
         }
         caller = std::move(ok.caller);
+        if (!caller.name.empty() && !held && limits) {
+          if (auto slot = limits->connect(caller.name, config.connections_per_caller)) {
+            held.emplace(std::move(*slot));
+          } else {
+            Response res = make_response(parser.get(), bhttp::status::too_many_requests,
+                                         "{\"error\":\"too many open connections for one analyst "
+                                         "(MCP_CONNECTIONS_PER_CALLER = " +
+                                             std::to_string(config.connections_per_caller) +
+                                             "): reuse or close the ones you have\"}");
+            res.set(bhttp::field::retry_after, "1");
+            res.keep_alive(false);
+            co_await send(stream, std::move(res));
+            break;
+          }
+        }
         if (!caller.name.empty() && !config.insecure_no_auth) mark.prove();
         stream.expires_after(kReadTimeout);  // for the body
         if (!parser.is_done())
@@ -319,6 +335,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   OperatorPages pages;
   oauth::Verifier* oauth = nullptr;  // set with MCP_OAUTH_ISSUERS
+  ratelimit::CallerLimits* limits = nullptr;
 
   // /metrics and /status: an operator's token (Bearer, or Basic for a
   // browser), never an analyst's; from a browser, only on an allowed Host and
@@ -453,6 +470,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         }
         body += "]";
       }
+      // With OAuth: whether tokens can be verified yet (the issuers' keys are in hand).
+      if (details && oauth) body += std::string(",\"oauth_keys\":") + (oauth->has_keys() ? "true" : "false");
       co_return make_response(req, bhttp::status::ok, body + "}");
     }
     std::string body = "{\"ready\":false,\"reason\":";
@@ -544,6 +563,8 @@ Server::Server(std::vector<asio::io_context*> loops, const config::Config& confi
 void Server::set_operator_pages(OperatorPages pages) { impl_->pages = std::move(pages); }
 
 void Server::set_oauth(oauth::Verifier& verifier) { impl_->oauth = &verifier; }
+
+void Server::set_caller_limits(ratelimit::CallerLimits& limits) { impl_->limits = &limits; }
 
 int Server::connections() const { return impl_->connections.load(); }
 

@@ -19,6 +19,7 @@
 #include "audit/audit.hpp"
 #include "mcp/dispatcher.hpp"
 #include "oauth/verifier.hpp"
+#include "ratelimit/caller_limits.hpp"
 #include "ws/session.hpp"
 
 namespace fleetmcp::http {
@@ -40,6 +41,8 @@ class Server {
   void set_operator_pages(OperatorPages pages);
   // Access tokens that are not static ones are verified here (MCP_OAUTH_ISSUERS).
   void set_oauth(oauth::Verifier& verifier);
+  // Each analyst's open connections count against MCP_CONNECTIONS_PER_CALLER here.
+  void set_caller_limits(ratelimit::CallerLimits& limits);
   // Open client connections, against MCP_MAX_CONNECTIONS (any thread).
   int connections() const;
 

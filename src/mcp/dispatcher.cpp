@@ -34,7 +34,6 @@ constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-
 // Progress of one long tool call: a timer loop beside the call that reports
 // rows fetched and time elapsed until the call ends. Both run on the request's
 // executor (a strand), so the flags need no lock; `rows` is bumped by the
@@ -182,19 +181,20 @@ Reply Dispatcher::outcome_reply(const Request& req, conformance::Outcome outcome
   return result(req, std::move(std::get<json>(outcome)));
 }
 
-std::string Dispatcher::instructions() const {
+std::string Dispatcher::instructions(const policy::Grant& grant) const {
+  const config::Config& config = grant.config;
   std::string schemas;
-  for (const auto& s : config_.readable_schemas) schemas += (schemas.empty() ? "" : ", ") + s;
+  for (const auto& s : config.readable_schemas) schemas += (schemas.empty() ? "" : ", ") + s;
   return "Read-only access to a PostgreSQL fleet-telemetry database. Readable schemas: " + schemas +
          ". Read the resource fleetmcp://overview (or call list_schemas, list_tables and describe_table) "
          "to learn the structure, then "
          "answer questions with one SELECT per query call. Results are capped at max_rows "
-         "(default 1000, at most " + std::to_string(config_.max_rows) +
+         "(default 1000, at most " + std::to_string(config.max_rows) +
          "); truncated=true means more rows existed: aggregate, filter or add a time range in SQL "
          "instead of fetching everything. Each query has a " +
-         std::to_string(config_.statement_timeout_ms / 1000) +
+         std::to_string(config.statement_timeout_ms / 1000) +
          " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected. " +
-         timezone_text() + coverage_text() + role_warning_text();
+         timezone_text() + coverage_text(config.readable_schemas) + role_warning_text();
 }
 
 // Which zone "today" and "last week" mean: a model writing current_date - 7
@@ -208,9 +208,9 @@ std::string Dispatcher::timezone_text() const {
 }
 
 // What period the data covers, so "last week" is asked of the right weeks.
-std::string Dispatcher::coverage_text() const {
+std::string Dispatcher::coverage_text(const std::vector<std::string>& schemas) const {
   if (!policy_.catalog) return "";
-  const std::string summary = catalog::coverage_summary(*policy_.catalog->current());
+  const std::string summary = catalog::coverage_summary(*policy_.catalog->current(), schemas);
   if (summary.empty()) return "";
   return " The data covers (earliest to newest row, by schema):\n" + summary +
          "\nCheck this before filtering on current_date or now(): the newest data may be older than today.";
@@ -326,7 +326,7 @@ awaitable<Reply> Dispatcher::initialize(Request& req) {
   json initialized = {{"protocolVersion", version},
                       {"capabilities", capabilities()},
                       {"serverInfo", {{"name", info_.name}, {"version", info_.version}}},
-                      {"instructions", instructions()}};
+                      {"instructions", instructions(*req.grant)}};
   co_return result(req, std::move(initialized));
 }
 
@@ -351,7 +351,7 @@ awaitable<Reply> Dispatcher::discover(Request& req) {
   co_await tools::wait_for_catalog(policy_, config_.connect_timeout_ms, req.cancel);
   json discovered = {{"supportedVersions", supported_versions()},
                      {"capabilities", capabilities()},
-                     {"instructions", instructions()}};
+                     {"instructions", instructions(*req.grant)}};
   co_return result(req, std::move(discovered), kListTtlMs);
 }
 
@@ -379,8 +379,9 @@ Reply Dispatcher::result(const Request& req, json result, std::optional<int> ttl
     if (!result.contains("resultType")) result["resultType"] = "complete";
     if (ttl_ms && result["resultType"] == "complete") {
       result["ttlMs"] = *ttl_ms;
-      // Resources show what the caller's policy lets them read.
-      const bool per_caller = req.method.rfind("resources/", 0) == 0 && !book_->uniform();
+      // Resources and the instructions show what the caller's policy lets them read.
+      const bool per_caller =
+          (req.method.rfind("resources/", 0) == 0 || req.method == "server/discover") && !book_->uniform();
       result["cacheScope"] = per_caller ? "private" : "public";
     }
     result["_meta"] = server_meta_;

@@ -107,10 +107,12 @@ class Dispatcher {
   Reply invalid_params(const Request& req, const std::string& what) const;
   nlohmann::json capabilities() const;
   Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
-  std::string instructions() const;
+  // What a client is told at initialize and server/discover: the caller's
+  // schemas, caps and data coverage (their policy's), never the server's.
+  std::string instructions(const policy::Grant& grant) const;
   std::string timezone_text() const;
   std::string role_warning_text() const;
-  std::string coverage_text() const;
+  std::string coverage_text(const std::vector<std::string>& schemas) const;
 
   const config::Config& config_;
   pg::Runner& db_;

@@ -48,7 +48,7 @@ class Verifier {
 
   boost::asio::awaitable<Verdict> verify(std::string token);
 
-  // Whether any issuer's keys are in hand (for /readyz's details).
+  // Whether any issuer's keys are in hand (/readyz's details say it to operators).
   bool has_keys() const;
 
  private:

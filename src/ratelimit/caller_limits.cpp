@@ -38,10 +38,26 @@ void CallerLimits::release(const std::string& caller) {
   if (auto it = entries_.find(caller); it != entries_.end() && it->second.running > 0) --it->second.running;
 }
 
+std::optional<CallerLimits::Connection> CallerLimits::connect(const std::string& caller, int max) {
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= kSweepAbove) sweep(Clock::now());
+  Entry& e = entries_[caller];
+  if (e.connections >= max) return std::nullopt;
+  ++e.connections;
+  return Connection(this, caller);
+}
+
+void CallerLimits::disconnect(const std::string& caller) {
+  std::lock_guard lock(mu_);
+  if (auto it = entries_.find(caller); it != entries_.end() && it->second.connections > 0) --it->second.connections;
+}
+
 void CallerLimits::sweep(Clock::time_point now) {
-  for (auto it = entries_.begin(); it != entries_.end();)
-    it = (it->second.running == 0 && (!it->second.bucket || it->second.bucket->full(now))) ? entries_.erase(it)
-                                                                                          : std::next(it);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const Entry& e = it->second;
+    it = (e.running == 0 && e.connections == 0 && (!e.bucket || e.bucket->full(now))) ? entries_.erase(it)
+                                                                                       : std::next(it);
+  }
 }
 
 std::size_t CallerLimits::callers() const {

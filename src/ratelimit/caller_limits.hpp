@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -38,6 +39,24 @@ class CallerLimits {
     std::string caller_;
   };
 
+  // Held while a client connection of the caller is open (HTTP keep-alive,
+  // SSE, WebSocket): one caller cannot fill MCP_MAX_CONNECTIONS alone.
+  class Connection {
+   public:
+    Connection(Connection&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)), caller_(std::move(other.caller_)) {}
+    Connection& operator=(Connection&&) = delete;
+    ~Connection() {
+      if (owner_) owner_->disconnect(caller_);
+    }
+
+   private:
+    friend class CallerLimits;
+    Connection(CallerLimits* owner, std::string caller) : owner_(owner), caller_(std::move(caller)) {}
+    CallerLimits* owner_ = nullptr;
+    std::string caller_;
+  };
+
   struct Refusal {
     int retry_after_s = 1;  // whole seconds, at least 1
     std::string reason;     // for the analyst: which limit, and its value
@@ -47,6 +66,9 @@ class CallerLimits {
   std::variant<Permit, Refusal> admit(const std::string& caller, int calls_per_minute, int concurrent_calls,
                                       Clock::time_point now = Clock::now());
 
+  // A connection slot for `caller`, or nothing when they hold `max` already.
+  std::optional<Connection> connect(const std::string& caller, int max);
+
   std::size_t callers() const;
 
  private:
@@ -54,8 +76,10 @@ class CallerLimits {
     std::unique_ptr<TokenBucket> bucket;
     int per_minute = 0;
     int running = 0;
+    int connections = 0;
   };
   void release(const std::string& caller);
+  void disconnect(const std::string& caller);
   // Drops entries with nothing running and a full bucket, when the map is large.
   void sweep(Clock::time_point now);
 

@@ -41,6 +41,8 @@ class RecordApi {
     limits_ = &limits;
   }
 
+  ratelimit::CallerLimits* limits() const { return limits_; }
+
   // Audits a connection-level event (tool "ws:connect", "ws:rate_limit").
   void audit_event(const std::string& caller, const std::string& tool, const std::string& outcome,
                    const std::string& error);

@@ -165,6 +165,17 @@ awaitable<void> Session::run(UpgradeRequest upgrade) {
     co_return co_await refuse_connection("Invalid authentication token");
   }
   caller_ = std::move(*caller);
+  // The caller's open connections, counted with their HTTP ones.
+  std::optional<ratelimit::CallerLimits::Connection> held;
+  if (auto* limits = api.limits()) {
+    if (auto slot = limits->connect(caller_, config_.connections_per_caller)) {
+      held.emplace(std::move(*slot));
+    } else {
+      api.audit_event(caller_, "ws:connect", "limited", "too many open connections (MCP_CONNECTIONS_PER_CALLER)");
+      co_return co_await refuse_connection("Too many open connections for one analyst (MCP_CONNECTIONS_PER_CALLER = " +
+                                           std::to_string(config_.connections_per_caller) + ")");
+    }
+  }
   api.audit_event(caller_, "ws:connect", "ok", "");
   asio::co_spawn(ws_.get_executor(), watch_idle(), asio::detached);
 

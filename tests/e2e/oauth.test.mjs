@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -383,6 +383,23 @@ describe('discovery (RFC 9728)', () => {
       });
     });
   }
+
+  it('/readyz from loopback says the issuers\' keys are in hand', async () => {
+    let body;
+    for (let i = 0; i < 50 && body?.oauth_keys !== true; ++i) {
+      // (node:http, not fetch: fetch adds Sec-Fetch-* headers, which mark a
+      // browser, and a browser's request never gets the details.)
+      body = await new Promise((resolve, reject) => {
+        httpGet(`${fleet.origin}/readyz`, (res) => {
+          let text = '';
+          res.on('data', (chunk) => { text += chunk; });
+          res.on('end', () => resolve(JSON.parse(text)));
+        }).on('error', reject);
+      });
+      if (body.oauth_keys !== true) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(body.oauth_keys, true, JSON.stringify(body));
+  });
 
   it('POST /mcp without a token: 401 naming resource_metadata and scope', async () => {
     const res = await post(fleet.url, TOOL_CALL);

@@ -118,6 +118,7 @@ TestServer::TestServer(const std::function<void(config::Config&)>& adjust) {
   // limits are tested where a test sets them (policy_test.cpp).
   c.calls_per_minute = 1000000;
   c.concurrent_calls = 1000;
+  c.connections_per_caller = 1000000;
   if (adjust) adjust(c);
   audit_file_ = std::tmpfile();
   app_ = std::make_unique<app::App>(c, audit_file_);
@@ -174,7 +175,8 @@ pid_t spawn_fleetmcp(const std::vector<std::string>& args, const std::map<std::s
                                      std::string("MCP_AUTH_TOKENS=tester:") + kToken};
     for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
     // One analyst sends every call, many at once (as in TestServer).
-    for (const char* unlimited : {"MCP_CALLS_PER_MINUTE=1000000", "MCP_CONCURRENT_CALLS=1000"})
+    for (const char* unlimited :
+         {"MCP_CALLS_PER_MINUTE=1000000", "MCP_CONCURRENT_CALLS=1000", "MCP_CONNECTIONS_PER_CALLER=1000000"})
       if (!env.count(std::string(unlimited).substr(0, std::string(unlimited).find('=')))) vars.push_back(unlimited);
     std::vector<char*> envp;
     for (auto& v : vars) envp.push_back(v.data());

@@ -2,6 +2,8 @@
 // what (schemas, row caps, mapped roles with row-level security), who is held
 // back (calls per minute, calls at once across connections), and the
 // self-audit of every mapped role.
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -169,6 +171,73 @@ TEST(Policy, MoreConnectionsBuyNoMoreCallsAtOnce) {
   EXPECT_EQ(ended.status, 200);
   EXPECT_NE(ended.body.find("3000 ms"), std::string::npos) << ended.body;
   EXPECT_EQ(call_as(server, kAna, "SELECT 1", 4).status, 200);  // the slot is free again
+}
+
+// Keep-alive connections of one analyst count against their cap (the review
+// filled MCP_MAX_CONNECTIONS alone with pings); another analyst is unaffected.
+TEST(Policy, OneAnalystCannotHoldEveryConnection) {
+  TestServer server([](config::Config& c) {
+    c.auth_tokens = {{"ana", kAna}, {"ben", kBen}};
+    c.connections_per_caller = 2;
+  });
+  namespace asio = boost::asio;
+  namespace bhttp = boost::beast::http;
+  asio::io_context io;
+  auto ping_on = [&](boost::beast::tcp_stream& stream, const char* token) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/mcp", 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::authorization, std::string("Bearer ") + token);
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    boost::beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res);
+    return res;
+  };
+  auto open = [&] {
+    auto stream = std::make_unique<boost::beast::tcp_stream>(io);
+    stream->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+    return stream;
+  };
+  auto first = open(), second = open(), third = open();
+  EXPECT_EQ(ping_on(*first, kAna).result_int(), 200);
+  EXPECT_EQ(ping_on(*second, kAna).result_int(), 200);
+  const auto refused = ping_on(*third, kAna);
+  EXPECT_EQ(refused.result_int(), 429) << refused.body();
+  EXPECT_NE(refused.body().find("MCP_CONNECTIONS_PER_CALLER = 2"), std::string::npos) << refused.body();
+  EXPECT_EQ(refused[bhttp::field::retry_after], "1");
+  EXPECT_EQ(ping_on(*first, kAna).result_int(), 200);  // her open ones still work
+  auto other = open();
+  EXPECT_EQ(ping_on(*other, kBen).result_int(), 200);
+  first.reset();  // closed: her slot comes back (once the server sees the end)
+  EXPECT_TRUE(eventually([&] {
+    auto again = open();
+    return ping_on(*again, kAna).result_int() == 200;
+  }));
+}
+
+TEST(Policy, TheInstructionsShowTheCallersSchemasAndCapsOnly) {
+  PolicyFile policy("[analysts.ana]\nschemas = [\"reporting\"]\nmax_rows = 42\n");
+  TestServer server(two_analysts(policy.path));
+  const auto initialize = [&](const char* token) {
+    return http_request(server.port(), "POST", "/mcp",
+                        json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+                             {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
+                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}}
+                            .dump(),
+                        {{"Authorization", std::string("Bearer ") + token}, {"Content-Type", "application/json"},
+                         {"Accept", "application/json, text/event-stream"}})
+        .json_body()["result"]["instructions"]
+        .get<std::string>();
+  };
+  const std::string ana = initialize(kAna);
+  EXPECT_NE(ana.find("Readable schemas: reporting."), std::string::npos) << ana;
+  EXPECT_NE(ana.find("at most 42"), std::string::npos) << ana;
+  EXPECT_EQ(ana.find("tracksolid:"), std::string::npos) << ana;  // no coverage of what she cannot read
+  const std::string ben = initialize(kBen);  // the server's defaults: reporting only here, too
+  EXPECT_NE(ben.find("at most 10000"), std::string::npos) << ben;
 }
 
 TEST(Policy, TheSelfAuditChecksEveryMappedRole) {
