@@ -11,7 +11,7 @@ bin=${1:-build/release/fleetmcp}
 port=${PORT:-28892}
 : "${DATABASE_URL:?set DATABASE_URL}"
 env -i PATH=/usr/bin:/bin DATABASE_URL="$DATABASE_URL" MCP_AUTH_TOKENS=bench:wide-values-token MCP_PORT="$port" \
-  MCP_POOL_MAX=8 MCP_QUEUE_TIMEOUT_MS=300000 MCP_STATEMENT_TIMEOUT_MS=300000 "$bin" serve >/dev/null 2>&1 &
+  MCP_CALLS_PER_MINUTE=1000000 MCP_CONCURRENT_CALLS=1000 MCP_POOL_MAX=8 MCP_QUEUE_TIMEOUT_MS=300000 MCP_STATEMENT_TIMEOUT_MS=300000 "$bin" serve >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done

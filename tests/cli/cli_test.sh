@@ -44,6 +44,10 @@ check ws-no-token 2 "MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN 
   MCP_ENABLED=true DATABASE_URL=$url "$bin" serve --insecure-no-auth
 check ws-bad-model 2 "MCP_ALLOWED_MODELS: 'secret_stuff.keys' is outside MCP_READABLE_SCHEMAS" -- \
   MCP_ALLOWED_MODELS=users,secret_stuff.keys DATABASE_URL=$url MCP_AUTH_TOKENS=a:tok12345678 "$bin" serve
+check policy-missing 2 "MCP_POLICY_FILE /nonexistent/policy.toml: cannot be read" -- \
+  MCP_POLICY_FILE=/nonexistent/policy.toml DATABASE_URL=$url MCP_AUTH_TOKENS=a:tok12345678 "$bin" serve
+check oauth-without-audience 2 "MCP_OAUTH_AUDIENCE: must be set with MCP_OAUTH_ISSUERS" -- \
+  MCP_OAUTH_ISSUERS=https://id.example.com DATABASE_URL=$url "$bin" serve
 check insecure-public 2 "--insecure-no-auth: refused with MCP_HOST=0.0.0.0" -- \
   MCP_HOST=0.0.0.0 DATABASE_URL=$url "$bin" serve --insecure-no-auth
 check fixtures-public 2 "--conformance-fixtures: refused with MCP_HOST=0.0.0.0" -- \
