@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <thread>
+
+#include <unistd.h>
 
 #include "pg/harness.hpp"
 
@@ -264,20 +267,26 @@ role = "tracksolid_owner"
 }
 
 TEST(Policy, AMappedRoleThatCanWriteIsUnsafe) {
-  grant_mapped_roles();
+  // A role of this test's own (other tests run beside it and map the fixture's
+  // roles), with a write grant the audit must find; gone at the end.
+  const std::string role = "fleetmcp_audit_writer_" + std::to_string(getpid());
   Admin admin;
-  // Granted for this test alone, and taken back: a write grant the audit must find.
-  admin.exec("GRANT INSERT ON reporting.depot_notes TO fleetmcp_policy_b");
-  PolicyFile policy("[analysts.ben]\nrole = \"fleetmcp_policy_b\"\n");
-  TestServer server(two_analysts(policy.path));
-  auto report = server.app().self_audit();
-  admin.exec("REVOKE INSERT ON reporting.depot_notes FROM fleetmcp_policy_b");
-  ASSERT_TRUE(report) << report.error().message;
+  admin.exec("CREATE ROLE " + role + " NOLOGIN");
+  admin.exec("GRANT USAGE ON SCHEMA reporting TO " + role + "; GRANT INSERT ON reporting.depot_notes TO " + role +
+             "; GRANT " + role + " TO analytics_ro");
+  std::optional<core::Result<doctor::Report>> report;
+  {
+    PolicyFile policy("[analysts.ben]\nrole = \"" + role + "\"\n");
+    TestServer server(two_analysts(policy.path));
+    report.emplace(server.app().self_audit());
+  }
+  admin.exec("DROP OWNED BY " + role + "; DROP ROLE " + role);
+  ASSERT_TRUE(*report) << report->error().message;
   std::string found;
-  for (const auto& f : report->findings) found += f.kind + " | " + f.what + "\n";
-  EXPECT_NE(found.find("table_write | role \"fleetmcp_policy_b\" (MCP_POLICY_FILE): "), std::string::npos) << found;
+  for (const auto& f : (*report)->findings) found += f.kind + " | " + f.what + "\n";
+  EXPECT_NE(found.find("table_write | role \"" + role + "\" (MCP_POLICY_FILE): "), std::string::npos) << found;
   EXPECT_NE(found.find("reporting.depot_notes (INSERT)"), std::string::npos) << found;
-  EXPECT_TRUE(report->unsafe());
+  EXPECT_TRUE((*report)->unsafe());
 }
 
 }  // namespace
