@@ -1,5 +1,6 @@
 #include "doctor/audit.hpp"
 #include "pg/params.hpp"
+#include "pg/sqlstate.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -279,8 +280,9 @@ asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Conf
     auto mapped = co_await audit_rows(db, grant->config, grant->role, database);
     const std::string label = "role \"" + grant->role + "\" (MCP_POLICY_FILE)";
     if (!mapped) {
-      // 42501: not a member; 22023: no such role. Anything else: the database's trouble.
-      if (mapped.error().sqlstate != "42501" && mapped.error().sqlstate != "22023") co_return mapped.error();
+      // Not a member, or no such role; anything else is the database's trouble.
+      const std::string& state = mapped.error().sqlstate;
+      if (state != pg::kInsufficientPrivilege && state != pg::kInvalidParameterValue) co_return mapped.error();
       report.findings.push_back(
           {Severity::Unsafe, "mapped_role_unusable", label + ": " + mapped.error().message,
            "every call of the analysts mapped to it would fail; create it and GRANT it to " + report.role +

@@ -28,6 +28,7 @@ inline constexpr std::string_view kInsufficientPrivilege = "42501";
 inline constexpr std::string_view kUndefinedTable = "42P01";
 inline constexpr std::string_view kUndefinedColumn = "42703";
 inline constexpr std::string_view kUndefinedFunction = "42883";
+inline constexpr std::string_view kInvalidParameterValue = "22023";  // e.g. SET ROLE to a role that does not exist
 
 // A refused login that no retry cures until someone changes the password, the
 // role, the database or pg_hba.conf. libpq gives no SQLSTATE for a failed
