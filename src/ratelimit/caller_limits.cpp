@@ -30,12 +30,12 @@ std::variant<CallerLimits::Permit, CallerLimits::Refusal> CallerLimits::admit(co
                                 " calls per minute; retry in " + std::to_string(seconds) + " s"};
   }
   ++e.running;
-  return Permit(this, caller);
+  return Permit(this, caller, &Entry::running);
 }
 
-void CallerLimits::release(const std::string& caller) {
+void CallerLimits::give_back(const std::string& caller, int Entry::*count) {
   std::lock_guard lock(mu_);
-  if (auto it = entries_.find(caller); it != entries_.end() && it->second.running > 0) --it->second.running;
+  if (auto it = entries_.find(caller); it != entries_.end() && it->second.*count > 0) --(it->second.*count);
 }
 
 std::optional<CallerLimits::Connection> CallerLimits::connect(const std::string& caller, int max) {
@@ -44,12 +44,7 @@ std::optional<CallerLimits::Connection> CallerLimits::connect(const std::string&
   Entry& e = entries_[caller];
   if (e.connections >= max) return std::nullopt;
   ++e.connections;
-  return Connection(this, caller);
-}
-
-void CallerLimits::disconnect(const std::string& caller) {
-  std::lock_guard lock(mu_);
-  if (auto it = entries_.find(caller); it != entries_.end() && it->second.connections > 0) --it->second.connections;
+  return Connection(this, caller, &Entry::connections);
 }
 
 void CallerLimits::sweep(Clock::time_point now) {

@@ -19,43 +19,40 @@
 namespace fleetmcp::ratelimit {
 
 class CallerLimits {
+  // One caller's bucket and counts.
+  struct Entry {
+    std::unique_ptr<TokenBucket> bucket;
+    int per_minute = 0;
+    int running = 0;
+    int connections = 0;
+  };
+
  public:
   using Clock = TokenBucket::Clock;
 
-  // Held while the call runs; its end frees the caller's concurrency slot.
-  class Permit {
+  // A slot of the caller's held until destroyed: a running call (Permit) or
+  // an open client connection (Connection: HTTP keep-alive, SSE, WebSocket,
+  // so one caller cannot fill MCP_MAX_CONNECTIONS alone).
+  class Hold {
    public:
-    Permit() = default;
-    Permit(Permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), caller_(std::move(other.caller_)) {}
-    Permit& operator=(Permit&&) = delete;
-    ~Permit() {
-      if (owner_) owner_->release(caller_);
+    Hold() = default;
+    Hold(Hold&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)), caller_(std::move(other.caller_)), count_(other.count_) {}
+    Hold& operator=(Hold&&) = delete;
+    ~Hold() {
+      if (owner_) owner_->give_back(caller_, count_);
     }
 
    private:
     friend class CallerLimits;
-    Permit(CallerLimits* owner, std::string caller) : owner_(owner), caller_(std::move(caller)) {}
+    Hold(CallerLimits* owner, std::string caller, int Entry::*count)
+        : owner_(owner), caller_(std::move(caller)), count_(count) {}
     CallerLimits* owner_ = nullptr;
     std::string caller_;
+    int Entry::*count_ = nullptr;  // which of the caller's counts it holds one of
   };
-
-  // Held while a client connection of the caller is open (HTTP keep-alive,
-  // SSE, WebSocket): one caller cannot fill MCP_MAX_CONNECTIONS alone.
-  class Connection {
-   public:
-    Connection(Connection&& other) noexcept
-        : owner_(std::exchange(other.owner_, nullptr)), caller_(std::move(other.caller_)) {}
-    Connection& operator=(Connection&&) = delete;
-    ~Connection() {
-      if (owner_) owner_->disconnect(caller_);
-    }
-
-   private:
-    friend class CallerLimits;
-    Connection(CallerLimits* owner, std::string caller) : owner_(owner), caller_(std::move(caller)) {}
-    CallerLimits* owner_ = nullptr;
-    std::string caller_;
-  };
+  using Permit = Hold;
+  using Connection = Hold;
 
   struct Refusal {
     int retry_after_s = 1;  // whole seconds, at least 1
@@ -72,14 +69,7 @@ class CallerLimits {
   std::size_t callers() const;
 
  private:
-  struct Entry {
-    std::unique_ptr<TokenBucket> bucket;
-    int per_minute = 0;
-    int running = 0;
-    int connections = 0;
-  };
-  void release(const std::string& caller);
-  void disconnect(const std::string& caller);
+  void give_back(const std::string& caller, int Entry::*count);
   // Drops entries with nothing running and a full bucket, when the map is large.
   void sweep(Clock::time_point now);
 
