@@ -147,6 +147,14 @@ std::optional<std::string> member_bytes(const nlohmann::json& jwk, const char* n
 using KeyOrReason = std::variant<std::shared_ptr<evp_pkey_st>, std::string>;
 KeyOrReason reason(std::string why) { return KeyOrReason(std::in_place_index<1>, std::move(why)); }
 
+// Why an EC or OKP key's "crv" is not `expected`; nothing when it is.
+std::optional<std::string> crv_problem(const nlohmann::json& jwk, std::string_view expected) {
+  const auto crv = jwk.find("crv");
+  if (crv == jwk.end() || !crv->is_string()) return "no crv";
+  if (*crv != expected) return "crv " + excerpt(crv->get_ref<const std::string&>()) + " is not supported";
+  return std::nullopt;
+}
+
 KeyOrReason rsa_key(const nlohmann::json& jwk) {
   std::string why;
   const auto modulus = member_bytes(jwk, "n", why);
@@ -174,9 +182,7 @@ KeyOrReason rsa_key(const nlohmann::json& jwk) {
 }
 
 KeyOrReason ec_key(const nlohmann::json& jwk) {
-  const auto crv = jwk.find("crv");
-  if (crv == jwk.end() || !crv->is_string()) return reason("no crv");
-  if (*crv != "P-256") return reason("crv " + excerpt(crv->get_ref<const std::string&>()) + " is not supported");
+  if (auto problem = crv_problem(jwk, "P-256")) return reason(*problem);
   std::string why;
   const auto x = member_bytes(jwk, "x", why);
   if (!x) return reason(why);
@@ -197,9 +203,7 @@ KeyOrReason ec_key(const nlohmann::json& jwk) {
 }
 
 KeyOrReason okp_key(const nlohmann::json& jwk) {
-  const auto crv = jwk.find("crv");
-  if (crv == jwk.end() || !crv->is_string()) return reason("no crv");
-  if (*crv != "Ed25519") return reason("crv " + excerpt(crv->get_ref<const std::string&>()) + " is not supported");
+  if (auto problem = crv_problem(jwk, "Ed25519")) return reason(*problem);
   std::string why;
   const auto x = member_bytes(jwk, "x", why);
   if (!x) return reason(why);
