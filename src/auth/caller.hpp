@@ -16,7 +16,6 @@ struct Caller {
 
   std::string name;
   std::vector<std::string> groups;  // the token's groups claim
-  std::vector<std::string> scopes;  // the token's scopes
   std::string token_id;             // OAuth: "jti" or a hash of the token; static tokens: empty
   std::string issuer;               // OAuth: who issued the token
 };

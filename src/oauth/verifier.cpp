@@ -181,7 +181,6 @@ asio::awaitable<Verdict> Verifier::verify(std::string token) {
       co_return Refusal{403, "insufficient_scope", "the token lacks the scope " + scope};
   auth::Caller caller(std::move(ok.user));
   caller.groups = std::move(ok.groups);
-  caller.scopes = std::move(ok.scopes);
   caller.token_id = std::move(ok.token_id);
   caller.issuer = std::move(ok.issuer);
   co_return caller;
