@@ -335,6 +335,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   OperatorPages pages;
   oauth::Verifier* oauth = nullptr;  // set with MCP_OAUTH_ISSUERS
+  std::vector<std::string> metadata_paths;  // where the protected-resource metadata is answered
   ratelimit::CallerLimits* limits = nullptr;
 
   // /metrics and /status: an operator's token (Bearer, or Basic for a
@@ -485,9 +486,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   bool is_metadata_path(std::string_view path) const {
-    for (const auto& p : oauth::metadata_paths(config.oauth))
-      if (path == p) return true;
-    return false;
+    return std::find(metadata_paths.begin(), metadata_paths.end(), path) != metadata_paths.end();
   }
 
   awaitable<std::optional<Response>> mcp_endpoint(beast::tcp_stream& stream, Request& req, auth::Caller caller,
@@ -562,7 +561,10 @@ Server::Server(std::vector<asio::io_context*> loops, const config::Config& confi
 
 void Server::set_operator_pages(OperatorPages pages) { impl_->pages = std::move(pages); }
 
-void Server::set_oauth(oauth::Verifier& verifier) { impl_->oauth = &verifier; }
+void Server::set_oauth(oauth::Verifier& verifier) {
+  impl_->oauth = &verifier;
+  impl_->metadata_paths = oauth::metadata_paths(impl_->config.oauth);
+}
 
 void Server::set_caller_limits(ratelimit::CallerLimits& limits) { impl_->limits = &limits; }
 
