@@ -76,30 +76,41 @@ stop_pid() {
   return 0
 }
 
+# start_on_free_port LAUNCH LOG CLASH: calls `LAUNCH PORT`, which starts a
+# server in the background on PORT, with a picked loopback port until it
+# listens; sets started_port and started_pid. A port taken meanwhile (CLASH, a
+# grep pattern, found in LOG) is tried again; any other failure to start ends
+# the test with LOG's end.
+start_on_free_port() {
+  local launch=$1 log=$2 clash=$3
+  for _ in 1 2 3; do
+    started_port=$(pick_port) || exit 1
+    "$launch" "$started_port"
+    started_pid=$!
+    wait_for_port "$started_port" "$started_pid" 15 && return 0
+    stop_pid "$started_pid"
+    grep -q "$clash" "$log" || break
+  done
+  echo "FAIL $launch did not start:"
+  tail -n 40 "$log"
+  exit 1
+}
+
 # start_fleetmcp BIN DIR [NAME=VALUE...]: `BIN serve` on a picked loopback port
 # with the test database and the settings given, in a clean environment, its
 # output in DIR/fleetmcp.{out,err}; sets fm_port and fm_pid and waits until
-# /readyz says ready. A port taken meanwhile is tried again; any other failure
-# to start ends the test.
+# /readyz says ready.
 start_fleetmcp() {
   local bin=$1 out=$2
   shift 2
-  for _ in 1 2 3; do
-    fm_port=$(pick_port) || exit 1
+  local settings=("$@")
+  launch_fleetmcp() {
     env -i PATH="$PATH" HOME="$out" DATABASE_URL="$FLEETMCP_TEST_DATABASE_URL" \
-      MCP_HOST=127.0.0.1 MCP_PORT="$fm_port" MCP_THREADS=2 "$@" \
+      MCP_HOST=127.0.0.1 MCP_PORT="$1" MCP_THREADS=2 "${settings[@]}" \
       "$bin" serve >"$out/fleetmcp.out" 2>"$out/fleetmcp.err" &
-    fm_pid=$!
-    wait_for_port "$fm_port" "$fm_pid" 15 && break
-    stop_pid "$fm_pid"
-    fm_pid=""
-    grep -q "cannot listen" "$out/fleetmcp.err" || break
-  done
-  if [[ -z $fm_pid ]]; then
-    echo "FAIL fleetmcp did not start:"
-    cat "$out/fleetmcp.err"
-    exit 1
-  fi
+  }
+  start_on_free_port launch_fleetmcp "$out/fleetmcp.err" "cannot listen"
+  fm_port=$started_port fm_pid=$started_pid
   for _ in $(seq 50); do
     [[ $(curl -s "http://127.0.0.1:$fm_port/readyz") == *'"ready":true'* ]] && break
     sleep 0.2

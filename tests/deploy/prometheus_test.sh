@@ -113,21 +113,12 @@ sed -e "s|'10.0.0.5:8892'|'127.0.0.1:$fm_port'|" -e "s|/etc/prometheus/fleetmcp-
   -e 's|^\( *\)scrape_interval: 15s|\1scrape_interval: 1s|' -e 's|^\( *\)evaluation_interval: 15s|\1evaluation_interval: 1s|' \
   "$shipped/prometheus.yml" >"$p/prometheus.yml"
 expect_has "test target in the configuration" "$(cat "$p/prometheus.yml")" "'127.0.0.1:$fm_port'"
-for _ in 1 2 3; do
-  prom_port=$(pick_port) || exit 1
+launch_prometheus() {
   prometheus --config.file="$p/prometheus.yml" --storage.tsdb.path="$p/data" \
-    --web.listen-address="127.0.0.1:$prom_port" >"$p/prometheus.log" 2>&1 &
-  prom_pid=$!
-  wait_for_port "$prom_port" "$prom_pid" 15 && break
-  stop_pid "$prom_pid"
-  prom_pid=""
-  grep -q "address already in use" "$p/prometheus.log" || break
-done
-if [[ -z $prom_pid ]]; then
-  echo "FAIL prometheus did not start:"
-  tail -n 20 "$p/prometheus.log"
-  exit 1
-fi
+    --web.listen-address="127.0.0.1:$1" >"$p/prometheus.log" 2>&1 &
+}
+start_on_free_port launch_prometheus "$p/prometheus.log" "address already in use"
+prom_port=$started_port prom_pid=$started_pid
 api=http://127.0.0.1:$prom_port/api/v1
 
 # Prometheus applies new targets on a 5 s tick, then scrapes every second.
