@@ -16,7 +16,7 @@ FROM ${BUILD_BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev nodejs npm ca-certificates \
+      libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev libdeflate-dev nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -33,11 +33,11 @@ RUN cmake --preset release -DFLEETMCP_TESTS=OFF -DFLEETMCP_BENCH=OFF \
  && build/release/fleetmcp version
 
 FROM ${RUNTIME_BASE}
-# Exactly the shared libraries the binary links (ldd): libpq, simdjson, OpenSSL, the C++ runtime. Boost (Asio, Beast) is header-only.
+# Exactly the shared libraries the binary links (ldd): libpq, simdjson, OpenSSL, libdeflate, the C++ runtime. Boost (Asio, Beast) is header-only.
 # curl is for the health check; ca-certificates for sslrootcert= in DATABASE_URL.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libpq5 libsimdjson14 libssl3 libstdc++6 libgcc-s1 \
+      libpq5 libsimdjson14 libssl3 libdeflate0 libstdc++6 libgcc-s1 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 fleetmcp \

@@ -1,6 +1,6 @@
 -- wrk script: every request is one legacy-era MCP tools/call of the query tool.
 -- Inputs come from the environment so query_throughput.sh can reuse one script:
---   BENCH_SQL, BENCH_MAX_ROWS, BENCH_TOKEN.
+--   BENCH_SQL, BENCH_MAX_ROWS, BENCH_TOKEN, BENCH_GZIP.
 -- done() prints one machine-readable line; query_throughput.sh takes the error
 -- count from it (its request rate comes from the server's audit lines, counted
 -- over the measured window only, not from wrk's totals).
@@ -20,6 +20,9 @@ end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. token
+-- BENCH_GZIP=1: ask for gzip, as Node and Python clients do (the server then
+-- spends CPU compressing every reply over MCP_GZIP_MIN_BYTES).
+if os.getenv("BENCH_GZIP") == "1" then wrk.headers["Accept-Encoding"] = "gzip" end
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query",'
   .. '"arguments":{"sql":' .. json_string(sql) .. ',"max_rows":' .. max_rows .. '}}}'
 

@@ -12,6 +12,7 @@
 #   BENCH_WARMUP      seconds run first and not measured     (2)
 #   BENCH_CLIENTS     wrk connections, pgbench clients, MCP_POOL_MAX (8)
 #   BENCH_WORKLOADS   which workloads to run                 ("W1 W2 W3 W4")
+#   BENCH_GZIP        1: wrk asks for gzip, as Node and Python clients do (0)
 set -euo pipefail
 export LC_ALL=C  # a '.' in $EPOCHREALTIME and in awk's numbers
 
@@ -174,6 +175,11 @@ for w in "${selected[@]}"; do
   wire=$(curl -sf -o "$tmp/reply.json" -w '%{size_download}' -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/json' --data "$body" "http://127.0.0.1:$port/mcp") ||
     { echo "$w: the check call failed" >&2; exit 1; }
+  # The same reply as a client that accepts gzip gets it (size_download counts
+  # the compressed bytes).
+  gz_wire=$(curl -sf --compressed -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' --data "$body" "http://127.0.0.1:$port/mcp") ||
+    { echo "$w: the gzip check call failed" >&2; exit 1; }
   got=$(jq -r '.result.structuredContent.row_count // "none"' "$tmp/reply.json")
   if [[ $got != "$expect" ]]; then
     echo "$w: fleetmcp returned row_count $got, PostgreSQL $expect rows; the reply starts:" >&2
@@ -183,7 +189,7 @@ for w in "${selected[@]}"; do
   fi
   text=$(jq -j '.result.content[0].text' "$tmp/reply.json" | wc -c)
 
-  BENCH_SQL=$q BENCH_MAX_ROWS=$max_rows BENCH_TOKEN=$token run "$tmp/wrk.out" \
+  BENCH_SQL=$q BENCH_MAX_ROWS=$max_rows BENCH_TOKEN=$token BENCH_GZIP=${BENCH_GZIP:-0} run "$tmp/wrk.out" \
     wrk -t "$threads" -c "$clients" -d "$((warmup + duration + 1))s" --timeout 10s \
     -s "$here/post_query.lua" "http://127.0.0.1:$port/mcp"
   measure_window
@@ -224,9 +230,9 @@ for w in "${selected[@]}"; do
   failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$tmp/pgbench.out")
   [[ ${failed:-0} == 0 ]] || notes+=("$w: pgbench reported $failed failed transactions")
 
-  row=$(printf '| %s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$w" "${what[$w]}" "$pg_tps" "$fm_rps" \
+  row=$(printf '| %s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$w" "${what[$w]}" "$pg_tps" "$fm_rps" \
     "$(calc %.2f "$fm_rps / $pg_tps")" "$srv_us" "$fm_pg_us" "$pgb_pg_us" \
-    "$(calc %.2f "$wire / $pg_text")" "$(calc %.2f "$text / $pg_text")" "$hwm")
+    "$(calc %.2f "$wire / $pg_text")" "$(calc %.2f "$gz_wire / $pg_text")" "$(calc %.2f "$text / $pg_text")" "$hwm")
   echo "$row"
   rows+=("$row")
   details+=("$(printf '| %s | %s | %s | %s | %s | %s in %s s | %s in %s s | %s | %s | %s / %s |' "$w" "$expect" \
@@ -239,13 +245,13 @@ done
 echo
 echo "fleetmcp $("$bin" version 2>/dev/null | awk '{ print $NF }'), $(pgbench --version | awk '{ print "pgbench " $3 }')," \
   "$(wrk -v 2>&1 | awk 'NR == 1 { print "wrk " $2 }'); $cores cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "$clients clients: wrk -t $threads -c $clients, MCP_POOL_MAX=$clients, MCP_MAX_ROWS=100000, max_rows $max_rows," \
+echo "$clients clients: wrk -t $threads -c $clients$([[ ${BENCH_GZIP:-0} == 1 ]] && echo " asking for gzip"), MCP_POOL_MAX=$clients, MCP_MAX_ROWS=100000, max_rows $max_rows," \
   "${text_cap[*]:-no MCP_MAX_TEXT_TOKENS}; pgbench -M extended -n -c $clients -j $threads;" \
   "${duration} s measured after ${warmup} s of warm-up"
 echo "server idle VmRSS right after start: $idle_rss KiB"
 echo
-echo "| workload | pgbench tps | fleetmcp rps | ratio | server CPU µs/call | PG CPU µs/call (fleetmcp) | PG CPU µs/call (pgbench) | wire bytes / PG text bytes | text block bytes / PG text bytes | peak RSS KiB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| workload | pgbench tps | fleetmcp rps | ratio | server CPU µs/call | PG CPU µs/call (fleetmcp) | PG CPU µs/call (pgbench) | wire bytes / PG text bytes | gzip wire bytes / PG text bytes | text block bytes / PG text bytes | peak RSS KiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "| workload | rows | PG text bytes (COPY) | wire bytes (HTTP body) | text block bytes | fleetmcp calls measured | pgbench calls measured | wrk CPU µs/call | pgbench CPU µs/call | other processes, % of machine (fleetmcp / pgbench window) |"

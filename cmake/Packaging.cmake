@@ -36,7 +36,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SECTION database)
 # Depends: exactly the shared libraries the binary links, found by dpkg-shlibdeps
-# (libpq5, libsimdjson14, libssl3, libstdc++6, libgcc-s1, libc6; Boost is
+# (libpq5, libsimdjson14, libssl3, libdeflate0, libstdc++6, libgcc-s1, libc6; Boost is
 # header-only, libpg_query static). The demo's launcher needs a PostgreSQL 15
 # server, psql and openssl; the bootstrap uses python3 for the SCRAM verifier.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

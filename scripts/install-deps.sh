@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
+  libboost1.74-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libssl-dev libdeflate-dev
   libtomlplusplus-dev  # MCP_POLICY_FILE (used header-only: no runtime library)
   libgtest-dev libbenchmark-dev
   postgresql-15 postgresql-contrib

@@ -182,6 +182,8 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     return int_into(c.max_rows, 1, 1000000);
   } else if (name == "MCP_MAX_RESPONSE_BYTES") {
     return int_into(c.max_response_bytes, 64 << 10, 1LL << 30);
+  } else if (name == "MCP_GZIP_MIN_BYTES") {
+    return int_into(c.gzip_min_bytes, 0, 1LL << 30);
   } else if (name == "MCP_MAX_TEXT_TOKENS") {
     return int_into(c.max_text_tokens, 100, 100000000);
   } else if (name == "MCP_READABLE_SCHEMAS") {
@@ -315,6 +317,8 @@ const std::vector<Setting>& settings() {
       {"MCP_MAX_ROWS", "10000", "hard ceiling on rows one query returns"},
       {"MCP_MAX_RESPONSE_BYTES", "16777216",
        "largest tool response; a result that would exceed it is cut (truncated, with a note)"},
+      {"MCP_GZIP_MIN_BYTES", "1024",
+       "/mcp replies of at least this size go gzip-compressed to clients that accept it (0: never)"},
       {"MCP_MAX_TEXT_TOKENS", "8000",
        "largest rows text a model gets from query and sample_table, in tokens estimated as 2.5 bytes each "
        "(20000 bytes; clients warn above 10000 tokens); the rows are cut at a whole row (truncated, with a note)"},

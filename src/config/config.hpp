@@ -60,6 +60,9 @@ struct Config {
   // Tools
   int max_rows = 10000;
   std::size_t max_response_bytes = 16 << 20;
+  // /mcp replies of at least this many bytes are gzip-compressed for clients
+  // that accept it (0: never).
+  std::size_t gzip_min_bytes = 1024;
   // The text block a model reads (query, sample_table), in tokens.
   int max_text_tokens = 8000;
   // That budget in bytes of the text as it is sent, at 2.5 bytes per token:

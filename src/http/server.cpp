@@ -24,6 +24,7 @@
 #include <cerrno>
 
 #include "core/cancel.hpp"
+#include "http/compress.hpp"
 #include "http/request.hpp"
 #include "oauth/resource.hpp"
 #include "json/writer.hpp"
@@ -506,6 +507,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
     Response res = make_response(req, static_cast<bhttp::status>(reply.status), std::move(reply.body));
+    compress_for(req, res, config.gzip_min_bytes);
     if (reply.retry_after_s > 0) res.set(bhttp::field::retry_after, std::to_string(reply.retry_after_s));
     co_return res;
   }

@@ -69,7 +69,7 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 declare -A depended=()
 while read -r name; do [[ -n $name ]] && depended[$name]=1; done < <(tr ',' '\n' <<<"$depends" | sed 's/(.*)//; s/ //g')
-for name in libpq5 libsimdjson14 libssl3 libstdc++6 libgcc-s1 libc6; do
+for name in libpq5 libsimdjson14 libssl3 libdeflate0 libstdc++6 libgcc-s1 libc6; do
   expect_that "Depends names $name" test -n "${depended[$name]:-}"
 done
 # Each one installed here, in a version that satisfies the constraint.

@@ -2,7 +2,7 @@
 // would send them on one connection (pipelined requests included), read by Beast's parser with
 // the server's limits through Beast's test stream, then judged as the server
 // judges them before any body is read (method, Host/Origin, token, media
-// type), with the MCP headers extracted and the body's envelope read.
+// type), with the MCP headers extracted, the body's envelope and Accept-Encoding read.
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "http/compress.hpp"
 #include "http/request.hpp"
 
 namespace {
@@ -62,6 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!http::is_mcp_path(http::path_of(req))) continue;
     const mcp::Headers headers = http::mcp_headers(req);
     (void)mcp::read_envelope(req.body(), headers, {});
+    if (auto accept = req.find(beast::http::field::accept_encoding); accept != req.end())
+      (void)http::accepts_gzip(accept->value());
     if (!req.keep_alive()) break;
   }
   return 0;

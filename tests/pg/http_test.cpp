@@ -1,6 +1,7 @@
 // The HTTP surface: auth, limits, methods, both eras over the wire, and hostile
 // input that must leave the server answering.
 #include <gtest/gtest.h>
+#include <libdeflate.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -254,6 +255,33 @@ TEST_F(HttpTest, ModernRequestsOverTheWire) {
   EXPECT_EQ(mismatch.status, 400);
   EXPECT_EQ(mismatch.json_body()["error"]["code"], -32020);
   EXPECT_EQ(mismatch.json_body()["id"], "c1");
+}
+
+// A client that accepts gzip (every Node and Python client does) gets rows
+// compressed; the same reply, byte for byte, once unpacked.
+TEST_F(HttpTest, RowsGoGzippedToClientsThatAcceptIt) {
+  json call = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+               {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT * FROM tracksolid.positions ORDER BY id"},
+                                                             {"max_rows", 200}}}}}};
+  auto plain = server_->post(call);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.headers.count("content-encoding"), 0u);
+  EXPECT_EQ(plain.headers["vary"], "Accept-Encoding");
+  auto packed = server_->post(call, {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_EQ(packed.status, 200);
+  EXPECT_EQ(packed.headers["content-encoding"], "gzip");
+  EXPECT_LT(packed.body.size(), plain.body.size() / 3);
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  std::string unpacked(plain.body.size() + 1, '\0');
+  std::size_t n = 0;
+  EXPECT_EQ(libdeflate_gzip_decompress(d, packed.body.data(), packed.body.size(), unpacked.data(), unpacked.size(), &n),
+            LIBDEFLATE_SUCCESS);
+  libdeflate_free_decompressor(d);
+  unpacked.resize(n);
+  EXPECT_EQ(json::parse(unpacked)["result"], plain.json_body()["result"]);
+  // Small replies are not worth the CPU.
+  auto small = server_->post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}}, {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(small.headers.count("content-encoding"), 0u);
 }
 
 TEST_F(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
