@@ -78,7 +78,7 @@ void print_help() {
       "Settings (environment variables):\n",
       fleetmcp::app::version());
   for (const auto& s : fleetmcp::config::settings())
-    std::printf("  %-26s %s (default: %s)\n", s.name, s.help, s.default_text);
+    std::printf("  %-26s %s (default: %s)\n", s.name, s.help, s.default_text.c_str());
   std::printf(
       "\nEvery tool call runs as BEGIN READ ONLY ... ROLLBACK; the SQL guard accepts one SELECT.\n"
       "serve, stdio and demo audit the role first (as doctor does) and refuse one that can write\n"
@@ -146,7 +146,7 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
       return fail("check-sql: the catalog could not be loaded from DATABASE_URL (see above); unset "
                   "DATABASE_URL to judge with PostgreSQL 15's built-in catalog only");
   }
-  const auto policy = fleetmcp::tools::policy_from(config, app ? &app->catalog() : nullptr);
+  const auto policy = fleetmcp::sql::policy_from(config, app ? &app->catalog() : nullptr);
   if (jsonl) return check_sql_lines(policy);
   auto verdict = fleetmcp::sql::validate(sql, policy);
   std::printf("catalog: %s\n", app ? "live (DATABASE_URL, as the role sees it)"

@@ -94,14 +94,17 @@ App::App(config::Config config, std::FILE* audit_out)
       tokens_(config_.auth_tokens),
       book_(load_policies(config_)),
       oauth_(config_.oauth.enabled() ? std::make_unique<oauth::Verifier>(config_.oauth, log_line) : nullptr),
+      fixtures_(config_.conformance_fixtures ? std::make_unique<conformance::Fixtures>() : nullptr),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
-      http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_, db_, records_, audit_)) {
+      http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_,
+                                           [this] { return probe_database(); }, records_, audit_)) {
   keep_freed_memory();
   db_.set_admission([this] { return gate_.admit(); });
   dispatcher_.set_role_warnings([this] { return gate_.warnings(); });
   dispatcher_.set_telemetry(metrics_, activity_);
   dispatcher_.set_policy(book_, limits_);
+  if (fixtures_) dispatcher_.set_extension(*fixtures_);
   records_.set_policy(book_, limits_);
   http_->set_caller_limits(limits_);
   if (oauth_) {
@@ -117,6 +120,15 @@ App::App(config::Config config, std::FILE* audit_out)
       [this] { metrics_.unauthorized(); });
   db_.set_plan_timer([this](double queued, double ran) { metrics_.plan(queued, ran); });
   http_->set_operator_pages({[this] { return metrics_text(); }, [this] { return status_html(); }});
+}
+
+boost::asio::awaitable<core::Status> App::probe_database() {
+  pg::Plan plan;
+  plan.statements.push_back({"SELECT 1", {}});
+  plan.for_caller = false;
+  auto ran = co_await db_.run(std::move(plan));
+  if (!ran) co_return ran.error();
+  co_return core::ok_status();
 }
 
 metrics::Gauges App::gauges() {

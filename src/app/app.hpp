@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "doctor/gate.hpp"
 #include "http/server.hpp"
+#include "conformance/fixtures.hpp"
 #include "mcp/dispatcher.hpp"
 #include "oauth/verifier.hpp"
 #include "policy/policy.hpp"
@@ -84,12 +85,15 @@ class App {
   policy::Book book_;               // MCP_POLICY_FILE, read once at start
   ratelimit::CallerLimits limits_;  // per caller, shared by every transport
   std::unique_ptr<oauth::Verifier> oauth_;  // with MCP_OAUTH_ISSUERS
+  std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
   mcp::Dispatcher dispatcher_;
   ws::Endpoint records_;  // the WebSocket record API
   std::unique_ptr<http::Server> http_;
   std::vector<std::thread> threads_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   metrics::Gauges gauges();
+  // /readyz's probe: SELECT 1 as the server, through the pool.
+  boost::asio::awaitable<core::Status> probe_database();
 };
 
 }  // namespace fleetmcp::app

@@ -269,6 +269,12 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
   return core::ok_status();
 }
 
+std::string joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& item : list) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Setting>& settings() {
@@ -322,12 +328,11 @@ const std::vector<Setting>& settings() {
       {"MCP_MAX_TEXT_TOKENS", "8000",
        "largest rows text a model gets from query and sample_table, in tokens estimated as 2.5 bytes each "
        "(20000 bytes; clients warn above 10000 tokens); the rows are cut at a whole row (truncated, with a note)"},
-      {"MCP_READABLE_SCHEMAS", "reporting,tracksolid,tickets,fuel",
+      {"MCP_READABLE_SCHEMAS", joined(kDefaultReadableSchemas),
        "schemas the introspection tools expose"},
       {"MCP_ENFORCE_SCHEMAS", "true",
        "schema-qualified relations must be in MCP_READABLE_SCHEMAS, pg_catalog or information_schema"},
-      {"MCP_REDACT_COLUMNS", "password_hash,password,secret,token,api_key,totp_secret,encryption_key,"
-                             "private_key,client_secret,webhook_secret,auth_token",
+      {"MCP_REDACT_COLUMNS", joined(kDefaultRedactColumns),
        "columns never returned nor usable in SQL (empty: none)"},
       {"MCP_PAGE_SIZE", "100", "items per page of the MCP list methods (tools, resources, templates, prompts)"},
       {"MCP_CATALOG_REFRESH_S", "300",

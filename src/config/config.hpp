@@ -28,6 +28,13 @@ struct RecordModel {
   std::string relation;  // table, view or materialized view
 };
 
+// The seed's schemas and sensitive columns: the defaults of MCP_READABLE_SCHEMAS
+// and MCP_REDACT_COLUMNS, and of the guard's offline policy (check-sql).
+inline const std::vector<std::string> kDefaultReadableSchemas = {"reporting", "tracksolid", "tickets", "fuel"};
+inline const std::vector<std::string> kDefaultRedactColumns = {
+    "password_hash", "password", "secret", "token", "api_key", "totp_secret",
+    "encryption_key", "private_key", "client_secret", "webhook_secret", "auth_token"};
+
 struct Config {
   // Listener
   std::string host = "127.0.0.1";
@@ -69,15 +76,13 @@ struct Config {
   // digit-heavy CSV costs about that much (prose about 4 bytes per token), so
   // the estimate errs toward more tokens.
   std::size_t text_budget_bytes() const { return static_cast<std::size_t>(max_text_tokens) * 5 / 2; }
-  std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
+  std::vector<std::string> readable_schemas = kDefaultReadableSchemas;
   std::size_t audit_sql_max = 2000;
   int page_size = 100;  // items per page of tools/list, resources/list, prompts/list
   int catalog_refresh_s = 300;  // the guard's catalog is reloaded this often
   bool enforce_schemas = true;
   // Sensitive columns (seed 004's list): never returned, never usable in SQL.
-  std::vector<std::string> redact_columns = {
-      "password_hash", "password", "secret", "token", "api_key", "totp_secret",
-      "encryption_key", "private_key", "client_secret", "webhook_secret", "auth_token"};
+  std::vector<std::string> redact_columns = kDefaultRedactColumns;
 
   // Auth
   std::vector<Token> auth_tokens;
@@ -119,7 +124,7 @@ inline constexpr const char* kSharedTokenCaller = "shared";
 // One documented setting: the same names in the environment and the config file.
 struct Setting {
   const char* name;
-  const char* default_text;
+  std::string default_text;
   const char* help;
 };
 const std::vector<Setting>& settings();

@@ -13,43 +13,29 @@
 #include <string>
 #include <variant>
 
+#include "mcp/extension.hpp"
+
 namespace fleetmcp::conformance {
 
-using Emit = std::function<boost::asio::awaitable<bool>(std::string notification)>;
+using Emit = mcp::Emit;
+using Failure = mcp::Failure;
+using Outcome = mcp::Outcome;
+using Call = mcp::ExtensionCall;
 
-// A JSON-RPC error the dispatcher sends as is (with its HTTP status).
-struct Failure {
-  int status = 200;
-  int code = 0;
-  std::string message;
-  nlohmann::json data;
-};
-
-// A result object (without the era's envelope), or an error.
-using Outcome = std::variant<nlohmann::json, Failure>;
-
-struct Call {
-  nlohmann::json params;               // the request's params
-  nlohmann::json client_capabilities;  // modern: from _meta; legacy: everything
-  bool modern = false;
-  Emit emit;  // null when notifications cannot travel
-};
-
-class Fixtures {
+class Fixtures final : public mcp::Extension {
  public:
   Fixtures();  // a fresh key for signing requestState
 
-  const nlohmann::json& tools() const { return tools_; }
-  const nlohmann::json& prompts() const { return prompts_; }
-  const nlohmann::json& resources() const { return resources_; }
-  const nlohmann::json& templates() const { return templates_; }
-  bool has_tool(const std::string& name) const;
-  bool has_prompt(const std::string& name) const;
+  const nlohmann::json& tools() const override { return tools_; }
+  const nlohmann::json& prompts() const override { return prompts_; }
+  const nlohmann::json& resources() const override { return resources_; }
+  const nlohmann::json& templates() const override { return templates_; }
+  bool has_tool(const std::string& name) const override;
+  bool has_prompt(const std::string& name) const override;
 
-  boost::asio::awaitable<Outcome> call_tool(Call call) const;
-  Outcome get_prompt(const nlohmann::json& params) const;
-  // nullopt when `uri` is not a fixture's.
-  std::optional<nlohmann::json> read_resource(const std::string& uri) const;
+  boost::asio::awaitable<Outcome> call_tool(Call call) const override;
+  Outcome get_prompt(const nlohmann::json& params) const override;
+  std::optional<nlohmann::json> read_resource(const std::string& uri) const override;
 
  private:
   std::string sign(const std::string& state) const;

@@ -10,7 +10,8 @@
 
 namespace fleetmcp::core {
 
-// Each kind maps once, in core/error_mapping.cpp, to a JSON-RPC or tool error.
+// Each kind maps once, in errors/errors.cpp, to a JSON-RPC error, a tool's
+// error text or a record API error frame.
 enum class ErrorKind {
   BadRequest,      // the caller sent something malformed or out of range
   Denied,          // the SQL guard or a policy refused it

@@ -68,8 +68,8 @@ const std::string& too_many_connections() {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
-       const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit)
-      : loops(std::move(loops)), config(config), dispatcher(dispatcher), admission(config, tokens), db(db),
+       const auth::TokenStore& tokens, ReadinessProbe probe, ws::Endpoint& records, audit::Sink& audit)
+      : loops(std::move(loops)), config(config), dispatcher(dispatcher), admission(config, tokens), ask_database(std::move(probe)),
         records(records), audit(audit), acceptor(*this->loops.front()) {}
 
   const std::vector<asio::io_context*> loops;  // each run by one thread
@@ -77,7 +77,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   const config::Config& config;
   mcp::Dispatcher& dispatcher;
   const Admission admission;
-  pg::Database& db;
+  ReadinessProbe ask_database;
   ws::Endpoint& records;
   audit::Sink& audit;
   tcp::acceptor acceptor;
@@ -381,10 +381,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   awaitable<void> probe() {
     auto self = shared_from_this();  // a probe may outlive the check that started it
-    pg::Plan plan;
-    plan.statements.push_back({"SELECT 1", {}});
-    plan.for_caller = false;
-    auto ran = co_await db.run(std::move(plan));
+    const core::Status ran = co_await ask_database();
     std::lock_guard lock(ready_state.mu);
     ready_state.probing = false;
     // A full pool says nothing about the database: keep what was known.
@@ -558,8 +555,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
-               const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit)
-    : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, db, records, audit)) {}
+               const auth::TokenStore& tokens, ReadinessProbe probe, ws::Endpoint& records, audit::Sink& audit)
+    : impl_(std::make_shared<Impl>(std::move(loops), config, dispatcher, tokens, std::move(probe), records, audit)) {}
 
 void Server::set_operator_pages(OperatorPages pages) { impl_->pages = std::move(pages); }
 

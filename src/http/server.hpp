@@ -30,12 +30,16 @@ struct OperatorPages {
   std::function<std::string()> status;   // HTML
 };
 
+// /readyz's question to the database (SELECT 1 as the server), asked at most
+// once per probe interval whatever the number of checks.
+using ReadinessProbe = std::function<boost::asio::awaitable<core::Status>()>;
+
 class Server {
  public:
   // Listens on the first loop; connections are spread over all of them.
   // A 401 is logged on `audit`.
   Server(std::vector<boost::asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
-         const auth::TokenStore& tokens, pg::Database& db, ws::Endpoint& records, audit::Sink& audit);
+         const auth::TokenStore& tokens, ReadinessProbe probe, ws::Endpoint& records, audit::Sink& audit);
 
   // Set before start().
   void set_operator_pages(OperatorPages pages);

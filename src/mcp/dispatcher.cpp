@@ -10,7 +10,7 @@
 #include <set>
 
 #include "json/writer.hpp"
-#include "mcp/errors.hpp"
+#include "errors/errors.hpp"
 #include "mcp/pages.hpp"
 #include "mcp/params.hpp"
 #include "prompts/prompts.hpp"
@@ -18,6 +18,8 @@
 #include "tools/arguments.hpp"
 
 namespace fleetmcp::mcp {
+
+using namespace fleetmcp::errors;  // the JSON-RPC codes and texts
 
 using boost::asio::awaitable;
 using nlohmann::json;
@@ -123,7 +125,7 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink
       info_(std::move(info)),
       server_meta_{{kMetaServerInfo, {{"name", info_.name}, {"version", info_.version}}}},
       server_meta_text_(dump(server_meta_)),
-      policy_(tools::policy_from(config, catalog)),
+      policy_(sql::policy_from(config, catalog)),
       tools_(tools::make_tools()),
       tools_json_(json::array()),
       prompts_json_(json::array()),
@@ -152,12 +154,19 @@ Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink
     prompts_json_.push_back(
         {{"name", p.name}, {"title", p.title}, {"description", p.description}, {"arguments", args}});
   }
-  if (config.conformance_fixtures) {
-    fixtures_ = std::make_unique<conformance::Fixtures>();
-    for (const auto& t : fixtures_->tools()) tools_json_.push_back(t);
-    for (const auto& p : fixtures_->prompts()) prompts_json_.push_back(p);
-  }
-  // Found once here, so a tools/call without mirrored parameters costs a lookup.
+  index_mirrored_params();
+}
+
+void Dispatcher::set_extension(const Extension& extension) {
+  extension_ = &extension;
+  for (const auto& t : extension.tools()) tools_json_.push_back(t);
+  for (const auto& p : extension.prompts()) prompts_json_.push_back(p);
+  index_mirrored_params();
+}
+
+// Found once, so a tools/call without mirrored parameters costs a lookup.
+void Dispatcher::index_mirrored_params() {
+  param_headers_.clear();
   for (const auto& tool : tools_json_) {
     const json properties = tool["inputSchema"].value("properties", json::object());
     for (const auto& [property, schema] : properties.items())
@@ -171,12 +180,12 @@ json Dispatcher::capabilities() const {
             {"resources", json::object()},
             {"prompts", json::object()},
             {"completions", json::object()}};
-  if (fixtures_) c["logging"] = json::object();  // only the fixtures log
+  if (extension_) c["logging"] = json::object();  // only the fixtures log
   return c;
 }
 
-Reply Dispatcher::outcome_reply(const Request& req, conformance::Outcome outcome) const {
-  if (auto* f = std::get_if<conformance::Failure>(&outcome))
+Reply Dispatcher::outcome_reply(const Request& req, Outcome outcome) const {
+  if (auto* f = std::get_if<Failure>(&outcome))
     return error_reply(f->status, req.id, f->code, f->message, f->data);
   return result(req, std::move(std::get<json>(outcome)));
 }
@@ -343,7 +352,7 @@ awaitable<Reply> Dispatcher::set_level(Request& req) {
 }
 
 awaitable<Reply> Dispatcher::subscribe(Request& req) {
-  if (!fixtures_) co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);
+  if (!extension_) co_return error_reply(200, req.id, kMethodNotFound, "Method not found: " + req.method);
   co_return result(req, json::object());
 }
 
@@ -369,8 +378,8 @@ awaitable<Reply> Dispatcher::list_templates(Request& req) {
                      {"title", t.title},
                      {"description", t.description},
                      {"mimeType", t.mime_type}});
-  if (fixtures_)
-    for (const auto& t : fixtures_->templates()) items.push_back(t);
+  if (extension_)
+    for (const auto& t : extension_->templates()) items.push_back(t);
   co_return list_page(req, "resourceTemplates", items, kListTtlMs);
 }
 
@@ -413,12 +422,13 @@ awaitable<Reply> Dispatcher::list_resources(Request& req) {
   if (!entries) {
     record.failed_with(entries.error());
     audit_.write(record);
-    co_return error_reply(200, req.id, kInternalError, "Could not list resources: " + entries.error().message);
+    co_return error_reply(200, req.id, rpc_code(entries.error(), req.modern),
+                          "Could not list resources: " + entries.error().message);
   }
   record.outcome = "ok";
   record.rows = static_cast<long long>(entries->size());
   audit_.write(record);
-  json items = fixtures_ ? fixtures_->resources() : json::array();
+  json items = extension_ ? extension_->resources() : json::array();
   for (const auto& e : *entries)
     items.push_back({{"uri", e.uri},
                      {"name", e.name},
@@ -433,8 +443,8 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
   const auto uri_text = Params(req.params, "params", bad).required_string("uri");
   if (bad) co_return invalid_params(req, bad.message);
   const json uri = *uri_text;
-  if (fixtures_)
-    if (auto fixture = fixtures_->read_resource(uri.get<std::string>()))
+  if (extension_)
+    if (auto fixture = extension_->read_resource(uri.get<std::string>()))
       co_return result(req, std::move(*fixture), kResourceTtlMs);
   audit::Record record = record_for(req, "resource_read", "resources/read", uri.get<std::string>());
   std::optional<ratelimit::CallerLimits::Permit> permit;
@@ -448,12 +458,9 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
   audit_.write(record);
   if (!contents) {
     const core::Error& e = contents.error();
-    // The legacy revisions have a code of their own for this; the modern one
-    // uses invalid params.
     if (e.kind == core::ErrorKind::NotFound)
-      co_return error_reply(200, req.id, req.modern ? kInvalidParams : kResourceNotFound, e.message,
-                            {{"uri", uri}});
-    co_return error_reply(200, req.id, kInternalError, "Could not read " + uri.get<std::string>() + ": " + e.message);
+      co_return error_reply(200, req.id, rpc_code(e, req.modern), e.message, {{"uri", uri}});
+    co_return error_reply(200, req.id, rpc_code(e, req.modern), "Could not read " + uri.get<std::string>() + ": " + e.message);
   }
   json read = {{"contents", json::array({{{"uri", contents->uri},
                                           {"mimeType", contents->mime_type},
@@ -467,7 +474,7 @@ awaitable<Reply> Dispatcher::get_prompt(Request& req) {
   const auto name = params.required_string("name");
   const json* given = params.object("arguments");
   if (bad) co_return invalid_params(req, bad.message);
-  if (fixtures_ && fixtures_->has_prompt(*name)) co_return outcome_reply(req, fixtures_->get_prompt(req.params));
+  if (extension_ && extension_->has_prompt(*name)) co_return outcome_reply(req, extension_->get_prompt(req.params));
   const prompts::Prompt* prompt = nullptr;
   for (const auto& p : prompts::fleet_prompts())
     if (p.name == *name) prompt = &p;
@@ -497,7 +504,7 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
   bool known = false;
   if (*type == "ref/prompt" && ref_name) {
     for (const auto& p : prompts::fleet_prompts()) known = known || p.name == *ref_name;
-    if (fixtures_ && fixtures_->has_prompt(*ref_name)) {  // nothing to offer
+    if (extension_ && extension_->has_prompt(*ref_name)) {  // nothing to offer
       json none = {{"values", json::array()}, {"total", 0}, {"hasMore", false}};
       co_return result(req, {{"completion", none}});
     }
@@ -523,7 +530,8 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
     record.failed_with(done.error());
   }
   audit_.write(record);
-  if (!done) co_return error_reply(200, req.id, kInternalError, "Could not complete: " + done.error().message);
+  if (!done)
+    co_return error_reply(200, req.id, rpc_code(done.error(), req.modern), "Could not complete: " + done.error().message);
   json completion = {{"values", done->values},
                      {"total", done->total},
                      {"hasMore", done->total > done->values.size()}};
@@ -537,14 +545,14 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   const json* given_args = params.object("arguments");
   const json* token = params.nested("_meta").id_like("progressToken");
   if (bad) co_return invalid_params(req, bad.message);
-  if (fixtures_ && fixtures_->has_tool(*name)) {
+  if (extension_ && extension_->has_tool(*name)) {
     // A legacy client's capabilities were declared once, at initialize; a
     // stateless server cannot know them, so they are taken as all declared.
     const json caps = req.modern ? req.params["_meta"][kMetaCapabilities]
                                  : json{{"sampling", json::object()}, {"elicitation", json::object()},
                                         {"roots", json::object()}};
-    conformance::Call call{req.params, caps, req.modern, req.notify};
-    co_return outcome_reply(req, co_await fixtures_->call_tool(std::move(call)));
+    ExtensionCall call{req.params, caps, req.modern, req.notify};
+    co_return outcome_reply(req, co_await extension_->call_tool(std::move(call)));
   }
   const tools::Tool* tool = nullptr;
   for (const auto& t : tools_)
@@ -557,7 +565,7 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   if (auto refused = admit(req, record, permit)) co_return std::move(*refused);
   const config::Config& config = req.grant->config;
   // The caller's schemas and sensitive columns judge the SQL (the catalog is the server's).
-  sql::Policy policy = tools::policy_from(config, policy_.catalog);
+  sql::Policy policy = sql::policy_from(config, policy_.catalog);
   tools::CallContext ctx{db_, config, policy, record, req.cancel};
   ctx.as = pg::RunAs{req.grant->role, req.caller.name};
   // On the status page while it runs.

@@ -18,9 +18,9 @@
 
 #include "audit/audit.hpp"
 #include "auth/caller.hpp"
-#include "conformance/fixtures.hpp"
 #include "config/config.hpp"
 #include "mcp/envelope.hpp"
+#include "mcp/extension.hpp"
 #include "metrics/activity.hpp"
 #include "metrics/metrics.hpp"
 #include "pg/runner.hpp"
@@ -69,6 +69,10 @@ class Dispatcher {
   void set_role_warnings(RoleWarnings source) { role_warnings_ = std::move(source); }
   std::vector<std::string> role_warnings() const { return role_warnings_ ? role_warnings_() : std::vector<std::string>{}; }
 
+  // More tools, prompts and resources (the conformance fixtures), listed
+  // after fleetmcp's own. Set once, before serving; `extension` outlives this.
+  void set_extension(const Extension& extension);
+
   // Where each request's time and each running call are told (/metrics,
   // /status). Set once, before serving; without it nothing is counted.
   void set_telemetry(metrics::Metrics& metrics, metrics::Activity& activity) {
@@ -106,7 +110,9 @@ class Dispatcher {
   Reply result(const Request& req, nlohmann::json result, std::optional<int> ttl_ms = std::nullopt) const;
   Reply invalid_params(const Request& req, const std::string& what) const;
   nlohmann::json capabilities() const;
-  Reply outcome_reply(const Request& req, conformance::Outcome outcome) const;
+  Reply outcome_reply(const Request& req, Outcome outcome) const;
+  // The tool parameters each tool mirrors into a header (x-mcp-header).
+  void index_mirrored_params();
   // What a client is told at initialize and server/discover: the caller's
   // schemas, caps and data coverage (their policy's), never the server's.
   std::string instructions(const policy::Grant& grant) const;
@@ -124,7 +130,7 @@ class Dispatcher {
   std::vector<tools::Tool> tools_;
   nlohmann::json tools_json_;    // tools/list items, built once
   nlohmann::json prompts_json_;  // prompts/list items, built once
-  std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
+  const Extension* extension_ = nullptr;
   RoleWarnings role_warnings_;
   policy::Book own_book_;
   ratelimit::CallerLimits own_limits_;

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 
-#include "mcp/errors.hpp"
+#include "errors/errors.hpp"
 
 namespace fleetmcp::mcp {
+
+using namespace fleetmcp::errors;  // the JSON-RPC codes and texts
 
 using nlohmann::json;
 

@@ -7,9 +7,11 @@
 #include <mutex>
 #include <string>
 
-#include "mcp/errors.hpp"
+#include "errors/errors.hpp"
 
 namespace fleetmcp::mcp {
+
+using namespace fleetmcp::errors;  // the JSON-RPC codes and texts
 
 namespace asio = boost::asio;
 

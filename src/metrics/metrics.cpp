@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/cancel.hpp"
+#include "pg/sqlstate.hpp"
 
 namespace fleetmcp::metrics {
 namespace {
@@ -91,7 +92,7 @@ void Metrics::tool_call(const audit::Record& r) {
     ++cancellations_[r.cause == core::CancelSignal::kClientRequest ? core::CancelSignal::kClientRequest
                                                                     : core::CancelSignal::kClientGone];
   else if (r.error == "timeout")
-    ++cancellations_[r.sqlstate == "57014" ? "statement_timeout" : "no_answer"];
+    ++cancellations_[r.sqlstate == pg::kQueryCanceled ? "statement_timeout" : "no_answer"];
   Analyst& a = analysts_[bounded(analysts_, r.caller, kMaxAnalysts)];
   ++a.calls[outcome];
   if (r.rows > 0) a.rows += static_cast<std::uint64_t>(r.rows);

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "resources/catalog.hpp"
+#include "resources/uri.hpp"
 
 namespace fleetmcp::prompts {
 
@@ -90,7 +90,7 @@ core::Result<std::string> fuel_anomalies(const Arguments& args) {
 
 core::Result<std::string> explore_table(const Arguments& args) {
   const std::string schema = arg(args, "schema"), table = arg(args, "table");
-  const std::string uri = "fleetmcp://table/" + resources::encode_segment(schema) + "/" + resources::encode_segment(table);
+  const std::string uri = resources::object_uri("table", schema, table);
   return "Explain what " + schema + "." + table +
          " holds and how to use it.\n\n"
          "Read the resource " + uri + " (columns, comments, keys, indexes, row estimate), look at a few rows "

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pg/params.hpp"
+#include "resources/uri.hpp"
 
 namespace fleetmcp::resources {
 
@@ -239,39 +240,6 @@ awaitable<core::Result<Contents>> overview(Context& ctx) {
 
 }  // namespace
 
-std::string encode_segment(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::optional<std::string> decode_segment(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '/') return std::nullopt;
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
-        !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
-      return std::nullopt;
-    out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-    i += 2;
-  }
-  if (out.empty()) return std::nullopt;
-  return out;
-}
-
 awaitable<core::Result<std::vector<Entry>>> list(Context ctx) {
   std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas)};
   auto ran = co_await run_one(ctx, kReadableObjects, std::move(params));
@@ -286,8 +254,7 @@ awaitable<core::Result<std::vector<Entry>>> list(Context ctx) {
                       comment = value(r, row, 3);
     const bool function = kind == "function";
     Entry e;
-    e.uri = std::string("fleetmcp://") + (function ? "function/" : "table/") + encode_segment(schema) + "/" +
-            encode_segment(name);
+    e.uri = object_uri(function ? "function" : "table", schema, name);
     e.name = schema + "." + name;
     e.title = e.name + " (" + kind + ")";
     e.description = comment.empty() ? "The " + kind + " " + e.name + "." : comment;
@@ -312,18 +279,10 @@ const std::vector<Template>& templates() {
 
 awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
   if (uri == kOverviewUri) co_return co_await overview(ctx);
-  constexpr std::string_view scheme = "fleetmcp://";
-  std::string_view rest = uri;
-  if (rest.substr(0, scheme.size()) != scheme) co_return not_found(uri);
-  rest.remove_prefix(scheme.size());
-  const auto first = rest.find('/'), second = rest.find('/', first + 1);
-  if (first == std::string_view::npos || second == std::string_view::npos) co_return not_found(uri);
-  const std::string_view kind = rest.substr(0, first);
-  const auto schema = decode_segment(rest.substr(first + 1, second - first - 1));
-  const auto name = decode_segment(rest.substr(second + 1));
-  if ((kind != "table" && kind != "function") || !schema || !name || !readable(ctx.config, *schema))
-    co_return not_found(uri);
-  std::vector<std::string> params{*schema, *name};
+  const auto object = parse_object_uri(uri);
+  if (!object || !readable(ctx.config, object->schema)) co_return not_found(uri);
+  const std::string &kind = object->kind, &schema = object->schema, &name = object->name;
+  std::vector<std::string> params{schema, name};
   if (kind == "table") {
     params.push_back(pg::text_array(ctx.config.redact_columns, true));
     params.push_back(pg::text_array(ctx.config.readable_schemas));
@@ -334,7 +293,7 @@ awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
   if (PQntuples(r) == 0) co_return not_found(uri);
   std::string document = value(r, 0, 0);
   const auto snapshot = ctx.catalog ? ctx.catalog->current() : nullptr;
-  if (const auto* c = kind == "table" && snapshot ? snapshot->coverage_of(*schema, *name) : nullptr) {
+  if (const auto* c = kind == "table" && snapshot ? snapshot->coverage_of(schema, name) : nullptr) {
     // The period the rows cover, from the time axis's index (see catalog::Coverage).
     document.pop_back();  // the closing brace
     document += ",\"coverage\":" + nlohmann::json{{"column", c->column}, {"first", c->first.empty() ? nullptr : nlohmann::json(c->first)},

@@ -16,12 +16,9 @@
 #include "core/cancel.hpp"
 #include "core/result.hpp"
 #include "pg/runner.hpp"
+#include "resources/uri.hpp"
 
 namespace fleetmcp::resources {
-
-inline constexpr const char* kOverviewUri = "fleetmcp://overview";
-inline constexpr const char* kTableTemplate = "fleetmcp://table/{schema}/{table}";
-inline constexpr const char* kFunctionTemplate = "fleetmcp://function/{schema}/{function}";
 
 struct Entry {
   std::string uri, name, title, description, mime_type;
@@ -59,10 +56,5 @@ struct Completion {
 boost::asio::awaitable<core::Result<Completion>> complete(std::string argument, std::string prefix,
                                                           std::map<std::string, std::string> arguments,
                                                           Context ctx);
-
-// RFC 3986 percent-encoding of one path segment, and its inverse (nullopt
-// when malformed).
-std::string encode_segment(std::string_view s);
-std::optional<std::string> decode_segment(std::string_view s);
 
 }  // namespace fleetmcp::resources

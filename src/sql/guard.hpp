@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catalog/catalog.hpp"
+#include "config/config.hpp"
 #include "core/result.hpp"
 
 namespace fleetmcp::sql {
@@ -20,7 +21,7 @@ struct Policy {
   // readable_schemas, pg_catalog or information_schema. Unqualified names are
   // allowed (the search path decides) but reported.
   bool enforce_schemas = true;
-  std::vector<std::string> readable_schemas = {"reporting", "tracksolid", "tickets", "fuel"};
+  std::vector<std::string> readable_schemas = config::kDefaultReadableSchemas;
   // Columns that may not be named anywhere in a statement (case-insensitive);
   // SELECT * results drop them after the fact (see redacted_columns()).
   std::vector<std::string> redact_columns;
@@ -28,6 +29,10 @@ struct Policy {
   // built-in knowledge of PostgreSQL 15's pg_catalog (check-sql offline).
   const catalog::Store* catalog = nullptr;
 };
+
+// The server's policy (MCP_ENFORCE_SCHEMAS, MCP_READABLE_SCHEMAS,
+// MCP_REDACT_COLUMNS), judged against `catalog`.
+Policy policy_from(const config::Config& config, const catalog::Store* catalog = nullptr);
 
 enum class StatementKind {
   Select,   // runs through a cursor, capped by FETCH

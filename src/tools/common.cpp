@@ -47,10 +47,6 @@ core::Result<long long> integer_arg(const json& args, const char* name, long lon
   return make_error(ErrorKind::BadRequest, std::string("argument '") + name + "' must be an integer");
 }
 
-sql::Policy policy_from(const config::Config& config, const catalog::Store* catalog) {
-  return {config.enforce_schemas, config.readable_schemas, config.redact_columns, catalog};
-}
-
 core::Status check_readable_schema(const config::Config& config, const std::string& schema) {
   const auto& allowed = config.readable_schemas;
   if (std::find(allowed.begin(), allowed.end(), schema) != allowed.end()) return core::ok_status();

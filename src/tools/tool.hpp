@@ -68,9 +68,6 @@ std::vector<Tool> make_tools();
 core::Result<std::string> string_arg(const json& args, const char* name,
                                      std::optional<std::string> fallback = std::nullopt);
 core::Result<long long> integer_arg(const json& args, const char* name, long long fallback);
-// The guard's policy as the configuration sets it (the MCP tools, the record
-// API and check-sql all judge SQL by this one).
-sql::Policy policy_from(const config::Config& config, const catalog::Store* catalog = nullptr);
 // Refuses a schema outside MCP_READABLE_SCHEMAS, naming the allowed ones.
 core::Status check_readable_schema(const config::Config& config, const std::string& schema);
 

@@ -4,8 +4,7 @@
 #include <set>
 
 #include "json/rows.hpp"
-#include "mcp/errors.hpp"
-#include "tools/tool.hpp"
+#include "errors/errors.hpp"
 #include "pg/sqlstate.hpp"
 
 namespace fleetmcp::ws {
@@ -28,20 +27,13 @@ bool catalog_changed(const std::string& sqlstate) {
   return sqlstate == pg::kUndefinedTable || sqlstate == pg::kUndefinedColumn || sqlstate == pg::kInsufficientPrivilege;
 }
 
-// Our own refusals carry the seed's texts as they are; what the database path
-// reports reads as it does for the SQL tools.
-std::string error_text(const core::Error& e) {
-  if (e.kind == ErrorKind::BadRequest || e.kind == ErrorKind::Denied) return e.message;
-  return mcp::tool_error_text(e, {});
-}
-
 }  // namespace
 
 RecordApi::RecordApi(const config::Config& config, pg::Database& db, audit::Sink& audit)
     : config_(config),
       db_(db),
       audit_(audit),
-      policy_(tools::policy_from(config)),
+      policy_(sql::policy_from(config)),
       own_book_(config) {}
 
 std::string RecordApi::allowed_list() const {
@@ -85,7 +77,7 @@ awaitable<std::string> RecordApi::answer(std::string message, std::string caller
     frame = std::move(outcome->value());
   } else {
     record.failed_with(outcome->error());
-    frame = error_frame(request.id, error_text(outcome->error()));
+    frame = error_frame(request.id, errors::record_error_text(outcome->error()));
   }
   audit_.write(record);
   co_return frame;
@@ -97,7 +89,7 @@ std::string RecordApi::refuse(std::string_view message, const std::string& calle
   record.tool = "ws";
   record.failed_with(error);
   audit_.write(record);
-  return error_frame(peek_id(message), error_text(error));
+  return error_frame(peek_id(message), errors::record_error_text(error));
 }
 
 void RecordApi::audit_event(const std::string& caller, const std::string& tool, const std::string& outcome,

@@ -1,6 +1,8 @@
-// How errors leave the server, decided in one place: JSON-RPC error objects for
-// protocol errors, and isError tool results (with PostgreSQL's message,
-// SQLSTATE and position) for everything that went wrong inside a tool.
+// How errors leave the server, decided in one place: the JSON-RPC codes and
+// error objects of protocol errors, the
+// text of isError tool results (PostgreSQL's message, SQLSTATE and position)
+// for everything that went wrong inside a tool, and the record API's error
+// frames.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,7 +10,7 @@
 
 #include "core/result.hpp"
 
-namespace fleetmcp::mcp {
+namespace fleetmcp::errors {
 
 enum RpcCode {
   kParseError = -32700,
@@ -22,6 +24,12 @@ enum RpcCode {
   kUnsupportedVersion = -32022,
 };
 
+// The code for a core::Error that ends a request outside a tool (a resource,
+// a completion): an unknown name is kResourceNotFound in the legacy
+// revisions and kInvalidParams in the modern one, bad arguments
+// kInvalidParams, anything else kInternalError.
+int rpc_code(const core::Error& error, bool modern);
+
 // {"jsonrpc":"2.0","id":...,"error":{...}}; id null when it could not be read.
 std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
                       const nlohmann::json& data = nullptr);
@@ -30,8 +38,12 @@ std::string rpc_error(const nlohmann::json& id, int code, const std::string& mes
 // detail and hint, the position with a caret (the record API's errors).
 std::string tool_error_text(const core::Error& error, std::string_view sql);
 
-// The same for a model's tool call, then what it most likely meant (another
+// A record API error frame's text: the server's own refusals (bad requests,
+// denied models) as they are, the database path's as for the SQL tools.
+std::string record_error_text(const core::Error& error);
+
+// The same as tool_error_text for a model's tool call, then what it most likely meant (another
 // dialect's syntax) and a last line, "Next: ...", with the step to take.
 std::string model_error_text(const core::Error& error, std::string_view sql);
 
-}  // namespace fleetmcp::mcp
+}  // namespace fleetmcp::errors

@@ -1,10 +1,10 @@
-#include "mcp/errors.hpp"
+#include "errors/errors.hpp"
 
 #include "sql/dialect.hpp"
 #include "sql/guard.hpp"
 #include "pg/sqlstate.hpp"
 
-namespace fleetmcp::mcp {
+namespace fleetmcp::errors {
 namespace {
 
 // PostgreSQL's 42501 text for a relation ("permission denied for table users"),
@@ -56,6 +56,14 @@ std::string next_step(const core::Error& e) {
 }
 
 }  // namespace
+
+int rpc_code(const core::Error& e, bool modern) {
+  switch (e.kind) {
+    case core::ErrorKind::NotFound: return modern ? kInvalidParams : kResourceNotFound;
+    case core::ErrorKind::BadRequest: return kInvalidParams;
+    default: return kInternalError;
+  }
+}
 
 std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
                       const nlohmann::json& data) {
@@ -122,6 +130,11 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
   return text;
 }
 
+std::string record_error_text(const core::Error& e) {
+  if (e.kind == core::ErrorKind::BadRequest || e.kind == core::ErrorKind::Denied) return e.message;
+  return tool_error_text(e, {});
+}
+
 std::string model_error_text(const core::Error& e, std::string_view sql) {
   std::string text = tool_error_text(e, sql);
   // Another dialect's syntax is refused by the parser, and its functions
@@ -133,4 +146,4 @@ std::string model_error_text(const core::Error& e, std::string_view sql) {
   return text;
 }
 
-}  // namespace fleetmcp::mcp
+}  // namespace fleetmcp::errors
