@@ -51,7 +51,7 @@ BEGIN
                FILTER (WHERE NOT lower(a.attname) = ANY (excluded)) AS readable
       FROM pg_class c
       LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-      WHERE c.relnamespace = s::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+      WHERE c.relnamespace = s::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
       GROUP BY c.oid
     LOOP
       IF NOT t.sensitive THEN

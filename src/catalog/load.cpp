@@ -1,4 +1,6 @@
 #include "catalog/load.hpp"
+
+#include "catalog/relations.hpp"
 #include "pg/params.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -71,7 +73,7 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
       {"SELECT c.oid, n.nspname, c.relname, a.attname, a.attnum, lower(a.attname) = ANY ($1::text[])"
        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-       " WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND c.oid IN (SELECT attrelid FROM pg_attribute"
+       " WHERE c.relkind IN " FLEETMCP_RELKINDS " AND c.oid IN (SELECT attrelid FROM pg_attribute"
        " WHERE attnum > 0 AND NOT attisdropped AND lower(attname) = ANY ($1::text[]))"
        " ORDER BY c.oid, a.attnum",
        {pg::text_array(options.sensitive_columns, true)}});

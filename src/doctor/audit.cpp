@@ -1,4 +1,6 @@
 #include "doctor/audit.hpp"
+
+#include "catalog/relations.hpp"
 #include "pg/params.hpp"
 #include "pg/sqlstate.hpp"
 
@@ -45,7 +47,7 @@ WITH me AS (
       SELECT pg_catalog.string_agg(x, ', ') AS privileges
       FROM unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) x
       WHERE pg_catalog.has_table_privilege(r.oid, x)) p
-    WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f') AND p.privileges IS NOT NULL
+    WHERE r.relkind IN )SQL" FLEETMCP_RELKINDS R"SQL( AND p.privileges IS NOT NULL
   UNION ALL SELECT 8, 'sequence_write', r.name || ' (' || p.privileges || ')'
     FROM relations r CROSS JOIN LATERAL (
       SELECT pg_catalog.string_agg(x, ', ') AS privileges
@@ -64,7 +66,7 @@ WITH me AS (
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = ANY ($1::text[]) AND pg_catalog.lower(a.attname) = ANY ($2::text[])
-      AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN )SQL" FLEETMCP_RELKINDS R"SQL(
       AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
       AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')
   UNION ALL SELECT 13, 'schema_unreadable', s

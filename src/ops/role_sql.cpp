@@ -1,5 +1,7 @@
 #include "ops/role_sql.hpp"
 
+#include "catalog/relations.hpp"
+
 namespace fleetmcp::ops {
 namespace {
 
@@ -86,7 +88,7 @@ std::string role_sql(const RoleSqlOptions& o) {
   sql += "               FILTER (WHERE NOT lower(a.attname) = ANY (excluded)) AS readable\n";
   sql += "      FROM pg_class c\n";
   sql += "      LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped\n";
-  sql += "      WHERE c.relnamespace = s::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')\n";
+  sql += "      WHERE c.relnamespace = s::regnamespace AND c.relkind IN " FLEETMCP_RELKINDS "\n";
   sql += "      GROUP BY c.oid\n";
   sql += "    LOOP\n";
   sql += "      IF NOT t.sensitive THEN\n";

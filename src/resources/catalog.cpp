@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "catalog/relations.hpp"
 #include "pg/params.hpp"
 #include "resources/uri.hpp"
 
@@ -16,19 +17,6 @@ using core::make_error;
 namespace {
 
 constexpr std::size_t kMaxCompletions = 100;
-
-// What the role may read: relations it has SELECT on (on some column, with
-// column grants) and functions it may execute. Partitions are read through
-// their parent and not listed.
-#define FLEETMCP_READABLE_RELATION \
-  "c.relkind IN ('r', 'p', 'v', 'm', 'f') AND has_any_column_privilege(c.oid, 'SELECT')"
-#define FLEETMCP_LISTED_RELATION FLEETMCP_READABLE_RELATION " AND NOT c.relispartition"
-#define FLEETMCP_READABLE_FUNCTION "p.prokind = 'f' AND has_function_privilege(p.oid, 'EXECUTE')"
-#define FLEETMCP_RELATION_KIND \
-  "CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' " \
-  "WHEN 'f' THEN 'foreign table' ELSE 'table' END"
-#define FLEETMCP_ROW_ESTIMATE \
-  "CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END"
 
 // Everything readable in the readable schemas ($1), for resources/list.
 constexpr const char* kReadableObjects = R"SQL(

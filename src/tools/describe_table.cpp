@@ -1,4 +1,5 @@
 // describe_table(schema, table): columns, types, nullability, defaults, comments.
+#include "catalog/relations.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::tools {
@@ -41,7 +42,7 @@ Tool make_describe_table_tool() {
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
         "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
-        "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','v','m','p','f') "
+        "WHERE n.nspname = $1 AND c.relname = $2 AND " FLEETMCP_READABLE_RELATION " "
         "ORDER BY a.attnum"),
         std::move(params));
     if (!out) co_return out;

@@ -1,4 +1,6 @@
 // list_schemas(): the readable schemas and how many tables/views each holds.
+#include "catalog/relations.hpp"
+#include "pg/params.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::tools {
@@ -12,18 +14,15 @@ Tool make_list_schemas_tool() {
   t.output_schema = list_output_schema(
       {{"schema", {{"type", "string"}}}, {"objects", {{"type", "integer"}}}});
   t.run = [](const json&, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
-    // Schemas as a text[] literal built by PostgreSQL from a parameter, never spliced.
-    std::string list;
-    for (const auto& s : ctx.config.readable_schemas) list += (list.empty() ? "" : ",") + s;
     // (A named vector: g++ 12 miscompiles braced arguments to coroutines.)
-    std::vector<std::string> params{list};
+    std::vector<std::string> params{pg::text_array(ctx.config.readable_schemas)};
     co_return co_await catalog_rows(
         ctx,
         std::string(
         "SELECT n.nspname AS schema, count(c.oid)::int AS objects "
         "FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid "
-        "AND c.relkind IN ('r','v','m','p','f') "
-        "WHERE n.nspname = ANY(string_to_array($1, ',')) "
+        "AND " FLEETMCP_READABLE_RELATION " "
+        "WHERE n.nspname = ANY($1::text[]) "
         "GROUP BY 1 ORDER BY 1"),
         std::move(params));
   };

@@ -1,4 +1,5 @@
 // list_tables(schema): tables, views and materialized views of one schema.
+#include "catalog/relations.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::tools {
@@ -30,7 +31,7 @@ Tool make_list_tables_tool() {
         "WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'FOREIGN TABLE' END AS kind, "
         "CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS estimated_rows "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = $1 AND c.relkind IN ('r','v','m','p','f') "
+        "WHERE n.nspname = $1 AND " FLEETMCP_READABLE_RELATION " "
         "ORDER BY 1"),
         std::move(params));
   };

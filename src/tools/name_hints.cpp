@@ -1,5 +1,7 @@
 #include "tools/name_hints.hpp"
 
+#include "catalog/relations.hpp"
+
 #include <algorithm>
 
 #include "core/nearest.hpp"
@@ -72,8 +74,8 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
     auto relations = co_await names(ctx,
         "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname = ANY($1::text[]) "
-        "AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT') ORDER BY 1 LIMIT 50000");
+        "WHERE " FLEETMCP_READABLE_RELATION " AND n.nspname = ANY($1::text[]) "
+        "ORDER BY 1 LIMIT 50000");
     if (relations.empty()) co_return;
     if (const auto offer = near_by_last_part(missing, relations); !offer.empty()) {
       append(e, "Did you mean " + core::quoted_list(offer) + "? Qualify names with their schema.");
@@ -91,9 +93,9 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
         "SELECT n.nspname || '.' || c.relname || '.' || a.attname FROM pg_catalog.pg_attribute a "
         "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r','v','m','p','f') "
+        "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN " FLEETMCP_RELKINDS " "
         "AND n.nspname = ANY($1::text[]) "
-        "AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY 1 LIMIT 50000");
+        "AND " FLEETMCP_READABLE_COLUMN " ORDER BY 1 LIMIT 50000");
     if (const auto offer = near_by_last_part(missing, columns); !offer.empty())
       append(e, "Readable columns with a similar name: " + core::quoted_list(offer) +
                     " (join or select from that relation).");

@@ -1,5 +1,7 @@
 #include "ws/models.hpp"
 
+#include "catalog/relations.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -17,13 +19,13 @@ constexpr const char* kDescribeSql = R"(SELECT n.nspname, c.relname, a.attname,
        coalesce((SELECT k.n FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
                  WHERE k.attnum = a.attnum), 0) AS key_position,
        coalesce(i.indnkeyatts, 0) AS key_size,
-       has_column_privilege(c.oid, a.attnum, 'SELECT') AS readable
+       )" FLEETMCP_READABLE_COLUMN R"( AS readable
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
 WHERE c.relname = $1 AND n.nspname = ANY ($2::text[])
-  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND c.relkind IN )" FLEETMCP_RELKINDS R"(
   AND has_schema_privilege(n.oid, 'USAGE')
 ORDER BY array_position($2::text[], n.nspname::text), a.attnum)";
 

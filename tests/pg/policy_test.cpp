@@ -53,16 +53,21 @@ void grant_mapped_roles() {
   }
 }
 
-HttpResponse call_as(TestServer& server, const char* token, const std::string& sql, int id = 1) {
+HttpResponse call_tool_as(TestServer& server, const char* token, const std::string& tool, const json& args,
+                          int id = 1) {
   return http_request(server.port(), "POST", "/mcp",
                       json{{"jsonrpc", "2.0"},
                            {"id", id},
                            {"method", "tools/call"},
-                           {"params", {{"name", "query"}, {"arguments", {{"sql", sql}}}}}}
+                           {"params", {{"name", tool}, {"arguments", args}}}}
                           .dump(),
                       {{"Authorization", std::string("Bearer ") + token},
                        {"Content-Type", "application/json"},
                        {"Accept", "application/json, text/event-stream"}});
+}
+
+HttpResponse call_as(TestServer& server, const char* token, const std::string& sql, int id = 1) {
+  return call_tool_as(server, token, "query", {{"sql", sql}}, id);
 }
 
 json rows_of(const HttpResponse& res) {
@@ -118,6 +123,31 @@ schemas = ["reporting", "tickets"]
   const std::string log = server.audit_log();
   EXPECT_NE(log.find("\"caller\":\"ana\",\"policy\":\"analyst:ana\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"caller\":\"ben\",\"policy\":\"analyst:ben\""), std::string::npos) << log;
+}
+
+// The introspection tools show a mapped role only what it may read: the one
+// readable-relation predicate (catalog/relations.hpp) holds for every tool.
+TEST(Policy, IntrospectionShowsOnlyWhatTheAnalystsRoleMayRead) {
+  grant_mapped_roles();
+  PolicyFile policy("[analysts.ana]\nrole = \"fleetmcp_policy_a\"\n");
+  TestServer server(two_analysts(policy.path));
+  auto names = [](const json& listed) {
+    std::vector<std::string> out;
+    for (const auto& row : listed["result"]) out.push_back(row["name"]);
+    return out;
+  };
+  const json hers = rows_of(call_tool_as(server, kAna, "list_tables", {{"schema", "reporting"}}));
+  EXPECT_EQ(names(hers), std::vector<std::string>{"depot_notes"}) << hers;
+  const json servers = rows_of(call_tool_as(server, kToken, "list_tables", {{"schema", "reporting"}}));
+  EXPECT_GT(names(servers).size(), 1u) << servers;
+  const json schemas = rows_of(call_tool_as(server, kAna, "list_schemas", json::object()));
+  EXPECT_EQ(schemas["result"][0]["objects"], 1) << schemas;
+  const json described =
+      call_tool_as(server, kAna, "describe_table", {{"schema", "reporting"}, {"table", "refresh_log"}}).json_body();
+  EXPECT_TRUE(described["result"]["isError"].get<bool>()) << described;
+  EXPECT_NE(described.dump().find("no table or view named"), std::string::npos) << described;
+  EXPECT_FALSE(rows_of(call_tool_as(server, kToken, "describe_table",
+                                    {{"schema", "reporting"}, {"table", "refresh_log"}}))["result"].empty());
 }
 
 TEST(Policy, ResourceReadsAndCompletionsAreAuditedAsTheAnalyst) {
