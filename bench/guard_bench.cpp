@@ -109,18 +109,20 @@ BENCHMARK(BM_GuardParseAndDom)->Arg(1000)->Unit(benchmark::kMicrosecond);
 // A 1,000-row result with the column types of tracksolid.positions.
 PGresult* positions_result() {
   PGresult* r = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
-  PGresAttDesc attrs[] = {{const_cast<char*>("id"), 0, 0, 0, 20, 8, -1},
-                          {const_cast<char*>("imei"), 0, 0, 0, 25, -1, -1},
-                          {const_cast<char*>("ts"), 0, 0, 0, 1184, 8, -1},
-                          {const_cast<char*>("lat"), 0, 0, 0, 701, 8, -1},
-                          {const_cast<char*>("lng"), 0, 0, 0, 701, 8, -1},
-                          {const_cast<char*>("speed"), 0, 0, 0, 700, 4, -1},
-                          {const_cast<char*>("ignition"), 0, 0, 0, 16, 1, -1},
-                          {const_cast<char*>("extra"), 0, 0, 0, 3802, -1, -1}};
+  PGresAttDesc attrs[] = {
+      {const_cast<char*>("id"), 0, 0, 0, 20, 8, -1},       {const_cast<char*>("imei"), 0, 0, 0, 25, -1, -1},
+      {const_cast<char*>("ts"), 0, 0, 0, 1184, 8, -1},     {const_cast<char*>("lat"), 0, 0, 0, 701, 8, -1},
+      {const_cast<char*>("lng"), 0, 0, 0, 701, 8, -1},     {const_cast<char*>("speed"), 0, 0, 0, 700, 4, -1},
+      {const_cast<char*>("ignition"), 0, 0, 0, 16, 1, -1}, {const_cast<char*>("extra"), 0, 0, 0, 3802, -1, -1}};
   PQsetResultAttrs(r, 8, attrs);
   for (int row = 0; row < 1000; ++row) {
-    const std::string values[] = {std::to_string(row + 1), "860000000000001", "2026-01-01 00:00:00+00",
-                                  "-1.2834567", "36.8234567", "42.5", row % 2 ? "t" : "f",
+    const std::string values[] = {std::to_string(row + 1),
+                                  "860000000000001",
+                                  "2026-01-01 00:00:00+00",
+                                  "-1.2834567",
+                                  "36.8234567",
+                                  "42.5",
+                                  row % 2 ? "t" : "f",
                                   "{\"seq\": " + std::to_string(row) + ", \"note\": \"a \\\"quoted\\\" word\"}"};
     for (int c = 0; c < 8; ++c)
       PQsetvalue(r, row, c, const_cast<char*>(values[c].c_str()), static_cast<int>(values[c].size()));

@@ -19,6 +19,7 @@ packages=(
   prometheus  # promtool and a server for deploy/prometheus/ (tests/deploy/prometheus_test.sh)
   chromium  # /status in a headless browser (tests/e2e/status_page.test.mjs)
   clang-14 libclang-rt-14-dev
+  clang-format-14  # the layout check (scripts/format.sh, the ctest format)
 )
 # The container image's test, only when asked (tests/deploy/image_test.sh).
 if [[ ${FLEETMCP_IMAGE_TEST:-} == 1 ]]; then

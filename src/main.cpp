@@ -1,7 +1,7 @@
 // fleetmcp: wiring only. Parses the command line, loads the configuration and
 // runs the chosen subcommand.
-#include <boost/asio/signal_set.hpp>
 #include <pthread.h>
+#include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,12 +20,12 @@
 #include <thread>
 
 #include "app/app.hpp"
-#include "policy/policy.hpp"
 #include "doctor/audit.hpp"
 #include "json/bounded.hpp"
 #include "mcp/stdio.hpp"
 #include "ops/role_sql.hpp"
 #include "ops/tokens.hpp"
+#include "policy/policy.hpp"
 #include "sql/guard.hpp"
 #include "tools/tool.hpp"
 
@@ -110,12 +110,14 @@ int check_sql_lines(const fleetmcp::sql::Policy& policy) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     json in = fleetmcp::json::parse_bounded(line).value;
     if (!in.is_object() || !in.contains("sql") || !in["sql"].is_string()) {
-      std::printf("%s\n", json{{"verdict", "error"}, {"message", "each line must be {\"sql\": \"...\"}"}}.dump().c_str());
+      std::printf("%s\n",
+                  json{{"verdict", "error"}, {"message", "each line must be {\"sql\": \"...\"}"}}.dump().c_str());
       continue;
     }
     auto verdict = fleetmcp::sql::validate(in["sql"].get<std::string>(), policy);
-    json out = verdict ? json{{"verdict", "allow"}}
-                       : json{{"verdict", "reject"}, {"rule", verdict.error().rule}, {"message", verdict.error().message}};
+    json out = verdict
+                   ? json{{"verdict", "allow"}}
+                   : json{{"verdict", "reject"}, {"rule", verdict.error().rule}, {"message", verdict.error().message}};
     std::printf("%s\n", out.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
   }
   return 0;
@@ -143,14 +145,15 @@ int check_sql(const Config& config, const std::vector<std::string>& args) {
     while (!app->catalog().current()->live && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (!app->catalog().current()->live)
-      return fail("check-sql: the catalog could not be loaded from DATABASE_URL (see above); unset "
-                  "DATABASE_URL to judge with PostgreSQL 15's built-in catalog only");
+      return fail(
+          "check-sql: the catalog could not be loaded from DATABASE_URL (see above); unset "
+          "DATABASE_URL to judge with PostgreSQL 15's built-in catalog only");
   }
   const auto policy = fleetmcp::sql::policy_from(config, app ? &app->catalog() : nullptr);
   if (jsonl) return check_sql_lines(policy);
   auto verdict = fleetmcp::sql::validate(sql, policy);
   std::printf("catalog: %s\n", app ? "live (DATABASE_URL, as the role sees it)"
-                                    : "offline (PostgreSQL 15's pg_catalog; set DATABASE_URL for the live one)");
+                                   : "offline (PostgreSQL 15's pg_catalog; set DATABASE_URL for the live one)");
   if (!verdict) {
     const auto& e = verdict.error();
     std::printf("verdict: rejected\nrule: %s\nmessage: %s\n", e.rule.c_str(), e.message.c_str());
@@ -205,8 +208,9 @@ int role_sql(const Config& config, const std::vector<std::string>& args) {
   for (auto& c : options.exclude_columns)
     for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (options.exclude_columns.empty() && !options.whole_table_grants)
-    return fail("role-sql: no sensitive columns to keep out (MCP_REDACT_COLUMNS or --exclude-columns is "
-                "empty); pass --whole-table-grants to grant whole tables on purpose");
+    return fail(
+        "role-sql: no sensitive columns to keep out (MCP_REDACT_COLUMNS or --exclude-columns is "
+        "empty); pass --whole-table-grants to grant whole tables on purpose");
   if (options.whole_table_grants)
     std::fputs(
         "fleetmcp: WARNING: --whole-table-grants: the role will read every sensitive column "
@@ -224,8 +228,10 @@ int token_new(const std::vector<std::string>& args, const std::string& config_pa
   bool write = false;
   std::vector<std::string> rest;
   for (const auto& a : args) {
-    if (a == "--write") write = true;
-    else rest.push_back(a);
+    if (a == "--write")
+      write = true;
+    else
+      rest.push_back(a);
   }
   if (rest.size() != 3 || rest[1] != "new") return fail("usage: fleetmcp token new NAME [--config FILE [--write]]");
   const std::string& name = rest[2];
@@ -236,8 +242,10 @@ int token_new(const std::vector<std::string>& args, const std::string& config_pa
   if (!config_path.empty()) {
     auto values = fleetmcp::config::read_config_file(config_path);
     if (!values) return fail(values.error().message);
-    if (auto it = values->find("MCP_AUTH_TOKENS"); it != values->end()) current = it->second;
-    else current = "";  // the file is the whole configuration: no tokens yet
+    if (auto it = values->find("MCP_AUTH_TOKENS"); it != values->end())
+      current = it->second;
+    else
+      current = "";  // the file is the whole configuration: no tokens yet
   }
   const char* environment = std::getenv("MCP_AUTH_TOKENS");
   if (environment && !write) current = environment;  // as for serve: the environment wins
@@ -258,8 +266,10 @@ int token_new(const std::vector<std::string>& args, const std::string& config_pa
   const std::string line = fleetmcp::ops::tokens_with(*current, name, token);
   if (!write) {
     std::printf("MCP_AUTH_TOKENS=%s\n", line.c_str());
-    std::fprintf(stderr, "Set the line above where fleetmcp reads its environment and restart it; "
-                         "hand the token to %s privately.\n", name.c_str());
+    std::fprintf(stderr,
+                 "Set the line above where fleetmcp reads its environment and restart it; "
+                 "hand the token to %s privately.\n",
+                 name.c_str());
     return 0;
   }
   // The file is replaced whole (a temporary beside it, renamed over it) with its mode kept.
@@ -279,8 +289,10 @@ int token_new(const std::vector<std::string>& args, const std::string& config_pa
     unlink(temporary.c_str());
     return fail("token new: cannot update " + config_path + ": " + reason);
   }
-  std::fprintf(stderr, "Wrote MCP_AUTH_TOKENS (%s and the others) to %s; restart fleetmcp, then hand the token "
-                       "to %s privately.\n", name.c_str(), config_path.c_str(), name.c_str());
+  std::fprintf(stderr,
+               "Wrote MCP_AUTH_TOKENS (%s and the others) to %s; restart fleetmcp, then hand the token "
+               "to %s privately.\n",
+               name.c_str(), config_path.c_str(), name.c_str());
   return 0;
 }
 
@@ -317,8 +329,9 @@ bool audit_at_start(fleetmcp::app::App& app, std::string& notes) {
     return false;
   }
   if (report->unsafe())
-    notes += "fleetmcp: WARNING: serving an unsafe role because MCP_ALLOW_UNSAFE_ROLE=true; "
-             "/readyz and the MCP instructions carry the findings\n";
+    notes +=
+        "fleetmcp: WARNING: serving an unsafe role because MCP_ALLOW_UNSAFE_ROLE=true; "
+        "/readyz and the MCP instructions carry the findings\n";
   app.start_catalog_refresh();
   return true;
 }
@@ -367,9 +380,12 @@ int demo(Config config, const std::vector<std::string>& args) {
   // The cluster runs as the unprivileged 'postgres' user, who cannot enter /root.
   if (geteuid() == 0 && (dir.empty() || dir.rfind("/root", 0) == 0)) dir = "/var/tmp/fleetmcp-demo";
   for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--dir" && i + 1 < args.size()) dir = args[++i];
-    else if (args[i] == "--scale" && i + 1 < args.size()) scale = args[++i];
-    else return fail("demo: unknown option '" + args[i] + "'; see fleetmcp --help");
+    if (args[i] == "--dir" && i + 1 < args.size())
+      dir = args[++i];
+    else if (args[i] == "--scale" && i + 1 < args.size())
+      scale = args[++i];
+    else
+      return fail("demo: unknown option '" + args[i] + "'; see fleetmcp --help");
   }
   if (scale.empty() || scale.find_first_not_of("0123456789.") != std::string::npos)
     return fail("demo: --scale must be a number such as 1 or 0.1");
@@ -380,14 +396,15 @@ int demo(Config config, const std::vector<std::string>& args) {
   const bool first_run = access((dir + "/env").c_str(), R_OK) != 0;
   std::printf("Starting the demo database in %s ...\n", dir.c_str());
   if (first_run)
-    std::printf("First run: generating the fleet dataset (%s/data/fleet_demo.sql) inside PostgreSQL "
-                "(about a minute) ...\n", files.c_str());
+    std::printf(
+        "First run: generating the fleet dataset (%s/data/fleet_demo.sql) inside PostgreSQL "
+        "(about a minute) ...\n",
+        files.c_str());
   std::fflush(stdout);
   const std::string start = "PG_CLUSTER_PROGRESS=1 PG_CLUSTER_FIXTURE_ARGS=" + shell_quoted("-v scale=" + scale) +
                             " bash " + shell_quoted(launcher) + " start " + shell_quoted(dir) + " " +
                             shell_quoted(files + "/data/fleet_demo.sql");
-  if (std::system(start.c_str()) != 0)
-    return fail("demo: the database did not start (see " + dir + "/server.log)");
+  if (std::system(start.c_str()) != 0) return fail("demo: the database did not start (see " + dir + "/server.log)");
   const std::string halt = "bash " + shell_quoted(launcher) + " halt " + shell_quoted(dir);
   // A cached fleet from an earlier day is moved forward to end yesterday (a no-op when current).
   // (The superuser's password goes through the environment, not psql's command line.)
@@ -550,8 +567,9 @@ int main(int argc, char** argv) {
     return fail("MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN or MCP_AUTH_TOKENS");
   const bool record_api_only = config.auth_tokens.empty() && !config.oauth.enabled() && config.ws_enabled;
   if (config.auth_tokens.empty() && !config.oauth.enabled() && !insecure_no_auth && !record_api_only)
-    return fail("MCP_AUTH_TOKENS: no tokens configured; set name:token pairs or MCP_OAUTH_ISSUERS, or pass "
-                "--insecure-no-auth for a loopback-only trial");
+    return fail(
+        "MCP_AUTH_TOKENS: no tokens configured; set name:token pairs or MCP_OAUTH_ISSUERS, or pass "
+        "--insecure-no-auth for a loopback-only trial");
   if (insecure_no_auth) {
     if (!fleetmcp::config::is_loopback_host(config.host))
       return fail("--insecure-no-auth: refused with MCP_HOST=" + config.host + "; it binds loopback only");
@@ -569,8 +587,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (record_api_only && !insecure_no_auth)
-    std::fprintf(stderr, "fleetmcp: MCP_AUTH_TOKENS is empty, so POST /mcp refuses every request; "
-                         "only /mcp/ws (MCP_TOKEN) is served\n");
+    std::fprintf(stderr,
+                 "fleetmcp: MCP_AUTH_TOKENS is empty, so POST /mcp refuses every request; "
+                 "only /mcp/ws (MCP_TOKEN) is served\n");
   // One line: tests and scripts read the port from it.
   const std::string record_api =
       config.ws_enabled ? "; record API on ws://" + config.host + ":" + std::to_string(*port) + "/mcp/ws" : "";

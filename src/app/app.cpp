@@ -1,9 +1,9 @@
 #include "app/app.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <algorithm>
 #include <ctime>
 #include <future>
 
@@ -88,7 +88,8 @@ App::App(config::Config config, std::FILE* audit_out)
       pool_(io(), pool_settings(config_)),
       db_(pool_, database_settings(config_)),
       gate_(db_, config_, stderr, &book_),  // book_ is built below; the gate reads it only once serving
-      refresher_(io(), db_, catalog_, {config_.redact_columns, config_.readable_schemas}, std::chrono::seconds(config_.catalog_refresh_s)),
+      refresher_(io(), db_, catalog_, {config_.redact_columns, config_.readable_schemas},
+                 std::chrono::seconds(config_.catalog_refresh_s)),
       audit_(audit_out, config_.audit_sql_max),
       metrics_(version()),
       tokens_(config_.auth_tokens),
@@ -97,8 +98,8 @@ App::App(config::Config config, std::FILE* audit_out)
       fixtures_(config_.conformance_fixtures ? std::make_unique<conformance::Fixtures>() : nullptr),
       dispatcher_(config_, db_, audit_, mcp::ServerInfo{"fleetmcp", version()}, &catalog_),
       records_(config_, db_, audit_),
-      http_(std::make_unique<http::Server>(pointers(loops_), config_, dispatcher_, tokens_,
-                                           [this] { return probe_database(); }, records_, audit_)) {
+      http_(std::make_unique<http::Server>(
+          pointers(loops_), config_, dispatcher_, tokens_, [this] { return probe_database(); }, records_, audit_)) {
   keep_freed_memory();
   db_.set_admission([this] { return gate_.admit(); });
   dispatcher_.set_role_warnings([this] { return gate_.warnings(); });

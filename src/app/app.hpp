@@ -12,16 +12,16 @@
 #include "auth/tokens.hpp"
 #include "catalog/load.hpp"
 #include "config/config.hpp"
+#include "conformance/fixtures.hpp"
 #include "doctor/gate.hpp"
 #include "http/server.hpp"
-#include "conformance/fixtures.hpp"
 #include "mcp/dispatcher.hpp"
-#include "oauth/verifier.hpp"
-#include "policy/policy.hpp"
-#include "ratelimit/caller_limits.hpp"
 #include "metrics/activity.hpp"
 #include "metrics/metrics.hpp"
+#include "oauth/verifier.hpp"
 #include "pg/database.hpp"
+#include "policy/policy.hpp"
+#include "ratelimit/caller_limits.hpp"
 #include "ws/session.hpp"
 
 namespace fleetmcp::app {
@@ -75,16 +75,16 @@ class App {
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   pg::Pool pool_;
   pg::Database db_;
-  doctor::Gate gate_;  // every plan of db_ passes it first
+  doctor::Gate gate_;       // every plan of db_ passes it first
   catalog::Store catalog_;  // what the guard judges calls by, kept fresh by refresher_
   catalog::Refresher refresher_;
   audit::Sink audit_;
   metrics::Metrics metrics_;    // fed by audit_, dispatcher_ and db_
   metrics::Activity activity_;  // the running calls and query shapes of /status
   auth::TokenStore tokens_;
-  policy::Book book_;               // MCP_POLICY_FILE, read once at start
-  ratelimit::CallerLimits limits_;  // per caller, shared by every transport
-  std::unique_ptr<oauth::Verifier> oauth_;  // with MCP_OAUTH_ISSUERS
+  policy::Book book_;                                // MCP_POLICY_FILE, read once at start
+  ratelimit::CallerLimits limits_;                   // per caller, shared by every transport
+  std::unique_ptr<oauth::Verifier> oauth_;           // with MCP_OAUTH_ISSUERS
   std::unique_ptr<conformance::Fixtures> fixtures_;  // only with --conformance-fixtures
   mcp::Dispatcher dispatcher_;
   ws::Endpoint records_;  // the WebSocket record API

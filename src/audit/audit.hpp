@@ -24,8 +24,8 @@ struct Record {
   std::string tool;      // the tool, or the method for the other kinds
   std::string subject;   // what the other kinds read: the resource URI, the prompt, the completed argument
   std::string fingerprint;
-  std::string sql;       // bounded by the sink's sql_max
-  long long rows = -1;   // -1: not applicable
+  std::string sql;      // bounded by the sink's sql_max
+  long long rows = -1;  // -1: not applicable
   bool truncated = false;
   long long ms = 0;
   double seconds = 0;    // the same time, unrounded, for the metrics

@@ -12,7 +12,7 @@ struct Caller {
   Caller() = default;
   // A static token's analyst (and tests): a name alone.
   Caller(std::string name) : name(std::move(name)) {}  // NOLINT(google-explicit-constructor)
-  Caller(const char* name) : name(name) {}              // NOLINT(google-explicit-constructor)
+  Caller(const char* name) : name(name) {}             // NOLINT(google-explicit-constructor)
 
   std::string name;
   std::vector<std::string> groups;  // the token's groups claim

@@ -470,7 +470,8 @@ std::variant<UnverifiedToken, TokenFailure> decode_token(std::string_view compac
     return fail(TokenError::AlgorithmRefused, "alg " + in_quotes(out.alg) + " is not accepted (RS256, ES256, EdDSA)");
   for (auto [name, field] : {std::pair{"kid", &out.kid}, std::pair{"typ", &out.typ}})
     if (const auto it = h.find(name); it != h.end()) {
-      if (!it->is_string()) return fail(TokenError::Malformed, std::string("the header's ") + name + " is not a string");
+      if (!it->is_string())
+        return fail(TokenError::Malformed, std::string("the header's ") + name + " is not a string");
       *field = it->get<std::string>();
     }
 
@@ -577,8 +578,10 @@ std::variant<VerifiedToken, TokenFailure> verify_token(const UnverifiedToken& to
     if (!string_list(*scp, true, out.scopes))
       return fail(TokenError::Malformed, "scp is not a string or an array of strings");
   }
-  if (const std::string* client = string_claim(claims, "client_id")) out.client_id = *client;
-  else if (const std::string* azp = string_claim(claims, "azp")) out.client_id = *azp;
+  if (const std::string* client = string_claim(claims, "client_id"))
+    out.client_id = *client;
+  else if (const std::string* azp = string_claim(claims, "azp"))
+    out.client_id = *azp;
   // jti names the token in logs and audit records: one short line, else the digest.
   const std::string* jti = string_claim(claims, "jti");
   const bool loggable = jti && !jti->empty() && jti->size() <= kMaxJtiBytes && !has_control(*jti);

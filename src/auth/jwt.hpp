@@ -23,10 +23,10 @@ namespace fleetmcp::auth {
 
 // A public signing key from an issuer's JWKS (RFC 7517).
 struct PublicKey {
-  std::string kid;                     // may be empty
-  std::string alg;                     // the JWK's "alg" when present (then only that algorithm may use it)
-  std::string kty;                     // "RSA", "EC", "OKP"
-  std::shared_ptr<evp_pkey_st> key;    // EVP_PKEY, freed with EVP_PKEY_free
+  std::string kid;                   // may be empty
+  std::string alg;                   // the JWK's "alg" when present (then only that algorithm may use it)
+  std::string kty;                   // "RSA", "EC", "OKP"
+  std::shared_ptr<evp_pkey_st> key;  // EVP_PKEY, freed with EVP_PKEY_free
 };
 
 struct KeySet {
@@ -50,7 +50,7 @@ enum class TokenError {
   WrongIssuer,
   WrongAudience,
   Expired,
-  NotYetValid,  // nbf, or iat in the future
+  NotYetValid,   // nbf, or iat in the future
   MissingClaim,  // iss, exp or the user claim
 };
 
@@ -66,10 +66,10 @@ struct TokenFailure {
 // pick the issuer's keys. Nothing in it is trustworthy yet.
 struct UnverifiedToken {
   std::string alg, kid, typ;
-  std::string issuer;          // "iss"; empty when absent
-  std::string signing_input;   // header.payload as sent
-  std::string signature;       // decoded bytes
-  nlohmann::json payload;      // the claims object
+  std::string issuer;         // "iss"; empty when absent
+  std::string signing_input;  // header.payload as sent
+  std::string signature;      // decoded bytes
+  nlohmann::json payload;     // the claims object
 };
 
 // Compact JWS only (three base64url parts without padding; JWE refused) of at

@@ -51,9 +51,9 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(std::string
   // Base64 of a name and a token: a few hundred bytes at most.
   if (!encoded || encoded->empty() || encoded->size() % 4 != 0 || encoded->size() > 1024) return std::nullopt;
   std::string decoded(encoded->size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                reinterpret_cast<const unsigned char*>(encoded->data()),
-                                static_cast<int>(encoded->size()));
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                      reinterpret_cast<const unsigned char*>(encoded->data()), static_cast<int>(encoded->size()));
   if (n < 0) return std::nullopt;
   // EVP_DecodeBlock counts the padding's zero bytes: drop them (at most two;
   // "====" decodes to nothing at all).

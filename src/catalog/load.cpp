@@ -3,15 +3,15 @@
 #include "catalog/relations.hpp"
 #include "pg/params.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cstdio>
-#include <tuple>
 #include <cstring>
+#include <tuple>
 
 namespace fleetmcp::catalog {
 namespace {
@@ -58,16 +58,16 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   plan.statements.push_back({std::string("SELECT ") + kFunctionColumns + " FROM pg_proc p" + kFunctionJoins, {}});
   plan.statements.push_back({std::string("SELECT o.oprname, on_.nspname, ") + kFunctionColumns +
                                  " FROM pg_operator o JOIN pg_namespace on_ ON on_.oid = o.oprnamespace"
-                                 " JOIN pg_proc p ON p.oid = o.oprcode" + kFunctionJoins +
-                                 " WHERE true" + kNeedsJudging,
+                                 " JOIN pg_proc p ON p.oid = o.oprcode" +
+                                 kFunctionJoins + " WHERE true" + kNeedsJudging,
                              {}});
   // Casts to types that are not built in (PostgreSQL's own objects have oids
   // below 16384): their cast functions, and the type's input function.
   plan.statements.push_back(
       {std::string("SELECT t.typname, ") + kFunctionColumns +
            " FROM pg_type t JOIN pg_proc p ON p.oid IN (SELECT c.castfunc FROM pg_cast c WHERE c.casttarget = t.oid"
-           " AND c.castfunc <> 0 UNION SELECT t.typinput)" + kFunctionJoins +
-           " WHERE t.oid >= 16384" + kNeedsJudging,
+           " AND c.castfunc <> 0 UNION SELECT t.typinput)" +
+           kFunctionJoins + " WHERE t.oid >= 16384" + kNeedsJudging,
        {}});
   plan.statements.push_back(
       {"SELECT c.oid, n.nspname, c.relname, a.attname, a.attnum, lower(a.attname) = ANY ($1::text[])"
@@ -99,13 +99,15 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   catalog->loaded_at = std::chrono::system_clock::now();
   const auto& results = ran->results;
   catalog->search_path.clear();
-  for (int r = 0; r < PQntuples(results[0].get()); ++r) catalog->search_path.emplace_back(PQgetvalue(results[0].get(), r, 0));
+  for (int r = 0; r < PQntuples(results[0].get()); ++r)
+    catalog->search_path.emplace_back(PQgetvalue(results[0].get(), r, 0));
   const PGresult* functions = results[1].get();
   catalog->functions.reserve(PQntuples(functions));
   for (int r = 0; r < PQntuples(functions); ++r) catalog->add_function(function_at(functions, r, 0));
   const PGresult* operators = results[2].get();
   for (int r = 0; r < PQntuples(operators); ++r)
-    catalog->operators[PQgetvalue(operators, r, 0)].push_back({PQgetvalue(operators, r, 1), function_at(operators, r, 2)});
+    catalog->operators[PQgetvalue(operators, r, 0)].push_back(
+        {PQgetvalue(operators, r, 1), function_at(operators, r, 2)});
   const PGresult* casts = results[3].get();
   for (int r = 0; r < PQntuples(casts); ++r)
     catalog->type_functions[PQgetvalue(casts, r, 0)].push_back(function_at(casts, r, 1));
@@ -156,7 +158,11 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
 
 Refresher::Refresher(asio::io_context& io, pg::Database& db, Store& store, LoadOptions options,
                      std::chrono::seconds every)
-    : strand_(asio::make_strand(io)), db_(db), store_(store), options_(std::move(options)), every_(every),
+    : strand_(asio::make_strand(io)),
+      db_(db),
+      store_(store),
+      options_(std::move(options)),
+      every_(every),
       timer_(std::make_unique<asio::steady_timer>(*strand_)) {
   store_.on_stale([this] { request(); });
 }

@@ -4,11 +4,11 @@
 // (the guard met a function it did not know).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -27,8 +27,7 @@ struct LoadOptions {
 
 // One load: functions the role may execute, operators and casts whose
 // functions need judging, the search path, relations with sensitive columns.
-boost::asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database& db,
-                                                                          const LoadOptions& options);
+boost::asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database& db, const LoadOptions& options);
 
 // Runs `load` into `store` at start and every `every` (retrying every few
 // seconds while the database is away); stop() ends the loop.

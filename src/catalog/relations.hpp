@@ -24,10 +24,9 @@
 #define FLEETMCP_READABLE_FUNCTION "p.prokind = 'f' AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')"
 
 // A relation's kind in words: table, view, materialized view, foreign table.
-#define FLEETMCP_RELATION_KIND                                                                  \
+#define FLEETMCP_RELATION_KIND                                                                           \
   "CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' " \
   "ELSE 'table' END"
 
 // PostgreSQL's estimate of its rows, where it keeps one (null before the first ANALYZE).
-#define FLEETMCP_ROW_ESTIMATE \
-  "CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END"
+#define FLEETMCP_ROW_ESTIMATE "CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END"

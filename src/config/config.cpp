@@ -1,7 +1,7 @@
 #include "config/config.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <libpq-fe.h>
+#include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -39,14 +39,12 @@ core::Error bad(const std::string& name, const std::string& reason) {
   return make_error(ErrorKind::BadRequest, name + ": " + reason);
 }
 
-core::Result<long long> parse_int(const std::string& name, const std::string& value,
-                                  long long lo, long long hi) {
+core::Result<long long> parse_int(const std::string& name, const std::string& value, long long lo, long long hi) {
   long long n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc() || end != value.data() + value.size())
     return bad(name, "expected a whole number, got '" + value + "'");
-  if (n < lo || n > hi)
-    return bad(name, value + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  if (n < lo || n > hi) return bad(name, value + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
   return n;
 }
 
@@ -73,8 +71,10 @@ std::optional<std::string> database_url_problem(const std::string& url) {
     std::string message;
     bool quoted = false;
     for (char ch : std::string(error ? error : "libpq could not parse it")) {
-      if (ch == '"') message += (quoted = !quoted) ? "\"..." : "\"";
-      else if (!quoted && ch != '\n') message += ch;
+      if (ch == '"')
+        message += (quoted = !quoted) ? "\"..." : "\"";
+      else if (!quoted && ch != '\n')
+        message += ch;
     }
     PQfreemem(error);
     return "libpq cannot parse it (" + message + ")" + kEncoding;
@@ -106,11 +106,14 @@ std::optional<std::string> url_problem(const std::string& url) {
   const bool https = url.rfind("https://", 0) == 0, http = url.rfind("http://", 0) == 0;
   if (!https && !http) return "is not an https:// URL";
   std::string rest = url.substr(https ? 8 : 7);
-  if (rest.find_first_of(" \t\"<>\\#?") != std::string::npos) return "is not a plain URL (no blanks, quotes, query or fragment)";
+  if (rest.find_first_of(" \t\"<>\\#?") != std::string::npos)
+    return "is not a plain URL (no blanks, quotes, query or fragment)";
   std::string host = rest.substr(0, rest.find('/'));
   if (host.empty()) return "names no host";
-  if (host.front() == '[') host = host.substr(0, host.find(']') + 1);
-  else host = host.substr(0, host.find(':'));
+  if (host.front() == '[')
+    host = host.substr(0, host.find(']') + 1);
+  else
+    host = host.substr(0, host.find(':'));
   if (http && !is_loopback_host(host)) return "uses http:// on a host other than loopback; use https://";
   return std::nullopt;
 }
@@ -167,8 +170,9 @@ core::Status apply(Config& c, const std::string& name, const std::string& value)
     // not be a zone name, and would need quoting in the startup options.
     if (value.size() > 100 || value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                                       "0123456789_+-/:") != std::string::npos)
-      return bad(name, "'" + value + "' is not a time zone name (letters, digits and _ + - / : only, "
-                       "such as Africa/Nairobi or UTC)");
+      return bad(name, "'" + value +
+                           "' is not a time zone name (letters, digits and _ + - / : only, "
+                           "such as Africa/Nairobi or UTC)");
     c.timezone = value;
   } else if (name == "MCP_POOL_IDLE_TIMEOUT") {
     return int_into(c.pool_idle_timeout_s, 1, 86400);
@@ -287,19 +291,23 @@ const std::vector<Setting>& settings() {
        "OAuth 2.1 authorization servers whose JWT access tokens are accepted (issuer URLs, comma-separated; "
        "http:// only on loopback); set: MCP_AUTH_TOKENS becomes optional"},
       {"MCP_OAUTH_AUDIENCE", "(none)",
-       "this server's canonical URL as a resource (RFC 8707), e.g. https://fleet.example.com/mcp: tokens must name it in aud"},
-      {"MCP_OAUTH_SCOPES", "fleet:read", "scopes a token must carry (comma-separated); one missing gets 403 insufficient_scope"},
+       "this server's canonical URL as a resource (RFC 8707), e.g. https://fleet.example.com/mcp: tokens must name it "
+       "in aud"},
+      {"MCP_OAUTH_SCOPES", "fleet:read",
+       "scopes a token must carry (comma-separated); one missing gets 403 insufficient_scope"},
       {"MCP_OAUTH_USER_CLAIM", "sub", "the token claim that names the analyst"},
       {"MCP_OAUTH_GROUPS_CLAIM", "groups", "the token claim that lists the analyst's groups (for MCP_POLICY_FILE)"},
       {"MCP_POLICY_FILE", "(none)",
        "TOML file of per-analyst and per-group policy: schemas, sensitive columns, row cap, statement timeout, "
        "calls per minute, concurrent calls, PostgreSQL role"},
       {"MCP_CALLS_PER_MINUTE", "600",
-       "calls that touch the database, per analyst per minute across every connection; more get HTTP 429 with Retry-After"},
+       "calls that touch the database, per analyst per minute across every connection; more get HTTP 429 with "
+       "Retry-After"},
       {"MCP_CONCURRENT_CALLS", "0",
        "calls one analyst may run at once across every connection (0: MCP_POOL_MAX); more get HTTP 429"},
       {"MCP_CONNECTIONS_PER_CALLER", "64",
-       "open client connections (HTTP keep-alive, SSE, WebSocket) one analyst may hold; one more gets 429 and is closed"},
+       "open client connections (HTTP keep-alive, SSE, WebSocket) one analyst may hold; one more gets 429 and is "
+       "closed"},
       {"MCP_HOST", "127.0.0.1", "address to listen on"},
       {"MCP_PORT", "8892", "port to listen on (0 picks a free one)"},
       {"MCP_THREADS", "0", "event-loop threads (0: one per core)"},
@@ -328,12 +336,10 @@ const std::vector<Setting>& settings() {
       {"MCP_MAX_TEXT_TOKENS", "8000",
        "largest rows text a model gets from query and sample_table, in tokens estimated as 2.5 bytes each "
        "(20000 bytes; clients warn above 10000 tokens); the rows are cut at a whole row (truncated, with a note)"},
-      {"MCP_READABLE_SCHEMAS", joined(kDefaultReadableSchemas),
-       "schemas the introspection tools expose"},
+      {"MCP_READABLE_SCHEMAS", joined(kDefaultReadableSchemas), "schemas the introspection tools expose"},
       {"MCP_ENFORCE_SCHEMAS", "true",
        "schema-qualified relations must be in MCP_READABLE_SCHEMAS, pg_catalog or information_schema"},
-      {"MCP_REDACT_COLUMNS", joined(kDefaultRedactColumns),
-       "columns never returned nor usable in SQL (empty: none)"},
+      {"MCP_REDACT_COLUMNS", joined(kDefaultRedactColumns), "columns never returned nor usable in SQL (empty: none)"},
       {"MCP_PAGE_SIZE", "100", "items per page of the MCP list methods (tools, resources, templates, prompts)"},
       {"MCP_CATALOG_REFRESH_S", "300",
        "seconds between reloads of the catalog the SQL guard judges functions by (sooner when it meets an "
@@ -372,12 +378,9 @@ core::Result<std::vector<Token>> parse_tokens(const std::string& text, const std
     if (colon == std::string::npos || colon == 0 || colon + 1 == item.size())
       return bad(setting, "each entry must be name:token");
     Token t{trim(item.substr(0, colon)), trim(item.substr(colon + 1))};
-    if (t.token.size() < 8)
-      return bad(setting, "token of '" + t.name + "' is shorter than 8 characters");
-    if (!names.insert(t.name).second)
-      return bad(setting, "name '" + t.name + "' appears twice");
-    if (!secrets.insert(t.token).second)
-      return bad(setting, "two names share one token");
+    if (t.token.size() < 8) return bad(setting, "token of '" + t.name + "' is shorter than 8 characters");
+    if (!names.insert(t.name).second) return bad(setting, "name '" + t.name + "' appears twice");
+    if (!secrets.insert(t.token).second) return bad(setting, "two names share one token");
     out.push_back(std::move(t));
   }
   return out;
@@ -420,20 +423,18 @@ core::Result<std::map<std::string, std::string>> read_config_file(const std::str
     if (line.empty() || line[0] == '#') continue;
     auto eq = line.find('=');
     if (eq == std::string::npos)
-      return make_error(ErrorKind::BadRequest, "config file " + path + ":" +
-                                                   std::to_string(lineno) + ": expected KEY=VALUE");
+      return make_error(ErrorKind::BadRequest,
+                        "config file " + path + ":" + std::to_string(lineno) + ": expected KEY=VALUE");
     std::string key = trim(line.substr(0, eq));
     std::string value = trim(line.substr(eq + 1));
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
-        value.back() == value.front())
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
       value = value.substr(1, value.size() - 2);
     values[key] = value;
   }
   return values;
 }
 
-core::Result<Config> load(const std::map<std::string, std::string>& file_values,
-                          const Lookup& environment) {
+core::Result<Config> load(const std::map<std::string, std::string>& file_values, const Lookup& environment) {
   Config c;
   for (const auto& [name, value] : file_values)
     if (auto st = apply(c, name, value); !st) return st.error();
@@ -442,14 +443,15 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
       if (auto st = apply(c, s.name, *value); !st) return st.error();
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   if (c.oauth.enabled() && c.oauth.audience.empty())
-    return bad("MCP_OAUTH_AUDIENCE", "must be set with MCP_OAUTH_ISSUERS: the URL clients reach this server's MCP "
-                                     "endpoint at, which tokens must name as their audience");
+    return bad("MCP_OAUTH_AUDIENCE",
+               "must be set with MCP_OAUTH_ISSUERS: the URL clients reach this server's MCP "
+               "endpoint at, which tokens must name as their audience");
   if (!c.oauth.enabled() && !c.oauth.audience.empty())
     return bad("MCP_OAUTH_ISSUERS", "must be set with MCP_OAUTH_AUDIENCE");
   // Checks across settings, once every value is in.
   for (const auto& m : c.ws_models)
-    if (!m.schema.empty() && std::find(c.readable_schemas.begin(), c.readable_schemas.end(), m.schema) ==
-                                 c.readable_schemas.end())
+    if (!m.schema.empty() &&
+        std::find(c.readable_schemas.begin(), c.readable_schemas.end(), m.schema) == c.readable_schemas.end())
       return bad("MCP_ALLOWED_MODELS", "'" + m.schema + "." + m.relation + "' is outside MCP_READABLE_SCHEMAS");
   // An operator token opens the server's inside, an analyst's the data: never one secret for both.
   for (const auto& o : c.operator_tokens) {

@@ -32,7 +32,7 @@ struct RecordModel {
 // and MCP_REDACT_COLUMNS, and of the guard's offline policy (check-sql).
 inline const std::vector<std::string> kDefaultReadableSchemas = {"reporting", "tracksolid", "tickets", "fuel"};
 inline const std::vector<std::string> kDefaultRedactColumns = {
-    "password_hash", "password", "secret", "token", "api_key", "totp_secret",
+    "password_hash",  "password",    "secret",        "token",          "api_key",   "totp_secret",
     "encryption_key", "private_key", "client_secret", "webhook_secret", "auth_token"};
 
 struct Config {
@@ -41,8 +41,8 @@ struct Config {
   std::uint16_t port = 8892;
   int threads = 0;  // 0: one per core
   std::size_t max_body_bytes = 1 << 20;
-  int max_connections = 4096;  // open client connections per listener; more get 503 and are closed
-  bool insecure_no_auth = false;  // only from the command line, never the environment
+  int max_connections = 4096;         // open client connections per listener; more get 503 and are closed
+  bool insecure_no_auth = false;      // only from the command line, never the environment
   bool conformance_fixtures = false;  // the conformance suite's fixtures; command line, tests only
   // DNS-rebinding protection: a foreign Origin is refused; "auto" also refuses
   // a foreign Host when the listener is on loopback (where a reverse proxy on
@@ -78,7 +78,7 @@ struct Config {
   std::size_t text_budget_bytes() const { return static_cast<std::size_t>(max_text_tokens) * 5 / 2; }
   std::vector<std::string> readable_schemas = kDefaultReadableSchemas;
   std::size_t audit_sql_max = 2000;
-  int page_size = 100;  // items per page of tools/list, resources/list, prompts/list
+  int page_size = 100;          // items per page of tools/list, resources/list, prompts/list
   int catalog_refresh_s = 300;  // the guard's catalog is reloaded this often
   bool enforce_schemas = true;
   // Sensitive columns (seed 004's list): never returned, never usable in SQL.
@@ -110,8 +110,8 @@ struct Config {
   bool readonly = true;
   bool ws_enabled = false;
   std::string ws_token;  // MCP_TOKEN: one shared token, audited as caller kSharedTokenCaller
-  std::vector<RecordModel> ws_models = {{"users", "", "users"}, {"tickets", "", "tickets"},
-                                        {"change_log", "", "change_log"}};
+  std::vector<RecordModel> ws_models = {
+      {"users", "", "users"}, {"tickets", "", "tickets"}, {"change_log", "", "change_log"}};
   int ws_rate_limit = 60;  // requests per minute per connection
   int ws_idle_timeout_s = 300;
   int ws_ping_interval_s = 30;
@@ -136,8 +136,7 @@ core::Result<std::map<std::string, std::string>> read_config_file(const std::str
 
 // Applies file values, then environment values, onto the defaults and validates.
 // The error message is one line naming the variable and the reason.
-core::Result<Config> load(const std::map<std::string, std::string>& file_values,
-                          const Lookup& environment);
+core::Result<Config> load(const std::map<std::string, std::string>& file_values, const Lookup& environment);
 
 // Whether a listen address or host name is on loopback.
 bool is_loopback_host(std::string_view host);

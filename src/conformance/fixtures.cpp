@@ -279,12 +279,16 @@ awaitable<Outcome> Fixtures::call_tool(Call call) const {
   if (name == "test_custom_header") co_return text("region " + args.value("region", ""));
   if (name == "test_missing_capability") {
     if (!caps.contains("sampling"))
-      co_return Failure{400, -32021, "Missing required client capability: sampling",
+      co_return Failure{400,
+                        -32021,
+                        "Missing required client capability: sampling",
                         {{"requiredCapabilities", {{"sampling", json::object()}}}}};
     co_return text("sampling declared");
   }
   if (name == "test_streaming_elicitation" && !caps.contains("elicitation"))
-    co_return Failure{400, -32021, "Missing required client capability: elicitation",
+    co_return Failure{400,
+                      -32021,
+                      "Missing required client capability: elicitation",
                       {{"requiredCapabilities", {{"elicitation", json::object()}}}}};
   co_return input_required_tool(name, call.params, caps);
 }
@@ -298,8 +302,8 @@ Outcome Fixtures::get_prompt(const json& params) const {
     return messages(json::array({user({{"type", "text"}, {"text", "This is a simple prompt for testing."}})}));
   if (name == "test_prompt_with_arguments")
     return messages(json::array({user({{"type", "text"},
-                                       {"text", "Prompt with arguments: arg1='" + args.value("arg1", "") +
-                                                    "', arg2='" + args.value("arg2", "") + "'"}})}));
+                                       {"text", "Prompt with arguments: arg1='" + args.value("arg1", "") + "', arg2='" +
+                                                    args.value("arg2", "") + "'"}})}));
   if (name == "test_prompt_with_embedded_resource")
     return messages(json::array({user({{"type", "resource"},
                                        {"resource",

@@ -63,9 +63,7 @@ class CancelSignal {
   void clear() {
     std::unique_lock lock(mu_);
     action_ = nullptr;
-    done_.wait(lock, [&] {
-      return running_ == std::thread::id() || running_ == std::this_thread::get_id();
-    });
+    done_.wait(lock, [&] { return running_ == std::thread::id() || running_ == std::this_thread::get_id(); });
   }
 
   bool cancelled() {

@@ -32,8 +32,7 @@ std::size_t edit_distance(std::string_view a_in, std::string_view b_in) {
   return prev[b.size()];
 }
 
-std::vector<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates,
-                                 std::size_t most) {
+std::vector<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates, std::size_t most) {
   const std::string w = lower(word);
   const std::size_t allowed = std::max<std::size_t>(1, w.size() / 3);
   std::vector<std::pair<std::size_t, const std::string*>> near;
@@ -41,7 +40,8 @@ std::vector<std::string> nearest(std::string_view word, const std::vector<std::s
     const std::string lc = lower(c);
     std::size_t d = edit_distance(w, lc);
     // "vehicle" for "fleet_vehicles", "trip" for "v_trips": a name part.
-    if (d > allowed && w.size() >= 3 && (lc.find(w) != std::string::npos || w.find(lc) != std::string::npos && lc.size() >= 3))
+    if (d > allowed && w.size() >= 3 &&
+        (lc.find(w) != std::string::npos || w.find(lc) != std::string::npos && lc.size() >= 3))
       d = allowed;
     if (d <= allowed) near.emplace_back(d, &c);
   }

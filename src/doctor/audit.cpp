@@ -4,13 +4,13 @@
 #include "pg/params.hpp"
 #include "pg/sqlstate.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <optional>
-#include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 
 namespace fleetmcp::doctor {
 namespace {
@@ -104,10 +104,8 @@ constexpr Kind kKinds[] = {
      "can read any file the server can (COPY ... FROM 'file', pg_read_file)"},
     {"pg_read_all_data", Severity::Warning, "member of pg_read_all_data",
      "can read every table, sensitive columns included: column-level grants do not apply"},
-    {"pg_signal_backend", Severity::Warning, "member of pg_signal_backend",
-     "can cancel or terminate other sessions"},
-    {"pg_monitor", Severity::Warning, "member of pg_monitor",
-     "can read every setting and other sessions' query texts"},
+    {"pg_signal_backend", Severity::Warning, "member of pg_signal_backend", "can cancel or terminate other sessions"},
+    {"pg_monitor", Severity::Warning, "member of pg_monitor", "can read every setting and other sessions' query texts"},
     {"pg_read_all_settings", Severity::Warning, "member of pg_read_all_settings",
      "can read every setting, including file paths and connection details"},
     {"pg_read_all_stats", Severity::Warning, "member of pg_read_all_stats",
@@ -162,8 +160,7 @@ const char* severity_name(Severity s) { return s == Severity::Unsafe ? "unsafe" 
 }  // namespace
 
 bool Report::unsafe() const {
-  return std::any_of(findings.begin(), findings.end(),
-                     [](const Finding& f) { return f.severity == Severity::Unsafe; });
+  return std::any_of(findings.begin(), findings.end(), [](const Finding& f) { return f.severity == Severity::Unsafe; });
 }
 
 pg::Plan audit_plan(const config::Config& config) {
@@ -201,8 +198,7 @@ std::vector<Finding> findings_from_rows(const std::vector<Row>& rows) {
     out.push_back(std::move(f));
   }
   // Unsafe first: the refusal names them, and a reader looks at the top.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
   return out;
 }
 
@@ -235,8 +231,7 @@ std::string refusal_message(const Report& report) {
   std::vector<std::string> named;
   for (const auto& f : report.findings)
     if (f.severity == Severity::Unsafe) named.push_back(f.what);
-  return "the database role \"" + report.role + "\" can write or administer the database (" +
-         join(named, "; ") +
+  return "the database role \"" + report.role + "\" can write or administer the database (" + join(named, "; ") +
          "); give it read-only grants (fleetmcp role-sql), or set MCP_ALLOW_UNSAFE_ROLE=true to serve anyway";
 }
 
@@ -250,8 +245,10 @@ namespace {
 
 // One role's rows: the connection's (`as` empty), or a role MCP_POLICY_FILE
 // maps analysts to, judged with that policy's schemas and sensitive columns.
-asio::awaitable<core::Result<std::pair<std::string, std::vector<Row>>>> audit_rows(
-    pg::Database& db, const config::Config& config, const std::string& as, std::string& database) {
+asio::awaitable<core::Result<std::pair<std::string, std::vector<Row>>>> audit_rows(pg::Database& db,
+                                                                                   const config::Config& config,
+                                                                                   const std::string& as,
+                                                                                   std::string& database) {
   pg::Plan plan = audit_plan(config);
   plan.as.role = as;
   auto ran = co_await db.run_unchecked(std::move(plan));
@@ -285,10 +282,9 @@ asio::awaitable<core::Result<Report>> audit(pg::Database& db, const config::Conf
       // Not a member, or no such role; anything else is the database's trouble.
       const std::string& state = mapped.error().sqlstate;
       if (state != pg::kInsufficientPrivilege && state != pg::kInvalidParameterValue) co_return mapped.error();
-      report.findings.push_back(
-          {Severity::Unsafe, "mapped_role_unusable", label + ": " + mapped.error().message,
-           "every call of the analysts mapped to it would fail; create it and GRANT it to " + report.role +
-               ", or change the policy"});
+      report.findings.push_back({Severity::Unsafe, "mapped_role_unusable", label + ": " + mapped.error().message,
+                                 "every call of the analysts mapped to it would fail; create it and GRANT it to " +
+                                     report.role + ", or change the policy"});
       continue;
     }
     for (auto& f : findings_from_rows(mapped->second)) {
@@ -324,7 +320,8 @@ core::Result<Report> audit_once(const config::Config& config) {
     pg::Database db(pool, db_settings);
     // A void coroutine: co_spawn's completion would need a default-constructible Result.
     asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { result.emplace(co_await audit(db, config, book ? &*book : nullptr)); }, asio::detached);
+        io, [&]() -> asio::awaitable<void> { result.emplace(co_await audit(db, config, book ? &*book : nullptr)); },
+        asio::detached);
     io.run();
     pool.stop();
     pool.release_io_objects();

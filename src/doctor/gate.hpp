@@ -31,7 +31,7 @@ class Gate {
   bool audited() const;
   std::optional<std::string> refusal() const;  // set when an unsafe role is refused
   std::vector<std::string> warnings() const;   // every finding, for /readyz and the instructions
-  std::optional<Report> report() const;       // the verdict's report, once audited
+  std::optional<Report> report() const;        // the verdict's report, once audited
 
  private:
   // Keeps the first verdict; returns whether this call set it.

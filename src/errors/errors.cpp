@@ -1,8 +1,8 @@
 #include "errors/errors.hpp"
 
+#include "pg/sqlstate.hpp"
 #include "sql/dialect.hpp"
 #include "sql/guard.hpp"
-#include "pg/sqlstate.hpp"
 
 namespace fleetmcp::errors {
 namespace {
@@ -28,22 +28,28 @@ std::string next_step(const core::Error& e) {
         return e.message.find("it exists as") != std::string::npos
                    ? "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date)."
                    : "Use a PostgreSQL function instead (list_functions shows the readable schemas' own).";
-      if (rule == "schema_not_readable") return "Use a table or function in a readable schema (list_tables shows them).";
+      if (rule == "schema_not_readable")
+        return "Use a table or function in a readable schema (list_tables shows them).";
       if (e.message.rfind("fleetmcp refuses to serve", 0) == 0)
         return "Nothing to change in the query: tell the server's operator (the database role must be fixed).";
       if (rule.empty()) return "Narrow the query as the message says and call again.";
       return "Rewrite the statement without that construct: one read-only SELECT over the readable schemas.";
     case ErrorKind::DbError:
-      if (state == pg::kUndefinedTable) return "Call list_tables (or read fleetmcp://overview) and use a schema-qualified name that exists.";
-      if (state == pg::kUndefinedColumn) return "Call describe_table on the table to see its columns, then correct the name.";
-      if (state == pg::kUndefinedFunction) return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
+      if (state == pg::kUndefinedTable)
+        return "Call list_tables (or read fleetmcp://overview) and use a schema-qualified name that exists.";
+      if (state == pg::kUndefinedColumn)
+        return "Call describe_table on the table to see its columns, then correct the name.";
+      if (state == pg::kUndefinedFunction)
+        return "Call one of the signatures shown, casting arguments where needed (e.g. '2026-05-01'::date).";
       if (state == pg::kSyntaxError) return "Fix the syntax (PostgreSQL's dialect) and call query again.";
       if (state == pg::kInsufficientPrivilege) return "Name only the columns you may read (describe_table lists them).";
-      if (state.substr(0, 2) == "22") return "Check the literals and casts in the statement (dates as 'YYYY-MM-DD', numbers unquoted).";
+      if (state.substr(0, 2) == "22")
+        return "Check the literals and casts in the statement (dates as 'YYYY-MM-DD', numbers unquoted).";
       return "Fix the statement as PostgreSQL's message says and call query again.";
     case ErrorKind::Timeout: return "Add filters or a narrower time range, or aggregate in SQL, then call again.";
     case ErrorKind::Unavailable:
-      if (e.lasting) return "Stop and tell the user: the server's operator must fix its database login; retrying will not help.";
+      if (e.lasting)
+        return "Stop and tell the user: the server's operator must fix its database login; retrying will not help.";
       return "Retry the same call in a few seconds.";
     case ErrorKind::ConnectionLost:
     case ErrorKind::Busy: return "Retry the same call in a few seconds.";
@@ -65,8 +71,7 @@ int rpc_code(const core::Error& e, bool modern) {
   }
 }
 
-std::string rpc_error(const nlohmann::json& id, int code, const std::string& message,
-                      const nlohmann::json& data) {
+std::string rpc_error(const nlohmann::json& id, int code, const std::string& message, const nlohmann::json& data) {
   nlohmann::json error = {{"code", code}, {"message", message}};
   if (!data.is_null()) error["data"] = data;
   return nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"error", error}}.dump(
@@ -81,9 +86,7 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
       // Without a rule it is a policy's refusal, not the guard's (the role self-audit).
       text = e.rule.empty() ? e.message : "Rejected by the SQL guard (rule " + e.rule + "): " + e.message;
       break;
-    case ErrorKind::DbError:
-      text = "PostgreSQL error " + e.sqlstate + ": " + e.message;
-      break;
+    case ErrorKind::DbError: text = "PostgreSQL error " + e.sqlstate + ": " + e.message; break;
     case ErrorKind::Timeout:
       text = "Timed out: " + e.message + ". Narrow the query (filters, time range, LIMIT) and retry.";
       break;
@@ -98,31 +101,20 @@ std::string tool_error_text(const core::Error& e, std::string_view sql) {
                              "). Retry in a moment.";
       break;
     }
-    case ErrorKind::ConnectionLost:
-      text = e.message;
-      break;
-    case ErrorKind::Busy:
-      text = e.message;
-      break;
-    case ErrorKind::BadRequest:
-      text = "Invalid arguments: " + e.message;
-      break;
-    case ErrorKind::NotFound:
-      text = e.message;
-      break;
-    case ErrorKind::Cancelled:
-      text = "Cancelled: " + e.message;
-      break;
-    case ErrorKind::Internal:
-      text = "Internal error: " + e.message;
-      break;
+    case ErrorKind::ConnectionLost: text = e.message; break;
+    case ErrorKind::Busy: text = e.message; break;
+    case ErrorKind::BadRequest: text = "Invalid arguments: " + e.message; break;
+    case ErrorKind::NotFound: text = e.message; break;
+    case ErrorKind::Cancelled: text = "Cancelled: " + e.message; break;
+    case ErrorKind::Internal: text = "Internal error: " + e.message; break;
   }
   if (!e.sqlstate.empty() && e.kind != ErrorKind::DbError) text += " (SQLSTATE " + e.sqlstate + ")";
   if (!e.detail.empty()) text += "\n" + e.detail;
   if (e.kind == ErrorKind::DbError && e.sqlstate == pg::kInsufficientPrivilege && denies_a_relation(e.message))
-    text += "\nHint: tables with sensitive columns (MCP_REDACT_COLUMNS) are granted column by column, so "
-            "SELECT *, t.* and whole-row values such as row_to_json(t) are refused there; name the columns "
-            "you need (describe_table lists them, sample_table shows the readable ones).";
+    text +=
+        "\nHint: tables with sensitive columns (MCP_REDACT_COLUMNS) are granted column by column, so "
+        "SELECT *, t.* and whole-row values such as row_to_json(t) are refused there; name the columns "
+        "you need (describe_table lists them, sample_table shows the readable ones).";
   if (e.position > 0 && !sql.empty()) {
     text += "\nat position " + std::to_string(e.position) + ":\n";
     text += sql::caret_excerpt(sql, e.position);
@@ -139,7 +131,8 @@ std::string model_error_text(const core::Error& e, std::string_view sql) {
   std::string text = tool_error_text(e, sql);
   // Another dialect's syntax is refused by the parser, and its functions
   // (IFNULL, NVL, GETDATE, DATE_ADD) as unknown.
-  if ((e.rule == "parse_error" || e.rule == "unknown_function" || e.sqlstate == pg::kSyntaxError || e.sqlstate == pg::kUndefinedFunction) &&
+  if ((e.rule == "parse_error" || e.rule == "unknown_function" || e.sqlstate == pg::kSyntaxError ||
+       e.sqlstate == pg::kUndefinedFunction) &&
       !sql.empty())
     if (const std::string hints = sql::dialect_hints(sql); !hints.empty()) text += "\nHint: " + hints;
   if (const std::string next = next_step(e); !next.empty()) text += "\nNext: " + next;

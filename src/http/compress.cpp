@@ -51,8 +51,10 @@ bool accepts_gzip(std::string_view header) {
         weight = positive_qvalue(param.substr(2));
     }
     if (!weight) continue;
-    if (boost::beast::iequals(coding, "gzip") || boost::beast::iequals(coding, "x-gzip")) gzip = *weight;
-    else if (coding == "*") any = *weight;
+    if (boost::beast::iequals(coding, "gzip") || boost::beast::iequals(coding, "x-gzip"))
+      gzip = *weight;
+    else if (coding == "*")
+      any = *weight;
   }
   return gzip ? *gzip : any.value_or(false);
 }

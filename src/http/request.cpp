@@ -15,8 +15,7 @@ void limit(Parser& parser, const config::Config& config) {
   parser.header_limit(kMaxHeaderBytes);
 }
 
-Response make_response(const Request& req, bhttp::status status, std::string body,
-                       const char* content_type) {
+Response make_response(const Request& req, bhttp::status status, std::string body, const char* content_type) {
   Response res{status, req.version()};
   res.set(bhttp::field::server, "fleetmcp");
   res.set(bhttp::field::cache_control, "no-store");
@@ -159,9 +158,9 @@ std::optional<std::string> Admission::operator_name(const Request& req) const {
 Response Admission::refuse_token(const Request& req, int status, std::string_view error,
                                  std::string_view description) const {
   std::string body = "{\"error\":";
-  fleetmcp::json::append_string(body, status == 403 ? "forbidden: " + std::string(description)
-                                    : error.empty() ? std::string("unauthorized: send Authorization: Bearer <token>")
-                                                    : "unauthorized: " + std::string(description));
+  fleetmcp::json::append_string(body, status == 403   ? "forbidden: " + std::string(description)
+                                      : error.empty() ? std::string("unauthorized: send Authorization: Bearer <token>")
+                                                      : "unauthorized: " + std::string(description));
   body += "}";
   Response res = make_response(req, static_cast<bhttp::status>(status), std::move(body));
   res.set(bhttp::field::www_authenticate, config_.oauth.enabled() ? oauth::challenge(config_.oauth, error, description)

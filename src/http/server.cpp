@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <mutex>
-#include <boost/asio/steady_timer.hpp>
 #include <optional>
 #include <variant>
 
@@ -26,9 +26,9 @@
 #include "core/cancel.hpp"
 #include "http/compress.hpp"
 #include "http/request.hpp"
-#include "oauth/resource.hpp"
 #include "json/writer.hpp"
 #include "metrics/exposition.hpp"
+#include "oauth/resource.hpp"
 
 namespace fleetmcp::http {
 
@@ -69,8 +69,14 @@ const std::string& too_many_connections() {
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(std::vector<asio::io_context*> loops, const config::Config& config, mcp::Dispatcher& dispatcher,
        const auth::TokenStore& tokens, ReadinessProbe probe, ws::Endpoint& records, audit::Sink& audit)
-      : loops(std::move(loops)), config(config), dispatcher(dispatcher), admission(config, tokens), ask_database(std::move(probe)),
-        records(records), audit(audit), acceptor(*this->loops.front()) {}
+      : loops(std::move(loops)),
+        config(config),
+        dispatcher(dispatcher),
+        admission(config, tokens),
+        ask_database(std::move(probe)),
+        records(records),
+        audit(audit),
+        acceptor(*this->loops.front()) {}
 
   const std::vector<asio::io_context*> loops;  // each run by one thread
   std::size_t next_loop = 0;                   // the accept loop's alone
@@ -172,7 +178,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     ConnectionSlot slot(connections);
     beast::tcp_stream stream(std::move(socket));
-    Unproven mark(*this, stream.socket().native_handle());  // declared after the stream: gone before it closes
+    Unproven mark(*this, stream.socket().native_handle());    // declared after the stream: gone before it closes
     std::optional<ratelimit::CallerLimits::Connection> held;  // the first caller's connection slot
     beast::flat_buffer buffer;
     for (;;) {
@@ -238,15 +244,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                                 std::to_string(config.max_body_bytes) + " bytes\"}"));
         break;
       }
-      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::eof)
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+          ec == asio::error::eof)
         break;
       if (ec) {
         Request head;
         head.version(11);
         head.keep_alive(false);
-        co_await send(stream, make_response(head, bhttp::status::bad_request,
-                                            "{\"error\":\"malformed HTTP request\"}"));
+        co_await send(stream,
+                      make_response(head, bhttp::status::bad_request, "{\"error\":\"malformed HTTP request\"}"));
         break;
       }
       Request req = parser.release();
@@ -265,7 +271,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       std::optional<Response> res = co_await route(stream, req, std::move(caller), cancel);
       boost::system::error_code ignored;
       stream.socket().cancel(ignored);  // ends the watch
-      if (!res) {  // streamed as SSE, already complete
+      if (!res) {                       // streamed as SSE, already complete
         if (cancel->cancelled() || !req.keep_alive()) break;
         continue;
       }
@@ -335,7 +341,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   OperatorPages pages;
-  oauth::Verifier* oauth = nullptr;  // set with MCP_OAUTH_ISSUERS
+  oauth::Verifier* oauth = nullptr;         // set with MCP_OAUTH_ISSUERS
   std::vector<std::string> metadata_paths;  // where the protected-resource metadata is answered
   ratelimit::CallerLimits* limits = nullptr;
 
@@ -346,8 +352,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) return method_not_allowed(req, "GET");
     if (auto refused = admission.refuse_foreign(req)) return std::move(*refused);
     if (!admission.operator_name(req)) {
-      audit.unauthorized(peer_address(socket), header(req, "Authorization") ? "unknown operator token"
-                                                                              : "no Authorization header");
+      audit.unauthorized(peer_address(socket),
+                         header(req, "Authorization") ? "unknown operator token" : "no Authorization header");
       Response res = make_response(req, bhttp::status::unauthorized,
                                    "{\"error\":\"unauthorized: send an operator token (MCP_OPERATOR_TOKENS) as "
                                    "Authorization: Bearer <token>, or as Basic with the operator's name\"}");
@@ -356,13 +362,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
               "Basic realm=\"fleetmcp operator\", charset=\"UTF-8\", Bearer realm=\"fleetmcp operator\"");
       return res;
     }
-    Response res = path == "/metrics" ? make_response(req, bhttp::status::ok, pages.metrics(), metrics::kContentType)
-                                      : make_response(req, bhttp::status::ok, pages.status(), "text/html; charset=utf-8");
+    Response res = path == "/metrics"
+                       ? make_response(req, bhttp::status::ok, pages.metrics(), metrics::kContentType)
+                       : make_response(req, bhttp::status::ok, pages.status(), "text/html; charset=utf-8");
     res.set("X-Content-Type-Options", "nosniff");
     if (path == "/status") {
       // No script, no external asset, no framing: the page's content is the analysts' SQL.
-      res.set("Content-Security-Policy",
-              "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      res.set(
+          "Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
       res.set("Referrer-Policy", "no-referrer");
     }
     return res;
@@ -403,17 +411,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (ec || !peer.address().is_loopback()) return false;
     const auto host = req.find(bhttp::field::host);
     if (host == req.end() || !loopback_authority(host->value())) return false;
-    for (const char* marker : {"Origin", "Forwarded", "Via", "X-Forwarded-For", "X-Forwarded-Host",
-                               "X-Forwarded-Proto", "X-Real-IP", "X-Client-IP", "X-Original-Forwarded-For",
-                               "CF-Connecting-IP", "True-Client-IP", "Fastly-Client-IP", "X-Cluster-Client-IP"})
+    for (const char* marker : {"Origin", "Forwarded", "Via", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+                               "X-Real-IP", "X-Client-IP", "X-Original-Forwarded-For", "CF-Connecting-IP",
+                               "True-Client-IP", "Fastly-Client-IP", "X-Cluster-Client-IP"})
       if (req.find(marker) != req.end()) return false;
     // Any other header a proxy, CDN or load balancer adds, whatever it calls
     // it, and the fetch metadata a browser sends.
     for (const auto& h : req) {
       std::string name(h.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      for (const char* prefix : {"x-forwarded", "x_forwarded", "x-envoy-", "x-amzn-", "cf-", "cdn-loop",
-                                 "x-proxyuser", "x-azure-", "x-appengine-", "fly-", "sec-fetch-"})
+      for (const char* prefix : {"x-forwarded", "x_forwarded", "x-envoy-", "x-amzn-", "cf-", "cdn-loop", "x-proxyuser",
+                                 "x-azure-", "x-appengine-", "fly-", "sec-fetch-"})
         if (name.rfind(prefix, 0) == 0) return false;
       if (name.find("client-ip") != std::string::npos || name.find("real-ip") != std::string::npos) return false;
     }
@@ -495,11 +503,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     SseStream sse{stream, req};
     mcp::Notifier notify;
     if (accepts_event_stream(req)) notify = [&sse](std::string event) { return sse.send(std::move(event)); };
-    mcp::Reply reply = co_await dispatcher.handle(std::move(req.body()), std::move(headers), std::move(caller),
-                                                  cancel, std::move(notify));
+    mcp::Reply reply = co_await dispatcher.handle(std::move(req.body()), std::move(headers), std::move(caller), cancel,
+                                                  std::move(notify));
     if (sse.started) {
-      if (co_await sse.send(std::move(reply.body))) co_await sse.finish();
-      else cancel->cancel();  // gone: end the connection
+      if (co_await sse.send(std::move(reply.body)))
+        co_await sse.finish();
+      else
+        cancel->cancel();  // gone: end the connection
       co_return std::nullopt;
     }
     if (reply.body.empty()) co_return make_response(req, bhttp::status::accepted, {});
@@ -574,8 +584,7 @@ core::Result<unsigned short> Server::listen() {
   const auto& config = impl_->config;
   boost::system::error_code ec;
   tcp::resolver resolver(*impl_->loops.front());
-  auto endpoints = resolver.resolve(config.host, std::to_string(config.port),
-                                    tcp::resolver::passive, ec);
+  auto endpoints = resolver.resolve(config.host, std::to_string(config.port), tcp::resolver::passive, ec);
   if (ec || endpoints.empty())
     return core::make_error(core::ErrorKind::BadRequest,
                             "MCP_HOST: cannot resolve '" + config.host + "': " + ec.message());
@@ -585,15 +594,12 @@ core::Result<unsigned short> Server::listen() {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return core::make_error(core::ErrorKind::BadRequest, "MCP_PORT: cannot listen on " + config.host +
-                                                             ":" + std::to_string(config.port) + ": " +
-                                                             ec.message());
+    return core::make_error(core::ErrorKind::BadRequest, "MCP_PORT: cannot listen on " + config.host + ":" +
+                                                             std::to_string(config.port) + ": " + ec.message());
   return acceptor.local_endpoint().port();
 }
 
-void Server::start() {
-  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
-}
+void Server::start() { asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached); }
 
 void Server::stop() {
   asio::post(impl_->acceptor.get_executor(), [impl = impl_] {

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit.hpp"
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
-#include "audit/audit.hpp"
 #include "mcp/dispatcher.hpp"
 #include "oauth/verifier.hpp"
 #include "ratelimit/caller_limits.hpp"

@@ -18,9 +18,12 @@ std::string check_limits(std::string_view text, const Limits& limits) {
     if (in_string) {
       if (++string_bytes > limits.max_string_bytes)
         return "a string is longer than " + std::to_string(limits.max_string_bytes) + " bytes";
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     switch (c) {
@@ -42,8 +45,7 @@ std::string check_limits(std::string_view text, const Limits& limits) {
         if (!members.empty() && ++members.back() > limits.max_elements)
           return "an array or object has more than " + std::to_string(limits.max_elements) + " members";
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return {};
@@ -54,9 +56,12 @@ bool nesting_within(std::string_view text, std::size_t limit) {
   bool in_string = false, escaped = false;
   for (const char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -88,8 +93,9 @@ Parsed parse_bounded(std::string_view text, const Limits& limits) {
 
 std::optional<long long> whole_number(const nlohmann::json& v) {
   if (v.is_number_unsigned())
-    return v.get<std::uint64_t>() > static_cast<std::uint64_t>(LLONG_MAX) ? std::nullopt
-                                                                          : std::optional<long long>(v.get<long long>());
+    return v.get<std::uint64_t>() > static_cast<std::uint64_t>(LLONG_MAX)
+               ? std::nullopt
+               : std::optional<long long>(v.get<long long>());
   if (v.is_number_integer()) return v.get<long long>();
   if (v.is_number_float()) {
     // The range check first: converting a double out of range is undefined.

@@ -4,8 +4,8 @@
 // message can exhaust the stack or the heap of the parser behind it.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,9 +13,9 @@
 namespace fleetmcp::json {
 
 struct Limits {
-  std::size_t max_depth = 64;             // arrays and objects nested in one another
+  std::size_t max_depth = 64;              // arrays and objects nested in one another
   std::size_t max_string_bytes = 1 << 20;  // one string or key, as written (escapes included)
-  std::size_t max_elements = 100000;      // members of one array or object
+  std::size_t max_elements = 100000;       // members of one array or object
 };
 
 struct Parsed {

@@ -12,10 +12,14 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   std::size_t n;
   std::uint32_t cp;
   if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    n = 2, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0)
+    n = 3, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k) {
     const auto cc = static_cast<unsigned char>(s[i + k]);
@@ -23,8 +27,8 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     cp = (cp << 6) | (cc & 0x3F);
   }
   // Reject overlong forms, surrogates and values past U+10FFFF.
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+      cp > 0x10FFFF)
     return 0;
   return n;
 }
@@ -94,10 +98,10 @@ std::string quoted(std::string_view s) {
 
 ValueKind kind_for_oid(unsigned oid) {
   switch (oid) {
-    case 20:   // int8
-    case 21:   // int2
-    case 23:   // int4
-    case 26:   // oid
+    case 20:  // int8
+    case 21:  // int2
+    case 23:  // int4
+    case 26:  // oid
       return ValueKind::Integer;
     case 700:   // float4
     case 701:   // float8
@@ -108,8 +112,7 @@ ValueKind kind_for_oid(unsigned oid) {
     case 114:   // json
     case 3802:  // jsonb
       return ValueKind::Json;
-    default:
-      return ValueKind::Text;
+    default: return ValueKind::Text;
   }
 }
 
@@ -120,9 +123,7 @@ void append_value(std::string& out, ValueKind kind, const char* value, int lengt
   }
   std::string_view v(value, static_cast<std::size_t>(length));
   switch (kind) {
-    case ValueKind::Integer:
-      out.append(v);
-      return;
+    case ValueKind::Integer: out.append(v); return;
     case ValueKind::Float:
       // JSON has no NaN or Infinity: those stay strings, as PostgreSQL spells them.
       if (v == "NaN" || v == "Infinity" || v == "-Infinity")
@@ -130,9 +131,7 @@ void append_value(std::string& out, ValueKind kind, const char* value, int lengt
       else
         out.append(v);
       return;
-    case ValueKind::Boolean:
-      out.append(v == "t" ? "true" : "false");
-      return;
+    case ValueKind::Boolean: out.append(v == "t" ? "true" : "false"); return;
     case ValueKind::Json: {
       // PostgreSQL validated it; embedding avoids a parse and re-dump. A value
       // nested deeper than our own input limit would break clients' parsers
@@ -143,9 +142,7 @@ void append_value(std::string& out, ValueKind kind, const char* value, int lengt
         append_string(out, v);
       return;
     }
-    case ValueKind::Text:
-      append_string(out, v);
-      return;
+    case ValueKind::Text: append_string(out, v); return;
   }
 }
 

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <set>
 
-#include "json/writer.hpp"
 #include "errors/errors.hpp"
+#include "json/writer.hpp"
 #include "mcp/pages.hpp"
 #include "mcp/params.hpp"
 #include "prompts/prompts.hpp"
@@ -49,9 +49,9 @@ struct ProgressTicker {
 };
 
 std::string progress_notification(const json& token, long long seconds, long long rows) {
-  std::string message = seconds == 0 ? "query started"
-                                     : std::to_string(rows) + " rows fetched, " + std::to_string(seconds) +
-                                           " s elapsed";
+  std::string message = seconds == 0
+                            ? "query started"
+                            : std::to_string(rows) + " rows fetched, " + std::to_string(seconds) + " s elapsed";
   // progress must grow with every notification, even while no row arrives:
   // it counts seconds; the rows are in the message.
   return dump({{"jsonrpc", "2.0"},
@@ -59,8 +59,7 @@ std::string progress_notification(const json& token, long long seconds, long lon
                {"params", {{"progressToken", token}, {"progress", seconds}, {"message", message}}}});
 }
 
-awaitable<void> tick_progress(std::shared_ptr<ProgressTicker> t, json token, Notifier notify,
-                              core::CancelPtr cancel) {
+awaitable<void> tick_progress(std::shared_ptr<ProgressTicker> t, json token, Notifier notify, core::CancelPtr cancel) {
   const auto started = std::chrono::steady_clock::now();
   for (long long n = 1; !t->done; ++n) {
     t->tick.expires_at(started + n * kProgressInterval);
@@ -117,8 +116,8 @@ const Dispatcher::Method* Dispatcher::route(std::string_view method, bool modern
   return nullptr;
 }
 
-Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink& audit,
-                       ServerInfo info, const catalog::Store* catalog)
+Dispatcher::Dispatcher(const config::Config& config, pg::Runner& db, audit::Sink& audit, ServerInfo info,
+                       const catalog::Store* catalog)
     : config_(config),
       db_(db),
       audit_(audit),
@@ -185,8 +184,7 @@ json Dispatcher::capabilities() const {
 }
 
 Reply Dispatcher::outcome_reply(const Request& req, Outcome outcome) const {
-  if (auto* f = std::get_if<Failure>(&outcome))
-    return error_reply(f->status, req.id, f->code, f->message, f->data);
+  if (auto* f = std::get_if<Failure>(&outcome)) return error_reply(f->status, req.id, f->code, f->message, f->data);
   return result(req, std::move(std::get<json>(outcome)));
 }
 
@@ -198,12 +196,13 @@ std::string Dispatcher::instructions(const policy::Grant& grant) const {
          ". Read the resource fleetmcp://overview (or call list_schemas, list_tables and describe_table) "
          "to learn the structure, then "
          "answer questions with one SELECT per query call. Results are capped at max_rows "
-         "(default 1000, at most " + std::to_string(config.max_rows) +
+         "(default 1000, at most " +
+         std::to_string(config.max_rows) +
          "); truncated=true means more rows existed: aggregate, filter or add a time range in SQL "
          "instead of fetching everything. Each query has a " +
          std::to_string(config.statement_timeout_ms / 1000) +
-         " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected. " +
-         timezone_text() + coverage_text(config.readable_schemas) + role_warning_text();
+         " s statement timeout. Writes, DDL, SET and side-effecting functions are rejected. " + timezone_text() +
+         coverage_text(config.readable_schemas) + role_warning_text();
 }
 
 // Which zone "today" and "last week" mean: a model writing current_date - 7
@@ -234,9 +233,7 @@ std::string Dispatcher::role_warning_text() const {
   return text;
 }
 
-static std::string inflight_key(const std::string& caller, const json& id) {
-  return caller + '\x1f' + id.dump();
-}
+static std::string inflight_key(const std::string& caller, const json& id) { return caller + '\x1f' + id.dump(); }
 
 void Dispatcher::cancel_request(const std::string& caller, const json& request_id) {
   core::CancelPtr signal;
@@ -245,11 +242,12 @@ void Dispatcher::cancel_request(const std::string& caller, const json& request_i
     auto it = inflight_.find(inflight_key(caller, request_id));
     if (it != inflight_.end()) signal = it->second.lock();
   }
-  if (signal) signal->cancel(core::CancelSignal::kClientRequest);  // unknown or finished requests are ignored, as the spec says
+  if (signal)
+    signal->cancel(core::CancelSignal::kClientRequest);  // unknown or finished requests are ignored, as the spec says
 }
 
-awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, auth::Caller caller,
-                                    core::CancelPtr cancel, Notifier notify) {
+awaitable<Reply> Dispatcher::handle(std::string body, Headers headers, auth::Caller caller, core::CancelPtr cancel,
+                                    Notifier notify) {
   auto envelope = read_envelope(body, headers, param_headers_);
   if (auto* refused = std::get_if<Reply>(&envelope)) co_return std::move(*refused);
   Request req;
@@ -290,7 +288,7 @@ Reply Dispatcher::invalid_params(const Request& req, const std::string& what) co
 }
 
 audit::Record Dispatcher::record_for(const Request& req, const char* kind, std::string tool,
-                                    std::string subject) const {
+                                     std::string subject) const {
   audit::Record record;
   record.kind = kind;
   record.caller = req.caller.name;
@@ -346,8 +344,9 @@ awaitable<Reply> Dispatcher::set_level(Request& req) {
   const auto level = Params(req.params, "params", bad).required_string("level");
   if (bad) co_return invalid_params(req, bad.message);
   static const std::set<std::string_view> kLevels = {"debug", "info",     "notice", "warning",
-                                                      "error", "critical", "alert",  "emergency"};
-  if (!kLevels.count(*level)) co_return invalid_params(req, "params.level must be a syslog level (debug ... emergency)");
+                                                     "error", "critical", "alert",  "emergency"};
+  if (!kLevels.count(*level))
+    co_return invalid_params(req, "params.level must be a syslog level (debug ... emergency)");
   co_return result(req, json::object());  // accepted; only the conformance fixtures log
 }
 
@@ -453,18 +452,20 @@ awaitable<Reply> Dispatcher::read_resource(Request& req) {
   resources::Context catalog = catalog_context(req);
   auto contents = co_await resources::read(uri.get<std::string>(), catalog);
   record.took_since(started);
-  if (contents) record.outcome = "ok";
-  else record.failed_with(contents.error());
+  if (contents)
+    record.outcome = "ok";
+  else
+    record.failed_with(contents.error());
   audit_.write(record);
   if (!contents) {
     const core::Error& e = contents.error();
     if (e.kind == core::ErrorKind::NotFound)
       co_return error_reply(200, req.id, rpc_code(e, req.modern), e.message, {{"uri", uri}});
-    co_return error_reply(200, req.id, rpc_code(e, req.modern), "Could not read " + uri.get<std::string>() + ": " + e.message);
+    co_return error_reply(200, req.id, rpc_code(e, req.modern),
+                          "Could not read " + uri.get<std::string>() + ": " + e.message);
   }
-  json read = {{"contents", json::array({{{"uri", contents->uri},
-                                          {"mimeType", contents->mime_type},
-                                          {"text", contents->text}}})}};
+  json read = {{"contents",
+                json::array({{{"uri", contents->uri}, {"mimeType", contents->mime_type}, {"text", contents->text}}})}};
   co_return result(req, std::move(read), kResourceTtlMs);
 }
 
@@ -531,10 +532,9 @@ awaitable<Reply> Dispatcher::complete(Request& req) {
   }
   audit_.write(record);
   if (!done)
-    co_return error_reply(200, req.id, rpc_code(done.error(), req.modern), "Could not complete: " + done.error().message);
-  json completion = {{"values", done->values},
-                     {"total", done->total},
-                     {"hasMore", done->total > done->values.size()}};
+    co_return error_reply(200, req.id, rpc_code(done.error(), req.modern),
+                          "Could not complete: " + done.error().message);
+  json completion = {{"values", done->values}, {"total", done->total}, {"hasMore", done->total > done->values.size()}};
   co_return result(req, {{"completion", completion}});
 }
 
@@ -548,9 +548,9 @@ awaitable<Reply> Dispatcher::call_tool(Request& req) {
   if (extension_ && extension_->has_tool(*name)) {
     // A legacy client's capabilities were declared once, at initialize; a
     // stateless server cannot know them, so they are taken as all declared.
-    const json caps = req.modern ? req.params["_meta"][kMetaCapabilities]
-                                 : json{{"sampling", json::object()}, {"elicitation", json::object()},
-                                        {"roots", json::object()}};
+    const json caps =
+        req.modern ? req.params["_meta"][kMetaCapabilities]
+                   : json{{"sampling", json::object()}, {"elicitation", json::object()}, {"roots", json::object()}};
     ExtensionCall call{req.params, caps, req.modern, req.notify};
     co_return outcome_reply(req, co_await extension_->call_tool(std::move(call)));
   }

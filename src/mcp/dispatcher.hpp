@@ -7,11 +7,11 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <nlohmann/json.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,9 +24,9 @@
 #include "metrics/activity.hpp"
 #include "metrics/metrics.hpp"
 #include "pg/runner.hpp"
-#include "resources/catalog.hpp"
 #include "policy/policy.hpp"
 #include "ratelimit/caller_limits.hpp"
+#include "resources/catalog.hpp"
 #include "tools/tool.hpp"
 
 namespace fleetmcp::mcp {
@@ -67,7 +67,9 @@ class Dispatcher {
   // initialize and server/discover, and by /readyz. Set once, before serving.
   using RoleWarnings = std::function<std::vector<std::string>()>;
   void set_role_warnings(RoleWarnings source) { role_warnings_ = std::move(source); }
-  std::vector<std::string> role_warnings() const { return role_warnings_ ? role_warnings_() : std::vector<std::string>{}; }
+  std::vector<std::string> role_warnings() const {
+    return role_warnings_ ? role_warnings_() : std::vector<std::string>{};
+  }
 
   // More tools, prompts and resources (the conformance fixtures), listed
   // after fleetmcp's own. Set once, before serving; `extension` outlives this.
@@ -124,7 +126,7 @@ class Dispatcher {
   pg::Runner& db_;
   audit::Sink& audit_;
   ServerInfo info_;
-  nlohmann::json server_meta_;     // result _meta of the modern era, built once
+  nlohmann::json server_meta_;    // result _meta of the modern era, built once
   std::string server_meta_text_;  // the same, serialized for tools/call replies
   sql::Policy policy_;
   std::vector<tools::Tool> tools_;

@@ -57,8 +57,7 @@ std::optional<Reply> check_modern(const Envelope& env, const Headers& headers, c
     return error_reply(400, env.id, kHeaderMismatch,
                        "Header mismatch: MCP-Protocol-Version header '" + *headers.protocol_version +
                            "' does not match _meta protocolVersion '" + version + "'");
-  if (version != kModernVersion)
-    return unsupported_version(env.id, version);
+  if (version != kModernVersion) return unsupported_version(env.id, version);
   const auto caps = meta.find(kMetaCapabilities);
   if (caps == meta.end() || caps->is_null())
     return error_reply(400, env.id, kInvalidParams,
@@ -96,8 +95,7 @@ json supported_versions() {
 }
 
 bool is_legacy_version(std::string_view v) {
-  return std::any_of(std::begin(kLegacyVersions), std::end(kLegacyVersions),
-                     [&](const char* l) { return v == l; });
+  return std::any_of(std::begin(kLegacyVersions), std::end(kLegacyVersions), [&](const char* l) { return v == l; });
 }
 
 std::string decode_header_value(const std::string& v) {
@@ -131,7 +129,8 @@ std::variant<Envelope, Reply> read_envelope(std::string_view body, const Headers
   if (message.is_array())
     return error_reply(400, nullptr, kInvalidRequest,
                        "Invalid Request: JSON-RPC batches are not supported; send one message per request");
-  if (!message.is_object()) return error_reply(400, nullptr, kInvalidRequest, "Invalid Request: expected a JSON-RPC object");
+  if (!message.is_object())
+    return error_reply(400, nullptr, kInvalidRequest, "Invalid Request: expected a JSON-RPC object");
 
   Envelope env;
   const auto id = message.find("id");
@@ -150,7 +149,8 @@ std::variant<Envelope, Reply> read_envelope(std::string_view body, const Headers
     if (message.contains("result") || message.contains("error")) return Reply{202, {}};
     return error_reply(400, env.id, kInvalidRequest, "Invalid Request: method is missing");
   }
-  if (!method->is_string()) return error_reply(400, env.id, kInvalidRequest, "Invalid Request: method must be a string");
+  if (!method->is_string())
+    return error_reply(400, env.id, kInvalidRequest, "Invalid Request: method must be a string");
   env.method = method->get<std::string>();
   if (const auto params = message.find("params"); params != message.end() && !params->is_null())
     env.params = std::move(*params);
@@ -171,11 +171,10 @@ std::variant<Envelope, Reply> read_envelope(std::string_view body, const Headers
   if (headers.protocol_version) {
     const std::string& h = *headers.protocol_version;
     if (h == kModernVersion)
-      return error_reply(400, env.id, kInvalidParams,
-                         std::string("Invalid params: a ") + kModernVersion + " request must carry _meta." +
-                             kMetaVersion);
-    if (!is_legacy_version(h) && env.method != "initialize")
-      return unsupported_version(env.id, h);
+      return error_reply(
+          400, env.id, kInvalidParams,
+          std::string("Invalid params: a ") + kModernVersion + " request must carry _meta." + kMetaVersion);
+    if (!is_legacy_version(h) && env.method != "initialize") return unsupported_version(env.id, h);
   }
   return env;
 }

@@ -8,8 +8,8 @@
 // 2025-11-25 or 2025-06-18).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

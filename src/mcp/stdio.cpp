@@ -33,16 +33,18 @@ void serve_stdio(asio::io_context& io, Dispatcher& dispatcher, std::FILE* in, st
   for (;;) {
     const int c = std::fgetc(in);
     if (c != EOF && c != '\n') {
-      if (line.size() < max_message_bytes) line.push_back(static_cast<char>(c));
-      else too_long = true;
+      if (line.size() < max_message_bytes)
+        line.push_back(static_cast<char>(c));
+      else
+        too_long = true;
       continue;
     }
     // A last message without its newline is still a message.
     if (c == EOF && line.empty() && !too_long) break;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (too_long) {
-      write_line(rpc_error(nullptr, kInvalidRequest,
-                           "message larger than " + std::to_string(max_message_bytes) + " bytes"));
+      write_line(
+          rpc_error(nullptr, kInvalidRequest, "message larger than " + std::to_string(max_message_bytes) + " bytes"));
     } else if (line.find_first_not_of(" \t") != std::string::npos) {
       {
         std::lock_guard lock(mu);

@@ -52,8 +52,10 @@ void Activity::finished(const audit::Record& r, Clock::time_point now) {
     if (r.sql.empty()) return;
     Rejection rejection{std::chrono::system_clock::now(), r.caller, r.rule.empty() ? "policy" : r.rule,
                         clip(r.sql, kSqlChars)};
-    if (rejections_.size() < kRecentRejections) rejections_.push_back(std::move(rejection));
-    else rejections_[next_rejection_] = std::move(rejection);
+    if (rejections_.size() < kRecentRejections)
+      rejections_.push_back(std::move(rejection));
+    else
+      rejections_[next_rejection_] = std::move(rejection);
     next_rejection_ = (next_rejection_ + 1) % kRecentRejections;
     return;
   }
@@ -99,7 +101,11 @@ std::vector<Activity::RunningView> Activity::running() const {
   std::vector<RunningView> out;
   const auto now = Clock::now();
   for (const auto& r : alive) {
-    RunningView v{r->analyst_, r->tool_, "", "", std::chrono::duration<double>(now - r->started_).count(),
+    RunningView v{r->analyst_,
+                  r->tool_,
+                  "",
+                  "",
+                  std::chrono::duration<double>(now - r->started_).count(),
                   r->rows.load(std::memory_order_relaxed)};
     {
       std::lock_guard lock(r->mu_);

@@ -93,7 +93,7 @@ class Activity {
   mutable std::mutex mu_;
   std::map<const Running*, std::weak_ptr<Running>> running_;
   std::unordered_map<std::string, Shape> shapes_;
-  std::list<std::string> lru_;  // fingerprints, least recently seen first
+  std::list<std::string> lru_;         // fingerprints, least recently seen first
   std::vector<Rejection> rejections_;  // a ring of kRecentRejections
   std::size_t next_rejection_ = 0;
   std::uint64_t evicted_in_window_ = 0;

@@ -19,16 +19,23 @@ void append_escaped(std::string& out, std::string_view text, bool quotes) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte >= 0x80) {
       const std::size_t n = json::utf8_length(text, i);
-      if (n) out.append(text.data() + i, n);
-      else out += "\xEF\xBF\xBD";
+      if (n)
+        out.append(text.data() + i, n);
+      else
+        out += "\xEF\xBF\xBD";
       i += n ? n : 1;
       continue;
     }
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '"' && quotes) out += "\\\"";
-    else if (byte < 0x20 || byte == 0x7F) out += "\xEF\xBF\xBD";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"' && quotes)
+      out += "\\\"";
+    else if (byte < 0x20 || byte == 0x7F)
+      out += "\xEF\xBF\xBD";
+    else
+      out += c;
     ++i;
   }
 }
@@ -91,8 +98,7 @@ void write_sample(std::string& out, std::string_view name, std::initializer_list
   out += '\n';
 }
 
-void write_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels,
-                  std::uint64_t value) {
+void write_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels, std::uint64_t value) {
   out += name;
   write_labels(out, labels);
   out += ' ';

@@ -20,8 +20,7 @@ using Label = std::pair<std::string_view, std::string_view>;
 void write_family(std::string& out, std::string_view name, std::string_view help, std::string_view type);
 // name{label="value",...} value, label values escaped (backslash, quote, newline).
 void write_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels, double value);
-void write_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels,
-                  std::uint64_t value);
+void write_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels, std::uint64_t value);
 // A number as the format writes it: integers without an exponent, +Inf, -Inf, NaN.
 std::string format_value(double value);
 

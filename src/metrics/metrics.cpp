@@ -90,7 +90,7 @@ void Metrics::tool_call(const audit::Record& r) {
   if (r.sqlstate.size() == 5) ++postgres_errors_[r.sqlstate.substr(0, 2)];
   if (r.error == "cancelled")
     ++cancellations_[r.cause == core::CancelSignal::kClientRequest ? core::CancelSignal::kClientRequest
-                                                                    : core::CancelSignal::kClientGone];
+                                                                   : core::CancelSignal::kClientGone];
   else if (r.error == "timeout")
     ++cancellations_[r.sqlstate == pg::kQueryCanceled ? "statement_timeout" : "no_answer"];
   Analyst& a = analysts_[bounded(analysts_, r.caller, kMaxAnalysts)];
@@ -118,8 +118,10 @@ std::vector<AnalystTotals> Metrics::analysts() const {
       AnalystTotals t{name};
       for (const auto& [outcome, n] : a.calls) {
         t.calls += n;
-        if (outcome == "denied") t.denied += n;
-        else if (outcome != "ok") t.errors += n;
+        if (outcome == "denied")
+          t.denied += n;
+        else if (outcome != "ok")
+          t.errors += n;
       }
       t.rows = a.rows;
       t.seconds = a.seconds;
@@ -149,7 +151,8 @@ void Metrics::render(std::string& out, const Gauges& g) const {
 
   write_family(out, "fleetmcp_requests_total", "JSON-RPC requests by method and outcome (error: a JSON-RPC error).",
                "counter");
-  for (const auto& [k, v] : requests_) write_sample(out, "fleetmcp_requests_total", {{"method", k.first}, {"outcome", k.second}}, v);
+  for (const auto& [k, v] : requests_)
+    write_sample(out, "fleetmcp_requests_total", {{"method", k.first}, {"outcome", k.second}}, v);
   write_family(out, "fleetmcp_request_duration_seconds", "Time to answer a JSON-RPC request, by method.", "histogram");
   for (const auto& [m, h] : request_seconds_) h.write(out, "fleetmcp_request_duration_seconds", {{"method", m}});
   write_family(out, "fleetmcp_response_bytes_total", "Bytes of JSON-RPC responses, by method.", "counter");
@@ -158,7 +161,8 @@ void Metrics::render(std::string& out, const Gauges& g) const {
   write_family(out, "fleetmcp_tool_calls_total",
                "Tool calls (MCP tools and record API actions) by tool and outcome: ok, denied, or the error kind.",
                "counter");
-  for (const auto& [k, v] : tool_calls_) write_sample(out, "fleetmcp_tool_calls_total", {{"tool", k.first}, {"outcome", k.second}}, v);
+  for (const auto& [k, v] : tool_calls_)
+    write_sample(out, "fleetmcp_tool_calls_total", {{"tool", k.first}, {"outcome", k.second}}, v);
   write_family(out, "fleetmcp_tool_call_duration_seconds", "Time of a whole tool call, by tool.", "histogram");
   for (const auto& [t, h] : tool_seconds_) h.write(out, "fleetmcp_tool_call_duration_seconds", {{"tool", t}});
   write_family(out, "fleetmcp_rows_returned_total", "Rows returned to callers, by tool.", "counter");
@@ -200,8 +204,8 @@ void Metrics::render(std::string& out, const Gauges& g) const {
   write_family(out, "fleetmcp_pool_login_refused",
                "1 while PostgreSQL refuses the server's login (wrong password, unknown role, pg_hba.conf).", "gauge");
   write_sample(out, "fleetmcp_pool_login_refused", {}, U(g.login_refused));
-  write_family(out, "fleetmcp_role_findings",
-               "Findings of the role self-audit (-1: not run yet; see fleetmcp doctor).", "gauge");
+  write_family(out, "fleetmcp_role_findings", "Findings of the role self-audit (-1: not run yet; see fleetmcp doctor).",
+               "gauge");
   write_sample(out, "fleetmcp_role_findings", {}, static_cast<double>(g.role_findings));
   write_family(out, "fleetmcp_role_unsafe", "1 when the role can write or administer (MCP_ALLOW_UNSAFE_ROLE).",
                "gauge");
@@ -220,9 +224,11 @@ void Metrics::render(std::string& out, const Gauges& g) const {
     for (const auto& [outcome, n] : a.calls)
       write_sample(out, "fleetmcp_analyst_tool_calls_total", {{"analyst", name}, {"outcome", outcome}}, n);
   write_family(out, "fleetmcp_analyst_rows_returned_total", "Rows returned per analyst.", "counter");
-  for (const auto& [name, a] : analysts_) write_sample(out, "fleetmcp_analyst_rows_returned_total", {{"analyst", name}}, a.rows);
+  for (const auto& [name, a] : analysts_)
+    write_sample(out, "fleetmcp_analyst_rows_returned_total", {{"analyst", name}}, a.rows);
   write_family(out, "fleetmcp_analyst_call_seconds_total", "Time of tool calls per analyst.", "counter");
-  for (const auto& [name, a] : analysts_) write_sample(out, "fleetmcp_analyst_call_seconds_total", {{"analyst", name}}, a.seconds);
+  for (const auto& [name, a] : analysts_)
+    write_sample(out, "fleetmcp_analyst_call_seconds_total", {{"analyst", name}}, a.seconds);
 
   write_family(out, "process_start_time_seconds", "Start time of the process since the epoch.", "gauge");
   write_sample(out, "process_start_time_seconds", {}, started_at_);

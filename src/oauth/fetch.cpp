@@ -1,6 +1,5 @@
 #include "oauth/fetch.hpp"
 
-#include <utility>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -9,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <utility>
 
 #include <openssl/ssl.h>
 
@@ -58,7 +58,8 @@ asio::awaitable<core::Result<std::string>> exchange(Stream& stream, const Url& u
   parser.header_limit(16 * 1024);
   parser.body_limit(max_bytes);
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-  if (ec == http::error::body_limit) co_return failed(url, "the document is larger than " + std::to_string(max_bytes) + " bytes");
+  if (ec == http::error::body_limit)
+    co_return failed(url, "the document is larger than " + std::to_string(max_bytes) + " bytes");
   if (ec) co_return failed(url, "reading the response: " + ec.message());
   const auto& res = parser.get();
   if (res.result() != http::status::ok)

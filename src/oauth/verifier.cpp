@@ -1,14 +1,14 @@
 #include "oauth/verifier.hpp"
 
-#include <utility>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <ctime>
+#include <utility>
 
 #include "config/config.hpp"
 #include "json/bounded.hpp"
@@ -52,8 +52,7 @@ Refusal invalid(std::string description) { return Refusal{401, "invalid_token", 
 
 Verifier::Verifier(const config::Config::OAuth& oauth, std::function<void(const std::string&)> log, Fetch fetch)
     : oauth_(oauth), log_(std::move(log)), fetch_(std::move(fetch)) {
-  if (!fetch_)
-    fetch_ = [](std::string url) { return oauth::fetch(std::move(url), kFetchTimeout, kMaxDocumentBytes); };
+  if (!fetch_) fetch_ = [](std::string url) { return oauth::fetch(std::move(url), kFetchTimeout, kMaxDocumentBytes); };
   for (const auto& url : oauth_.issuers) {
     issuers_.push_back(std::make_unique<Issuer>());
     issuers_.back()->url = url;
@@ -62,8 +61,8 @@ Verifier::Verifier(const config::Config::OAuth& oauth, std::function<void(const 
 
 void Verifier::start(const asio::any_io_executor& ex) {
   for (auto& issuer : issuers_)
-    asio::co_spawn(ex, [this, i = issuer.get()]() -> asio::awaitable<void> { co_await refresh(*i, Why::Start); },
-                   asio::detached);
+    asio::co_spawn(
+        ex, [this, i = issuer.get()]() -> asio::awaitable<void> { co_await refresh(*i, Why::Start); }, asio::detached);
 }
 
 bool Verifier::has_keys() const {

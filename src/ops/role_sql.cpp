@@ -74,8 +74,12 @@ std::string role_sql(const RoleSqlOptions& o) {
   sql += "    -- Future objects: default privileges must name the role that OWNS the schema's\n";
   sql += "    -- objects, or new objects will not be readable.\n";
   sql += "    SELECT pg_get_userbyid(nspowner) INTO owner FROM pg_namespace WHERE nspname = s;\n";
-  sql += "    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT SELECT ON TABLES TO %I', owner, s, role_name);\n";
-  sql += "    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT EXECUTE ON FUNCTIONS TO %I', owner, s, role_name);\n";
+  sql +=
+      "    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT SELECT ON TABLES TO %I', owner, s, "
+      "role_name);\n";
+  sql +=
+      "    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT EXECUTE ON FUNCTIONS TO %I', owner, "
+      "s, role_name);\n";
   sql += "    -- Every table, view, materialized view and foreign table: SELECT on the whole\n";
   sql += "    -- relation when no column is sensitive; otherwise SELECT on the other columns\n";
   sql += "    -- only, so not even row_to_json(t) can read them. The REVOKE first drops a\n";

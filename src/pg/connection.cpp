@@ -44,8 +44,7 @@ RunFailure dead_failure(PGconn* conn, bool nothing_ran) {
   RunFailure f;
   f.connection_dead = true;
   f.nothing_ran = nothing_ran;
-  f.error = make_error(ErrorKind::ConnectionLost,
-                       "database connection lost: " + trimmed_message(PQerrorMessage(conn)));
+  f.error = make_error(ErrorKind::ConnectionLost, "database connection lost: " + trimmed_message(PQerrorMessage(conn)));
   return f;
 }
 
@@ -143,13 +142,12 @@ awaitable<boost::system::error_code> Connection::wait(WaitType type, Clock::time
   };
   auto state = std::make_shared<State>();
   asio::steady_timer timer(executor, deadline);
-  timer.async_wait(asio::bind_executor(
-      executor, [state, this](boost::system::error_code ec) {
-        if (ec || !state->pending) return;
-        state->fired = true;
-        boost::system::error_code ignored;
-        socket_.cancel(ignored);
-      }));
+  timer.async_wait(asio::bind_executor(executor, [state, this](boost::system::error_code ec) {
+    if (ec || !state->pending) return;
+    state->fired = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }));
   boost::system::error_code ec;
   co_await socket_.async_wait(type, asio::redirect_error(use_awaitable, ec));
   state->pending = false;
@@ -164,15 +162,13 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
   const std::string options = session_options(conninfo, statement_timeout_ms, timezone);
   // Later keywords override what the URL says: UTF-8 and ISO dates are what the
   // JSON encoder expects, whatever the server's defaults.
-  const char* keywords[] = {"dbname", "options", "client_encoding", "fallback_application_name",
-                            nullptr};
+  const char* keywords[] = {"dbname", "options", "client_encoding", "fallback_application_name", nullptr};
   const char* values[] = {conninfo.c_str(), options.c_str(), "UTF8", "fleetmcp", nullptr};
   PGconn* raw = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
   if (!raw) co_return make_error(ErrorKind::Unavailable, "database unavailable: out of memory");
   std::unique_ptr<Connection> c(new Connection(executor, blocking, raw));
   if (PQstatus(raw) == CONNECTION_BAD)
-    co_return make_error(ErrorKind::Unavailable,
-                         "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+    co_return make_error(ErrorKind::Unavailable, "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
 
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
@@ -189,12 +185,9 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
     }
     // libpq may switch sockets while it tries hosts or SSL modes: re-wrap each time.
     c->watch_socket();
-    auto ec = co_await c->wait(status == PGRES_POLLING_READING ? WaitType::wait_read
-                                                               : WaitType::wait_write,
-                               deadline);
+    auto ec = co_await c->wait(status == PGRES_POLLING_READING ? WaitType::wait_read : WaitType::wait_write, deadline);
     if (ec == boost::system::errc::timed_out)
-      co_return make_error(ErrorKind::Unavailable,
-                           "database unavailable: no connection within the connect timeout");
+      co_return make_error(ErrorKind::Unavailable, "database unavailable: no connection within the connect timeout");
     status = PQconnectPoll(raw);
   }
   c->watch_socket();
@@ -210,8 +203,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
     auto reset = co_await c->query_value(
         "SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'", deadline);
     if (!reset)
-      co_return make_error(ErrorKind::Unavailable,
-                           "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+      co_return make_error(ErrorKind::Unavailable, "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
     if (*reset == std::to_string(statement_timeout_ms)) c->session_timeout_ms_ = statement_timeout_ms;
   }
   // The server reports its TimeZone at every connect; when the startup option
@@ -224,8 +216,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
       const std::string sql = "SELECT pg_catalog.set_config('TimeZone', '" + timezone + "', true)";
       if (!co_await c->query_value(sql.c_str(), deadline)) {
         if (PQstatus(raw) != CONNECTION_OK)
-          co_return make_error(ErrorKind::Unavailable,
-                               "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
+          co_return make_error(ErrorKind::Unavailable, "database unavailable: " + trimmed_message(PQerrorMessage(raw)));
         co_return make_error(ErrorKind::BadRequest,
                              "MCP_TIMEZONE: PostgreSQL does not know the time zone '" + timezone + "'");
       }
@@ -248,8 +239,10 @@ awaitable<std::optional<std::string>> Connection::query_value(const char* sql, C
     PGresult* raw = PQgetResult(conn_);
     if (!raw) break;
     ResultPtr r(raw);
-    if (PQresultStatus(raw) == PGRES_TUPLES_OK && PQntuples(raw) == 1) value = PQgetvalue(raw, 0, 0);
-    else failed = true;
+    if (PQresultStatus(raw) == PGRES_TUPLES_OK && PQntuples(raw) == 1)
+      value = PQgetvalue(raw, 0, 0);
+    else
+      failed = true;
   }
   if (failed) co_return std::nullopt;
   co_return value;
@@ -277,8 +270,7 @@ std::uint64_t Connection::read_allowance(std::uint64_t max_read_bytes) const {
   return last_run_read_bytes_ > max_read_bytes ? 0 : max_read_bytes + 1 - last_run_read_bytes_;
 }
 
-awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline,
-                                                       std::uint64_t max_read_bytes) {
+awaitable<std::optional<RunFailure>> Connection::flush(Clock::time_point deadline, std::uint64_t max_read_bytes) {
   for (;;) {
     int r;
     {
@@ -312,8 +304,7 @@ std::string Connection::application_name_with(const std::string& analyst) const 
   return name;
 }
 
-awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
-                                                               Clock::time_point deadline) {
+awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan, Clock::time_point deadline) {
   last_used_ = Clock::now();
   cancel_requested_ = false;
   cancel_sent_ = false;
@@ -327,8 +318,8 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());
-    return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0) == 1;
+    return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                             nullptr, 0) == 1;
   };
   // Item layout of the reply:
   //   [BEGIN, settings?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
@@ -350,8 +341,8 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   // The cleanup shares ROLLBACK's sync group, so behind PgBouncer in
   // transaction mode it reaches the same server connection (PgBouncer lets the
   // server go only at a ReadyForQuery outside a transaction).
-  const std::size_t first = 1 + (settings.empty() ? 0 : 1), sync1 = first + plan.statements.size(), rollback = sync1 + 1,
-                    cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
+  const std::size_t first = 1 + (settings.empty() ? 0 : 1), sync1 = first + plan.statements.size(),
+                    rollback = sync1 + 1, cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
   // libpq flushes at each sync: corked, the two groups leave in one segment
   // (one wake-up of the backend, one pass through the network stack).
   const int fd = PQsocket(conn_);
@@ -414,8 +405,10 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
         }
         // A failed ROLLBACK or cleanup may leave session state behind (a lock, a
         // prepared statement): the statements' results stand, the connection goes.
-        if (item >= rollback && item < sync2) dead_ = true;
-        else if (!first_error) first_error = std::move(e);
+        if (item >= rollback && item < sync2)
+          dead_ = true;
+        else if (!first_error)
+          first_error = std::move(e);
       } else if (item > rollback && item < sync2 && status == PGRES_PIPELINE_ABORTED) {
         dead_ = true;  // the cleanup did not run
       } else if (item == 0 && status == PGRES_COMMAND_OK) {
@@ -441,8 +434,8 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       RunFailure f;
       f.connection_dead = true;
       f.over_read_limit = true;
-      f.error = make_error(ErrorKind::Denied, "the result passed the limit of " +
-                                                  std::to_string(plan.max_read_bytes) + " bytes");
+      f.error = make_error(ErrorKind::Denied,
+                           "the result passed the limit of " + std::to_string(plan.max_read_bytes) + " bytes");
       co_return f;
     }
     // Wake at least every slice to (re)send a requested cancel.
@@ -458,8 +451,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       dead_ = true;  // the protocol state is unknown now: never reuse this connection
       RunFailure f = dead_failure(conn_, !began);
       if (ec == boost::system::errc::timed_out)
-        f.error = make_error(ErrorKind::Timeout,
-                             "the database did not answer within the request deadline");
+        f.error = make_error(ErrorKind::Timeout, "the database did not answer within the request deadline");
       co_return f;
     }
     bool consumed;

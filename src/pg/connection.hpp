@@ -4,17 +4,17 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/result.hpp"
@@ -107,8 +107,7 @@ class Connection {
   // the session. A failed cleanup marks the connection dead.
   // "<application_name>:<analyst>", at most 63 bytes of printable ASCII.
   std::string application_name_with(const std::string& analyst) const;
-  asio::awaitable<std::variant<RunOutput, RunFailure>> run(const Plan& plan,
-                                                           Clock::time_point deadline);
+  asio::awaitable<std::variant<RunOutput, RunFailure>> run(const Plan& plan, Clock::time_point deadline);
 
   // Asks for the running statement to be cancelled; safe from any thread. The
   // coroutine in run() sends PQcancel (which blocks, so on `blocking`, never on
@@ -154,10 +153,10 @@ class Connection {
   Clock::time_point last_used_ = Clock::now();
   bool dead_ = false;
   std::atomic<bool> cancel_requested_{false};  // set from any thread by cancel()
-  bool cancel_sent_ = false;                    // a PQcancel left during this run()
+  bool cancel_sent_ = false;                   // a PQcancel left during this run()
   std::uint64_t last_run_read_bytes_ = 0;
-  int session_timeout_ms_ = -1;  // the session's verified statement_timeout (-1: unknown)
-  std::string set_timezone_;     // the configured TimeZone when the session did not take it
+  int session_timeout_ms_ = -1;   // the session's verified statement_timeout (-1: unknown)
+  std::string set_timezone_;      // the configured TimeZone when the session did not take it
   std::string application_name_;  // the session's, as the server reported it at connect
 };
 

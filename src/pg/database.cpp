@@ -23,8 +23,7 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     if (!lease) co_return lease.error();
     const auto leased = Clock::now();
     if (cancel && cancel->cancelled()) co_return cancelled_error();
-    const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) +
-                          settings_.answer_grace;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(plan.statement_timeout_ms) + settings_.answer_grace;
     if (plan.for_caller) ++plans_sent_;
     Connection* conn = &**lease;
     if (cancel) cancel->on_cancel([conn] { conn->cancel(); });
@@ -38,15 +37,13 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     if (auto* out = std::get_if<RunOutput>(&outcome)) co_return std::move(*out);
     auto& failure = std::get<RunFailure>(outcome);
     if (failure.over_read_limit)
-      failure.error.message =
-          "the result is larger than the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
-          std::to_string(plan.max_read_bytes) +
-          " bytes), so the server stopped reading it: select fewer or narrower columns, aggregate, "
-          "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)";
+      failure.error.message = "the result is larger than the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
+                              std::to_string(plan.max_read_bytes) +
+                              " bytes), so the server stopped reading it: select fewer or narrower columns, aggregate, "
+                              "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)";
     if (failure.connection_dead && failure.nothing_ran && attempt == 0) continue;
     if (failure.connection_dead && !failure.nothing_ran && failure.error.kind == core::ErrorKind::ConnectionLost)
-      failure.error.message +=
-          " (the statement may have started, so it was not retried; run it again)";
+      failure.error.message += " (the statement may have started, so it was not retried; run it again)";
     co_return failure.error;
   }
 }

@@ -1,5 +1,6 @@
 #include "pg/pool.hpp"
 
+#include <malloc.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <malloc.h>
 
 namespace fleetmcp::pg {
 
@@ -16,9 +16,7 @@ using asio::use_awaitable;
 using core::ErrorKind;
 using core::make_error;
 
-core::Error cancelled_error() {
-  return make_error(ErrorKind::Cancelled, "the request was cancelled by the client");
-}
+core::Error cancelled_error() { return make_error(ErrorKind::Cancelled, "the request was cancelled by the client"); }
 
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
@@ -48,8 +46,7 @@ bool Pool::expired(const Connection& c, Clock::time_point now) const {
   return c.dead() || now - c.created() >= settings_.max_lifetime;
 }
 
-awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const core::CancelPtr& cancel,
-                                             bool fresh) {
+awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const core::CancelPtr& cancel, bool fresh) {
   const auto executor = co_await asio::this_coro::executor;
   std::shared_ptr<Waiter> waiter;
   std::vector<std::unique_ptr<Connection>> to_close;  // destroyed after unlocking
@@ -97,10 +94,8 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
     if (!may_open) std::erase(waiters_, waiter);  // timed out, or cancelled, while still queued
   }
   if (may_open) co_return co_await open_new(deadline);
-  if (cancel && cancel->cancelled())
-    co_return cancelled_error();
-  co_return make_error(ErrorKind::Busy,
-                       "server busy: no database connection became free in time; retry shortly");
+  if (cancel && cancel->cancelled()) co_return cancelled_error();
+  co_return make_error(ErrorKind::Busy, "server busy: no database connection became free in time; retry shortly");
 }
 
 awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
@@ -206,14 +201,12 @@ void Pool::release(std::unique_ptr<Connection> conn) {
   }
 }
 
-void Pool::start() {
-  asio::co_spawn(sweep_timer_->get_executor(), sweep_loop(), asio::detached);
-}
+void Pool::start() { asio::co_spawn(sweep_timer_->get_executor(), sweep_loop(), asio::detached); }
 
 awaitable<void> Pool::sweep_loop() {
-  const auto period = std::clamp<Clock::duration>(
-      std::min<Clock::duration>(settings_.idle_timeout, settings_.max_lifetime) / 4,
-      std::chrono::milliseconds(250), std::chrono::seconds(15));
+  const auto period =
+      std::clamp<Clock::duration>(std::min<Clock::duration>(settings_.idle_timeout, settings_.max_lifetime) / 4,
+                                  std::chrono::milliseconds(250), std::chrono::seconds(15));
   for (;;) {
     sweep_timer_->expires_after(period);
     boost::system::error_code ec;

@@ -7,11 +7,11 @@
 // posting a cancel of that timer to the waiter's executor.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -62,12 +62,12 @@ class Lease {
 core::Error cancelled_error();
 
 struct PoolStats {
-  int open = 0;      // connections that exist (idle, leased or being opened)
+  int open = 0;  // connections that exist (idle, leased or being opened)
   int idle = 0;
   int connecting = 0;  // of `open`, being opened
   std::size_t waiting = 0;
   std::uint64_t opened = 0, closed = 0, connect_failures = 0;  // since start
-  bool login_refused = false;  // a lasting login refusal stands (see Refusal)
+  bool login_refused = false;                                  // a lasting login refusal stands (see Refusal)
   // Leased, or a slot taken for a connection about to be opened.
   int busy() const { return open - idle - connecting; }
 };
@@ -84,8 +84,8 @@ class Pool {
   // `fresh` asks for a newly opened connection, never an idle one (an idle
   // one is closed to make room): a retry after a connection was found dead
   // must not land on another that died the same way.
-  asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline,
-                                               const core::CancelPtr& cancel = nullptr, bool fresh = false);
+  asio::awaitable<core::Result<Lease>> acquire(Clock::time_point deadline, const core::CancelPtr& cancel = nullptr,
+                                               bool fresh = false);
 
   // Starts the periodic sweep of idle and over-age connections.
   void start();
@@ -125,7 +125,7 @@ class Pool {
 
   asio::io_context& io_;
   PoolSettings settings_;
-  asio::thread_pool blocking_{1};  // PQcancel, which blocks
+  asio::thread_pool blocking_{1};                  // PQcancel, which blocks
   std::optional<asio::steady_timer> sweep_timer_;  // on its own strand
   std::atomic<bool> trim_pending_{false};
 

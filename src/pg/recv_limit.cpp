@@ -12,9 +12,7 @@ namespace {
 thread_local RecvLimit* t_limit = nullptr;
 }  // namespace
 
-RecvLimit::RecvLimit(int fd, std::uint64_t allowance) : fd_(fd), left_(allowance), outer_(t_limit) {
-  t_limit = this;
-}
+RecvLimit::RecvLimit(int fd, std::uint64_t allowance) : fd_(fd), left_(allowance), outer_(t_limit) { t_limit = this; }
 
 RecvLimit::~RecvLimit() { t_limit = outer_; }
 

@@ -17,9 +17,7 @@ inline bool is_disconnect_sqlstate(std::string_view sqlstate) {
 // A FATAL or PANIC error ends the session whatever its SQLSTATE (25P03
 // idle_in_transaction_session_timeout, a pooler's own errors): the connection
 // is gone too. `severity` is the untranslated one (PG_DIAG_SEVERITY_NONLOCALIZED).
-inline bool is_session_ending_severity(std::string_view severity) {
-  return severity == "FATAL" || severity == "PANIC";
-}
+inline bool is_session_ending_severity(std::string_view severity) { return severity == "FATAL" || severity == "PANIC"; }
 
 inline constexpr std::string_view kQueryCanceled = "57014";
 // Errors the server explains to the caller (hints, the next step).
@@ -38,14 +36,14 @@ inline constexpr std::string_view kInvalidParameterValue = "22023";  // e.g. SET
 // refused, timeouts) are not matched.
 inline bool is_lasting_login_refusal(std::string_view libpq_message) {
   for (std::string_view lasting : {
-           "password authentication failed",      // 28P01 (also an unknown role, with passwords)
-           "no pg_hba.conf entry",                // 28000
-           "pg_hba.conf rejects connection",      // 28000
-           "\" does not exist",                   // 28000 unknown role, 3D000 unknown database
-           "is not permitted to log in",          // 28000 NOLOGIN
-           "permission denied for database",      // 42501 no CONNECT privilege
-           "no password supplied",                // libpq: the server asks for one, none given
-           "authentication failed for user",      // ident, peer, cert, GSSAPI, SSPI, LDAP, RADIUS
+           "password authentication failed",  // 28P01 (also an unknown role, with passwords)
+           "no pg_hba.conf entry",            // 28000
+           "pg_hba.conf rejects connection",  // 28000
+           "\" does not exist",               // 28000 unknown role, 3D000 unknown database
+           "is not permitted to log in",      // 28000 NOLOGIN
+           "permission denied for database",  // 42501 no CONNECT privilege
+           "no password supplied",            // libpq: the server asks for one, none given
+           "authentication failed for user",  // ident, peer, cert, GSSAPI, SSPI, LDAP, RADIUS
            "certificate authentication failed",
        })
     if (libpq_message.find(lasting) != std::string_view::npos) return true;

@@ -31,8 +31,8 @@ bool plain_name(const std::string& s) {
   return !std::isdigit(static_cast<unsigned char>(s[0]));
 }
 
-core::Result<std::vector<std::string>> names(const std::string& origin, const std::string& key,
-                                             const toml::node& node, bool schemas) {
+core::Result<std::vector<std::string>> names(const std::string& origin, const std::string& key, const toml::node& node,
+                                             bool schemas) {
   const auto* array = node.as_array();
   if (!array) return bad(where(origin, node), key + " must be an array of names");
   std::vector<std::string> out;
@@ -57,8 +57,8 @@ core::Result<int> whole(const std::string& origin, const std::string& key, const
   const auto* n = node.as_integer();
   if (!n) return bad(where(origin, node), key + " must be a whole number");
   if (n->get() < lo || n->get() > hi)
-    return bad(where(origin, node), key + " = " + std::to_string(n->get()) + " is out of range " +
-                                        std::to_string(lo) + ".." + std::to_string(hi));
+    return bad(where(origin, node), key + " = " + std::to_string(n->get()) + " is out of range " + std::to_string(lo) +
+                                        ".." + std::to_string(hi));
   return static_cast<int>(n->get());
 }
 
@@ -74,12 +74,16 @@ core::Result<Rules> read_rules(const std::string& origin, const toml::table& tab
       (key == "schemas" ? r.schemas : r.sensitive_columns) = std::move(*list);
     } else if (key == "max_rows" || key == "statement_timeout_ms" || key == "calls_per_minute" ||
                key == "concurrent_calls") {
-      const long long hi = key == "max_rows" ? 1000000 : key == "statement_timeout_ms" ? 86400000
-                         : key == "calls_per_minute" ? 1000000 : 1000;
+      const long long hi = key == "max_rows"               ? 1000000
+                           : key == "statement_timeout_ms" ? 86400000
+                           : key == "calls_per_minute"     ? 1000000
+                                                           : 1000;
       auto n = whole(origin, key, node, 1, hi);
       if (!n) return n.error();
-      (key == "max_rows" ? r.max_rows : key == "statement_timeout_ms" ? r.statement_timeout_ms
-       : key == "calls_per_minute" ? r.calls_per_minute : r.concurrent_calls) = *n;
+      (key == "max_rows"               ? r.max_rows
+       : key == "statement_timeout_ms" ? r.statement_timeout_ms
+       : key == "calls_per_minute"     ? r.calls_per_minute
+                                       : r.concurrent_calls) = *n;
     } else if (key == "role") {
       const auto* s = node.as_string();
       if (!s || s->get().empty() || s->get().size() > 63 || s->get().find('\0') != std::string::npos)
@@ -202,8 +206,7 @@ std::shared_ptr<const Grant> Book::resolve(const std::string& analyst, const std
           g->config.redact_columns.push_back(col);
     }
   for (const auto& [name, rules] : chain)
-    if (std::find(used.begin(), used.end(), rules) != used.end())
-      g->source += (g->source.empty() ? "" : "+") + name;
+    if (std::find(used.begin(), used.end(), rules) != used.end()) g->source += (g->source.empty() ? "" : "+") + name;
   if (g->source.empty()) g->source = "server";
   return g;
 }

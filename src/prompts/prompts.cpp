@@ -23,7 +23,8 @@ core::Result<std::string> date_arg(const Arguments& args, const std::string& nam
   bool ok = v.size() == 10 && v[4] == '-' && v[7] == '-';
   for (std::size_t i = 0; ok && i < v.size(); ++i)
     if (i != 4 && i != 7) ok = std::isdigit(static_cast<unsigned char>(v[i]));
-  if (!ok) return make_error(ErrorKind::BadRequest, "argument '" + name + "' must be a date as YYYY-MM-DD, got '" + v + "'");
+  if (!ok)
+    return make_error(ErrorKind::BadRequest, "argument '" + name + "' must be a date as YYYY-MM-DD, got '" + v + "'");
   return v;
 }
 
@@ -36,7 +37,8 @@ core::Result<std::string> daily_fleet_summary(const Arguments& args) {
       "Summarise the fleet's activity from " + *from + " to " + *to +
       " (local dates, Africa/Nairobi).\n\n"
       "Use reporting.v_daily_summary (one row per device and local day: points, km, odometer_km, max_speed, "
-      "avg_moving_speed, moving_minutes) filtered with day BETWEEN '" + *from + "' AND '" + *to +
+      "avg_moving_speed, moving_minutes) filtered with day BETWEEN '" +
+      *from + "' AND '" + *to +
       "', joined to tracksolid.devices on imei for vehicle names and cost centres.\n"
       "Report: vehicles active vs. registered, total and average km per active vehicle, the ten vehicles "
       "with the most km, vehicles that did not report at all, and km per cost centre.\n"
@@ -76,12 +78,17 @@ core::Result<std::string> fuel_anomalies(const Arguments& args) {
   const std::string threshold = arg(args, "threshold_pct", "30");
   for (char c : threshold)
     if (!std::isdigit(static_cast<unsigned char>(c)))
-      return make_error(ErrorKind::BadRequest, "argument 'threshold_pct' must be a whole number, got '" + threshold + "'");
-  return "Find fuel anomalies per vehicle from " + *from + " to " + *to + ".\n\n"
+      return make_error(ErrorKind::BadRequest,
+                        "argument 'threshold_pct' must be a whole number, got '" + threshold + "'");
+  return "Find fuel anomalies per vehicle from " + *from + " to " + *to +
+         ".\n\n"
          "Use fuel.records (one row per fill: imei, filled_at, litres, unit_price, cost, odometer_km, station) "
-         "and fuel.fn_fuel_efficiency('" + *from + "', '" + *to + "') (per vehicle: fills, litres, cost, km, "
+         "and fuel.fn_fuel_efficiency('" +
+         *from + "', '" + *to +
+         "') (per vehicle: fills, litres, cost, km, "
          "litres_per_100km).\n"
-         "Flag vehicles whose litres_per_100km is more than " + threshold +
+         "Flag vehicles whose litres_per_100km is more than " +
+         threshold +
          "% above the fleet median, fills larger than the vehicle's usual fill by the same margin, two fills "
          "of one vehicle within a few hours, and odometer readings that go backwards. Compare with km driven "
          "in reporting.v_daily_summary for the same days where it helps.\n"
@@ -93,7 +100,9 @@ core::Result<std::string> explore_table(const Arguments& args) {
   const std::string uri = resources::object_uri("table", schema, table);
   return "Explain what " + schema + "." + table +
          " holds and how to use it.\n\n"
-         "Read the resource " + uri + " (columns, comments, keys, indexes, row estimate), look at a few rows "
+         "Read the resource " +
+         uri +
+         " (columns, comments, keys, indexes, row estimate), look at a few rows "
          "with sample_table, then describe what one row means, which columns to filter and join on, and "
          "suggest three questions this table answers, each with the SQL that answers it.";
 }
@@ -102,23 +111,27 @@ core::Result<std::string> explore_table(const Arguments& args) {
 
 const std::vector<Prompt>& fleet_prompts() {
   static const std::vector<Prompt> all = {
-      {"daily_fleet_summary", "Daily fleet summary",
+      {"daily_fleet_summary",
+       "Daily fleet summary",
        "Fleet activity for a date range: active vehicles, km driven, top vehicles, cost centres.",
        {{"start_date", "first local day, YYYY-MM-DD", true},
         {"end_date", "last local day, YYYY-MM-DD (default: start_date)", false},
         {"cost_centre", "only this cost centre", false}},
        daily_fleet_summary},
-      {"open_tickets_by_sla", "Open tickets by SLA status",
+      {"open_tickets_by_sla",
+       "Open tickets by SLA status",
        "Open incidents grouped by SLA status and priority, with breaches and unassigned tickets.",
        {{"region", "only this region", false}, {"priority", "only this priority, 1 (critical) to 4 (low)", false}},
        open_tickets_by_sla},
-      {"fuel_anomalies", "Fuel anomalies per vehicle",
+      {"fuel_anomalies",
+       "Fuel anomalies per vehicle",
        "Vehicles whose fuel use or fills look wrong for a date range.",
        {{"start_date", "first local day, YYYY-MM-DD", true},
         {"end_date", "last local day, YYYY-MM-DD (default: start_date)", false},
         {"threshold_pct", "how far above the fleet median counts as an anomaly, in percent (default 30)", false}},
        fuel_anomalies},
-      {"explore_table", "Explore a table",
+      {"explore_table",
+       "Explore a table",
        "What a table or view holds, how to filter and join it, and questions it answers.",
        {{"schema", "schema of the table", true}, {"table", "table or view name", true}},
        explore_table},

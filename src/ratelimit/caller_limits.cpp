@@ -21,13 +21,14 @@ std::variant<CallerLimits::Permit, CallerLimits::Refusal> CallerLimits::admit(co
     e.per_minute = calls_per_minute;
   }
   if (e.running >= concurrent_calls)
-    return Refusal{1, "you already have " + std::to_string(e.running) + " calls running, your limit of calls at once (" +
-                          std::to_string(concurrent_calls) + "); retry when one has finished"};
+    return Refusal{1, "you already have " + std::to_string(e.running) +
+                          " calls running, your limit of calls at once (" + std::to_string(concurrent_calls) +
+                          "); retry when one has finished"};
   if (!e.bucket->try_take(now)) {
     const auto wait = std::chrono::ceil<std::chrono::seconds>(e.bucket->wait(now)).count();
     const int seconds = static_cast<int>(std::max<long long>(1, wait));
-    return Refusal{seconds, "over your limit of " + std::to_string(calls_per_minute) +
-                                " calls per minute; retry in " + std::to_string(seconds) + " s"};
+    return Refusal{seconds, "over your limit of " + std::to_string(calls_per_minute) + " calls per minute; retry in " +
+                                std::to_string(seconds) + " s"};
   }
   ++e.running;
   return Permit(this, caller, &Entry::running);
@@ -51,7 +52,7 @@ void CallerLimits::sweep(Clock::time_point now) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     const Entry& e = it->second;
     it = (e.running == 0 && e.connections == 0 && (!e.bucket || e.bucket->full(now))) ? entries_.erase(it)
-                                                                                       : std::next(it);
+                                                                                      : std::next(it);
   }
 }
 

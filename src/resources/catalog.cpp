@@ -163,9 +163,7 @@ bool readable(const config::Config& config, const std::string& schema) {
   return std::find(s.begin(), s.end(), schema) != s.end();
 }
 
-core::Error not_found(const std::string& uri) {
-  return make_error(ErrorKind::NotFound, "Resource not found: " + uri);
-}
+core::Error not_found(const std::string& uri) { return make_error(ErrorKind::NotFound, "Resource not found: " + uri); }
 
 std::string with_commas(const std::string& digits) {
   std::string out;
@@ -259,8 +257,7 @@ const std::vector<Template>& templates() {
        "row estimate of one relation in a readable schema.",
        "application/json"},
       {kFunctionTemplate, "function", "Function",
-       "Signatures, return types, comments and volatility of a function in a readable schema.",
-       "application/json"},
+       "Signatures, return types, comments and volatility of a function in a readable schema.", "application/json"},
   };
   return all;
 }
@@ -284,8 +281,12 @@ awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
   if (const auto* c = kind == "table" && snapshot ? snapshot->coverage_of(schema, name) : nullptr) {
     // The period the rows cover, from the time axis's index (see catalog::Coverage).
     document.pop_back();  // the closing brace
-    document += ",\"coverage\":" + nlohmann::json{{"column", c->column}, {"first", c->first.empty() ? nullptr : nlohmann::json(c->first)},
-                                                 {"last", c->last.empty() ? nullptr : nlohmann::json(c->last)}}.dump() + "}";
+    document += ",\"coverage\":" +
+                nlohmann::json{{"column", c->column},
+                               {"first", c->first.empty() ? nullptr : nlohmann::json(c->first)},
+                               {"last", c->last.empty() ? nullptr : nlohmann::json(c->last)}}
+                    .dump() +
+                "}";
   }
   co_return Contents{std::move(uri), "application/json", std::move(document)};
 }
@@ -305,8 +306,7 @@ awaitable<core::Result<Completion>> complete(std::string argument, std::string p
       schemas = {it->second};
     }
     std::vector<std::string> params{pg::text_array(schemas), prefix};
-    auto ran = co_await run_one(ctx, argument == "table" ? kCompleteRelations : kCompleteFunctions,
-                                std::move(params));
+    auto ran = co_await run_one(ctx, argument == "table" ? kCompleteRelations : kCompleteFunctions, std::move(params));
     if (!ran) co_return ran.error();
     const PGresult* r = ran->results.at(0).get();
     for (int row = 0; row < PQntuples(r); ++row) all.push_back(value(r, row, 0));

@@ -54,7 +54,6 @@ struct Completion {
   std::size_t total = 0;
 };
 boost::asio::awaitable<core::Result<Completion>> complete(std::string argument, std::string prefix,
-                                                          std::map<std::string, std::string> arguments,
-                                                          Context ctx);
+                                                          std::map<std::string, std::string> arguments, Context ctx);
 
 }  // namespace fleetmcp::resources

@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_map>
-#include <unordered_set>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace fleetmcp::sql {
 namespace {
@@ -44,21 +44,38 @@ Error denied(std::string rule, std::string message, int position) {
 // analyst would recognise. (A data-modifying CTE shows up as one of these inside
 // a CommonTableExpr, so the same table covers it.)
 const std::pair<const char*, const char*> kStatementWords[] = {
-    {"InsertStmt", "INSERT"}, {"UpdateStmt", "UPDATE"}, {"DeleteStmt", "DELETE"},
-    {"MergeStmt", "MERGE"},   {"CopyStmt", "COPY"},     {"DoStmt", "DO"},
-    {"CallStmt", "CALL"},     {"TransactionStmt", "transaction control"},
-    {"VariableSetStmt", "SET"}, {"VariableShowStmt", "SHOW"},
-    {"ExplainStmt", "EXPLAIN"}, {"LockStmt", "LOCK"},
-    {"PrepareStmt", "PREPARE"}, {"ExecuteStmt", "EXECUTE"},
-    {"DeallocateStmt", "DEALLOCATE"}, {"ListenStmt", "LISTEN"},
-    {"NotifyStmt", "NOTIFY"}, {"UnlistenStmt", "UNLISTEN"},
-    {"VacuumStmt", "VACUUM/ANALYZE"}, {"ClusterStmt", "CLUSTER"},
-    {"ReindexStmt", "REINDEX"}, {"RefreshMatViewStmt", "REFRESH MATERIALIZED VIEW"},
-    {"DeclareCursorStmt", "DECLARE"}, {"FetchStmt", "FETCH"},
-    {"ClosePortalStmt", "CLOSE"}, {"CheckPointStmt", "CHECKPOINT"},
-    {"DiscardStmt", "DISCARD"}, {"LoadStmt", "LOAD"},
-    {"GrantStmt", "GRANT/REVOKE"}, {"GrantRoleStmt", "GRANT/REVOKE"},
-    {"TruncateStmt", "TRUNCATE"}, {"CreateTableAsStmt", "CREATE TABLE AS"},
+    {"InsertStmt", "INSERT"},
+    {"UpdateStmt", "UPDATE"},
+    {"DeleteStmt", "DELETE"},
+    {"MergeStmt", "MERGE"},
+    {"CopyStmt", "COPY"},
+    {"DoStmt", "DO"},
+    {"CallStmt", "CALL"},
+    {"TransactionStmt", "transaction control"},
+    {"VariableSetStmt", "SET"},
+    {"VariableShowStmt", "SHOW"},
+    {"ExplainStmt", "EXPLAIN"},
+    {"LockStmt", "LOCK"},
+    {"PrepareStmt", "PREPARE"},
+    {"ExecuteStmt", "EXECUTE"},
+    {"DeallocateStmt", "DEALLOCATE"},
+    {"ListenStmt", "LISTEN"},
+    {"NotifyStmt", "NOTIFY"},
+    {"UnlistenStmt", "UNLISTEN"},
+    {"VacuumStmt", "VACUUM/ANALYZE"},
+    {"ClusterStmt", "CLUSTER"},
+    {"ReindexStmt", "REINDEX"},
+    {"RefreshMatViewStmt", "REFRESH MATERIALIZED VIEW"},
+    {"DeclareCursorStmt", "DECLARE"},
+    {"FetchStmt", "FETCH"},
+    {"ClosePortalStmt", "CLOSE"},
+    {"CheckPointStmt", "CHECKPOINT"},
+    {"DiscardStmt", "DISCARD"},
+    {"LoadStmt", "LOAD"},
+    {"GrantStmt", "GRANT/REVOKE"},
+    {"GrantRoleStmt", "GRANT/REVOKE"},
+    {"TruncateStmt", "TRUNCATE"},
+    {"CreateTableAsStmt", "CREATE TABLE AS"},
 };
 
 const char* statement_word(std::string_view node) {
@@ -128,8 +145,7 @@ std::string_view string_node(E&& e) {
 // Byte 0 and 4 of kA and kB are 0xFF, which no UTF-8 text holds: a key or a
 // string never cancels a factor of the multiply to zero.
 struct Fingerprint {
-  static constexpr uint64_t kA = 0xa0761dff78bd64ffull, kB = 0xe7037effa0b428ffull,
-                            kM = 0x9e3779b97f4a7c15ull;
+  static constexpr uint64_t kA = 0xa0761dff78bd64ffull, kB = 0xe7037effa0b428ffull, kM = 0x9e3779b97f4a7c15ull;
   uint64_t h = 0x243f6a8885a308d3ull;
   static uint64_t r8(const unsigned char* p) {
     uint64_t v;
@@ -183,28 +199,78 @@ struct Fingerprint {
 // else is refused as not supported: a new grammar's node is never allowed by
 // default. Statement nodes get their own, clearer refusal (kStatementWords).
 const std::string_view kReadNodes[] = {
-    "A_ArrayExpr", "A_Const", "A_Expr", "A_Indices", "A_Indirection", "A_Star", "Alias", "BitString",
-    "BoolExpr", "Boolean", "BooleanTest", "CTECycleClause", "CTESearchClause", "CaseExpr", "CaseWhen",
-    "CoalesceExpr", "CollateClause", "ColumnDef", "ColumnRef", "CommonTableExpr", "DefElem", "Float",
-    "FuncCall", "GroupingFunc", "GroupingSet", "Integer", "JoinExpr", "JsonAggConstructor",
-    "JsonArrayAgg", "JsonArrayConstructor", "JsonArrayQueryConstructor", "JsonFormat", "JsonIsPredicate",
-    "JsonKeyValue", "JsonObjectAgg", "JsonObjectConstructor", "JsonOutput", "JsonReturning",
-    "JsonValueExpr", "List", "MinMaxExpr", "NamedArgExpr", "NullTest", "RangeFunction",
-    "RangeSubselect", "RangeTableFunc", "RangeTableFuncCol", "RangeTableSample", "RangeVar", "ResTarget",
-    "RowExpr", "SQLValueFunction", "SelectStmt", "SortBy", "String", "SubLink", "TypeCast", "TypeName",
-    "WindowDef", "WithClause", "XmlExpr", "XmlSerialize",
+    "A_ArrayExpr",
+    "A_Const",
+    "A_Expr",
+    "A_Indices",
+    "A_Indirection",
+    "A_Star",
+    "Alias",
+    "BitString",
+    "BoolExpr",
+    "Boolean",
+    "BooleanTest",
+    "CTECycleClause",
+    "CTESearchClause",
+    "CaseExpr",
+    "CaseWhen",
+    "CoalesceExpr",
+    "CollateClause",
+    "ColumnDef",
+    "ColumnRef",
+    "CommonTableExpr",
+    "DefElem",
+    "Float",
+    "FuncCall",
+    "GroupingFunc",
+    "GroupingSet",
+    "Integer",
+    "JoinExpr",
+    "JsonAggConstructor",
+    "JsonArrayAgg",
+    "JsonArrayConstructor",
+    "JsonArrayQueryConstructor",
+    "JsonFormat",
+    "JsonIsPredicate",
+    "JsonKeyValue",
+    "JsonObjectAgg",
+    "JsonObjectConstructor",
+    "JsonOutput",
+    "JsonReturning",
+    "JsonValueExpr",
+    "List",
+    "MinMaxExpr",
+    "NamedArgExpr",
+    "NullTest",
+    "RangeFunction",
+    "RangeSubselect",
+    "RangeTableFunc",
+    "RangeTableFuncCol",
+    "RangeTableSample",
+    "RangeVar",
+    "ResTarget",
+    "RowExpr",
+    "SQLValueFunction",
+    "SelectStmt",
+    "SortBy",
+    "String",
+    "SubLink",
+    "TypeCast",
+    "TypeName",
+    "WindowDef",
+    "WithClause",
+    "XmlExpr",
+    "XmlSerialize",
 };
 
-bool is_node_type(std::string_view key) {
-  return !key.empty() && key[0] >= 'A' && key[0] <= 'Z';
-}
+bool is_node_type(std::string_view key) { return !key.empty() && key[0] >= 'A' && key[0] <= 'Z'; }
 
 // What the walk does with an object key, decided once per key by one table
 // look-up instead of a chain of string comparisons.
 enum class Key : unsigned char {
-  Plain,        // a field or an allowed node type without a check of its own: walked
-  Position,     // location, stmt_location, stmt_len: neither walked nor fingerprinted
-  Statement,    // a statement node other than SELECT (kStatementWords)
+  Plain,      // a field or an allowed node type without a check of its own: walked
+  Position,   // location, stmt_location, stmt_len: neither walked nor fingerprinted
+  Statement,  // a statement node other than SELECT (kStatementWords)
   IntoClause,
   LockingClause,
   ParamRef,
@@ -290,18 +356,21 @@ const KeyTable kKeys;
 // The nearest enclosing "location" of a node, looked up only when a check or a
 // refusal needs it (most nodes never do): a chain up the walk's objects.
 struct Where {
-  const Where* parent = nullptr;  // null at the root
+  const Where* parent = nullptr;         // null at the root
   const dom::element* object = nullptr;  // the object whose "location" applies (not at the root)
-  long fallback = 0;              // at the root: the statement's location
+  long fallback = 0;                     // at the root: the statement's location
   mutable long cached = 0;
   mutable bool resolved = false;
 
   long get() const {
     if (!resolved) {
       int64_t v;
-      if (!parent) cached = fallback;
-      else if ((*object)["location"].get(v) == simdjson::SUCCESS) cached = static_cast<long>(v);
-      else cached = parent->get();
+      if (!parent)
+        cached = fallback;
+      else if ((*object)["location"].get(v) == simdjson::SUCCESS)
+        cached = static_cast<long>(v);
+      else
+        cached = parent->get();
       resolved = true;
     }
     return cached;
@@ -520,15 +589,15 @@ struct Walker {
         return false;
       case Key::ParamRef:
         // No call binds parameters, so PostgreSQL would refuse the Bind itself.
-        reject("not_supported", "parameters ($1, $2, …) are not supported: each call runs without "
-                                "parameters, so write the values into the SQL",
+        reject("not_supported",
+               "parameters ($1, $2, …) are not supported: each call runs without "
+               "parameters, so write the values into the SQL",
                at());
         return false;
       case Key::Unsupported:
         reject("not_supported", std::string(key) + " is not supported in a read here", at());
         return false;
-      case Key::AConst:
-        return false;  // a constant's value does not change the shape
+      case Key::AConst: return false;  // a constant's value does not change the shape
       case Key::Cte: check_cte(value, at()); break;
       case Key::FuncCall: check_call(value, at()); break;
       case Key::RangeVar: check_relation(value, at()); break;
@@ -567,11 +636,8 @@ struct Walker {
         fingerprint.add("]");
         return;
       }
-      case dom::element_type::OBJECT:
-        break;
-      case dom::element_type::STRING:
-        fingerprint.add(node.get_string().value_unsafe());
-        return;
+      case dom::element_type::OBJECT: break;
+      case dom::element_type::STRING: fingerprint.add(node.get_string().value_unsafe()); return;
       default: {
         int64_t number;
         if (node.get(number) == simdjson::SUCCESS)
@@ -639,12 +705,11 @@ struct Walker {
     if (const char* why = judged_denied) {
       reject("denied_function", "function " + f.signature() + " is not allowed: " + why, at);
     } else if (!f.from_extension && !schema_readable(f.schema)) {
-      reject("schema_not_readable", "function " + f.signature() + " is in schema " + f.schema +
-                                        ", which is not readable here", at);
+      reject("schema_not_readable",
+             "function " + f.signature() + " is in schema " + f.schema + ", which is not readable here", at);
     } else if (f.volatility == catalog::Volatility::Volatile && !allowed_volatile_reason(f.name)) {
       reject("volatile_function",
-             "function " + f.signature() + how.text() +
-                 " is volatile (" + f.language +
+             "function " + f.signature() + how.text() + " is volatile (" + f.language +
                  "): it may change state or have effects beyond reading, and is not on the reviewed "
                  "list of volatile functions that only read",
              at);
@@ -666,8 +731,8 @@ struct Walker {
         field(call, "agg_order").get(within) == simdjson::SUCCESS)
       nargs += static_cast<int>(within.size());
     if (nargs == 1 && is_redacted_column(policy, name)) {
-      reject("sensitive_column", "column " + std::string(name) +
-                                     " is sensitive and may not be read (here in functional notation)", at);
+      reject("sensitive_column",
+             "column " + std::string(name) + " is sensitive and may not be read (here in functional notation)", at);
       return;
     }
     if (const char* why = denied_function_reason(name)) {
@@ -685,18 +750,19 @@ struct Walker {
     if (candidates == 0) {
       const std::string shown = (schema.empty() ? "" : std::string(schema) + ".") + std::string(name);
       if (!schema.empty() && policy.enforce_schemas && !schema_readable(schema)) {
-        reject("schema_not_readable", "schema " + std::string(schema) + " is not readable here (function " +
-                                          shown + ")", at);
+        reject("schema_not_readable",
+               "schema " + std::string(schema) + " is not readable here (function " + shown + ")", at);
       } else if (catalog.live) {
         if (policy.catalog && !speculative) policy.catalog->stale();
         std::string arities;
-        for (const auto* f : overloads(schema, name, -1))
-          arities += (arities.empty() ? "" : "; ") + f->signature();
-        reject("unknown_function", "function " + shown + " with " + std::to_string(nargs) +
-                                       " argument(s) does not exist" +
-                                       (arities.empty() ? "" : " (it exists as " + arities + ")"), at);
+        for (const auto* f : overloads(schema, name, -1)) arities += (arities.empty() ? "" : "; ") + f->signature();
+        reject("unknown_function",
+               "function " + shown + " with " + std::to_string(nargs) + " argument(s) does not exist" +
+                   (arities.empty() ? "" : " (it exists as " + arities + ")"),
+               at);
       } else {
-        notes.push_back("function " + shown + " is not in PostgreSQL 15's pg_catalog: the server judges it "
+        notes.push_back("function " + shown +
+                        " is not in PostgreSQL 15's pg_catalog: the server judges it "
                         "by the live catalog");
       }
       return;
@@ -726,18 +792,22 @@ struct Walker {
     if (name == "*" || ranges.known_column(name)) return;
     if (iequals(name, "current_setting")) {
       // Its argument is the row, never a constant the allow-list could check.
-      reject("secret_setting", "current_setting called as ." + std::string(name) +
-                                   " is not allowed: only current_setting('name') of a setting on the reviewed "
-                                   "list can be read", at);
+      reject("secret_setting",
+             "current_setting called as ." + std::string(name) +
+                 " is not allowed: only current_setting('name') of a setting on the reviewed "
+                 "list can be read",
+             at);
       return;
     }
     each_overload({}, name, 1, [&](const catalog::Function& f) {
       if (verdict) return;
       if (f.nargs != 1 && !(f.nargs > 1 && f.ndefaults >= f.nargs - 1)) return;
       if (!row.empty() && ranges.sensitive(row)) {
-        reject("whole_row", "." + std::string(name) + " on " + std::string(row) +
-                                " calls " + f.signature() + " on a whole row of a relation with "
-                                "sensitive columns; name the columns you need", at);
+        reject("whole_row",
+               "." + std::string(name) + " on " + std::string(row) + " calls " + f.signature() +
+                   " on a whole row of a relation with "
+                   "sensitive columns; name the columns you need",
+               at);
         return;
       }
       judge(f, at, {" (called as .", name, ")"});
@@ -748,8 +818,8 @@ struct Walker {
     const auto fields = names_of(field(ref, "fields"));
     for (auto name : fields)
       if (name != "*" && is_redacted_column(policy, name)) {
-        reject("sensitive_column",
-               "column " + std::string(name) + " is sensitive and may not be read or filtered on", at);
+        reject("sensitive_column", "column " + std::string(name) + " is sensitive and may not be read or filtered on",
+               at);
         return;
       }
     if (fields.empty()) return;
@@ -758,15 +828,20 @@ struct Walker {
     if (last == "*") {
       if (std::find(expansions.begin(), expansions.end(), at) != expansions.end()) return;
       if (row.empty() ? ranges.any : (ranges.sensitive(row) || (ranges.any && !ranges.names.count(std::string(row)))))
-        reject("whole_row", std::string(row.empty() ? "*" : std::string(row) + ".*") +
-                                " used as a value reads whole rows of a relation with sensitive columns; name "
-                                "the columns you need", at);
+        reject("whole_row",
+               std::string(row.empty() ? "*" : std::string(row) + ".*") +
+                   " used as a value reads whole rows of a relation with sensitive columns; name "
+                   "the columns you need",
+               at);
       return;
     }
     if (fields.size() == 1) {
       if (ranges.sensitive(last))
-        reject("whole_row", std::string(last) + " used as a value is a whole row of a relation with sensitive "
-                                                "columns; name the columns you need", at);
+        reject("whole_row",
+               std::string(last) +
+                   " used as a value is a whole row of a relation with sensitive "
+                   "columns; name the columns you need",
+               at);
       return;
     }
     check_field_call(last, at, row);
@@ -803,8 +878,8 @@ struct Walker {
     const std::string_view symbol = parts.back();
     const std::string_view schema = parts.size() >= 2 ? parts[parts.size() - 2] : std::string_view();
     if (!schema.empty() && policy.enforce_schemas && !schema_readable(schema)) {
-      reject("schema_not_readable", "schema " + std::string(schema) + " is not readable here (operator " +
-                                        std::string(symbol) + ")", at);
+      reject("schema_not_readable",
+             "schema " + std::string(schema) + " is not readable here (operator " + std::string(symbol) + ")", at);
       return;
     }
     auto it = catalog.operators.find(std::string(symbol));
@@ -866,7 +941,8 @@ struct Walker {
     if (policy.enforce_schemas && !schema_readable(schema))
       reject("schema_not_readable",
              "schema " + std::string(schema) + " is not readable here (relation " + std::string(schema) + "." +
-                 std::string(name) + ")", at);
+                 std::string(name) + ")",
+             at);
   }
 
   // An alias column list renames columns: on a relation with sensitive ones, a
@@ -902,17 +978,19 @@ struct Walker {
   // `name` comes with a column list: refused where it holds a sensitive column.
   void check_rename(std::string_view name, long at) {
     if (ranges.sensitive(name))
-      reject("sensitive_rename", "the column list of " + std::string(name) +
-                                     " renames columns of a relation with sensitive columns; select the "
-                                     "columns you need by name instead", at);
+      reject("sensitive_rename",
+             "the column list of " + std::string(name) +
+                 " renames columns of a relation with sensitive columns; select the "
+                 "columns you need by name instead",
+             at);
   }
 
   // Join columns (USING) and alias column lists: a sensitive name there is an oracle.
   void check_column_names(dom::element fields, const Where& where) {
     for (auto name : names_of(fields))
       if (name != "*" && is_redacted_column(policy, name)) {
-        reject("sensitive_column",
-               "column " + std::string(name) + " is sensitive and may not be read or filtered on", where.get());
+        reject("sensitive_column", "column " + std::string(name) + " is sensitive and may not be read or filtered on",
+               where.get());
         return;
       }
   }
@@ -946,23 +1024,25 @@ bool is_redacted_column(const Policy& policy, const catalog::Catalog& catalog, s
 
 core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& policy) {
   // libpg_query needs a NUL-terminated string; an embedded NUL would hide text.
-  if (sql.find('\0') != std::string_view::npos)
-    return denied("parse_error", "the SQL contains a NUL byte", 0);
+  if (sql.find('\0') != std::string_view::npos) return denied("parse_error", "the SQL contains a NUL byte", 0);
   if (sql.size() > kMaxSqlBytes)
-    return denied("too_large", "the statement is " + std::to_string(sql.size()) + " bytes; statements up to " +
-                                   std::to_string(kMaxSqlBytes) + " bytes are judged: shorten it (aggregate in SQL, "
-                                   "or put long value lists in a smaller range or a join)", 0);
+    return denied("too_large",
+                  "the statement is " + std::to_string(sql.size()) + " bytes; statements up to " +
+                      std::to_string(kMaxSqlBytes) +
+                      " bytes are judged: shorten it (aggregate in SQL, "
+                      "or put long value lists in a smaller range or a join)",
+                  0);
   std::size_t openings = 0;
   for (auto at = sql.find("/*"); at != std::string_view::npos; at = sql.find("/*", at + 2))
     if (++openings > kMaxCommentOpenings)
-      return denied("too_large", "the statement opens more than " + std::to_string(kMaxCommentOpenings) +
-                                     " comments; remove them", char_position(sql, static_cast<long>(at)));
+      return denied("too_large",
+                    "the statement opens more than " + std::to_string(kMaxCommentOpenings) + " comments; remove them",
+                    char_position(sql, static_cast<long>(at)));
   const std::string input(sql);
   PgQueryParseResult parsed = pg_query_parse(input.c_str());
   std::unique_ptr<PgQueryParseResult, void (*)(PgQueryParseResult*)> guard(
       &parsed, [](PgQueryParseResult* r) { pg_query_free_parse_result(*r); });
-  if (parsed.error)
-    return denied("parse_error", parsed.error->message, parsed.error->cursorpos);
+  if (parsed.error) return denied("parse_error", parsed.error->message, parsed.error->cursorpos);
 
   // One reusable simdjson parser per thread: it keeps its buffers between calls.
   // Its depth bound is the walk's: each level is a recursive call, about 1 KB
@@ -987,10 +1067,8 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   if (stmts.size() > 1) {
     // PostgreSQL starts the next statement right after the ';': point at its first word.
     long second = int_of(stmts.at(1), "stmt_location", 0);
-    while (second < static_cast<long>(sql.size()) && std::isspace(static_cast<unsigned char>(sql[second])))
-      ++second;
-    return denied("multiple_statements",
-                  "exactly one statement is allowed; found " + std::to_string(stmts.size()),
+    while (second < static_cast<long>(sql.size()) && std::isspace(static_cast<unsigned char>(sql[second]))) ++second;
+    return denied("multiple_statements", "exactly one statement is allowed; found " + std::to_string(stmts.size()),
                   char_position(sql, second));
   }
   const Node raw = stmts.at(0);
@@ -1058,14 +1136,14 @@ core::Result<ValidatedStatement> validate(std::string_view sql, const Policy& po
   Walker& judged = full ? *full : walker;
   out.notes = std::move(judged.notes);
   if (!catalog->live)
-    out.notes.push_back("offline, relations are unknown: whole-row values and column renames of relations "
-                        "with sensitive columns are only caught with DATABASE_URL set");
+    out.notes.push_back(
+        "offline, relations are unknown: whole-row values and column renames of relations "
+        "with sensitive columns are only caught with DATABASE_URL set");
   const auto is_cte = [&](const std::string& name) {
     return ranges ? ranges->ctes.count(name) != 0 : contains(walker.cte_names, name);
   };
   for (const auto& name : judged.unqualified)
-    if (!is_cte(name) && !contains(out.unqualified_relations, name))
-      out.unqualified_relations.push_back(name);
+    if (!is_cte(name) && !contains(out.unqualified_relations, name)) out.unqualified_relations.push_back(name);
   for (const auto& name : judged.qualified)
     if (!contains(out.qualified_relations, name)) out.qualified_relations.push_back(name);
 

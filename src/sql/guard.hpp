@@ -42,9 +42,9 @@ enum class StatementKind {
 
 struct ValidatedStatement {
   StatementKind kind = StatementKind::Select;
-  std::string text;         // the statement's own text from the parse tree, plus "\n"
-  std::string fingerprint;  // pg_query_fingerprint, groups identical queries in audit
-  int start_position = 1;   // 1-based character position of `text` in the input
+  std::string text;                                // the statement's own text from the parse tree, plus "\n"
+  std::string fingerprint;                         // pg_query_fingerprint, groups identical queries in audit
+  int start_position = 1;                          // 1-based character position of `text` in the input
   std::vector<std::string> unqualified_relations;  // resolved by the search path
   std::vector<std::string> qualified_relations;    // "schema.name", as written
   // What the verdict could not check (offline: functions outside PostgreSQL

@@ -126,11 +126,14 @@ std::string html_escape(std::string_view text) {
       // what the operator reads, as in "Trojan source": shown as their names.
       const std::string_view seq = text.substr(i, n);
       if (n == 3 && seq[0] == '\xE2' &&
-          ((seq[1] == '\x80' && (seq[2] == '\x8E' || seq[2] == '\x8F' ||
-                                  (static_cast<unsigned char>(seq[2]) >= 0xAA && static_cast<unsigned char>(seq[2]) <= 0xAE))) ||
-           (seq[1] == '\x81' && static_cast<unsigned char>(seq[2]) >= 0xA6 && static_cast<unsigned char>(seq[2]) <= 0xA9))) {
+          ((seq[1] == '\x80' &&
+            (seq[2] == '\x8E' || seq[2] == '\x8F' ||
+             (static_cast<unsigned char>(seq[2]) >= 0xAA && static_cast<unsigned char>(seq[2]) <= 0xAE))) ||
+           (seq[1] == '\x81' && static_cast<unsigned char>(seq[2]) >= 0xA6 &&
+            static_cast<unsigned char>(seq[2]) <= 0xA9))) {
         const unsigned code = ((static_cast<unsigned char>(seq[0]) & 0x0F) << 12) |
-                              ((static_cast<unsigned char>(seq[1]) & 0x3F) << 6) | (static_cast<unsigned char>(seq[2]) & 0x3F);
+                              ((static_cast<unsigned char>(seq[1]) & 0x3F) << 6) |
+                              (static_cast<unsigned char>(seq[2]) & 0x3F);
         char name[16];
         std::snprintf(name, sizeof name, "&lt;U+%04X&gt;", code);
         out += name;
@@ -146,7 +149,8 @@ std::string html_escape(std::string_view text) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&#39;"; break;
-      case '\n': case '\t': out += c; break;
+      case '\n':
+      case '\t': out += c; break;
       default: out += byte < 0x20 || byte == 0x7F ? std::string_view("\xEF\xBF\xBD") : std::string_view(&c, 1);
     }
     ++i;
@@ -158,19 +162,25 @@ std::string render(const View& v) {
   const auto& g = v.gauges;
   std::string out;
   out.reserve(16384);
-  out += "<!doctype html><html lang=en><head><meta charset=utf-8>"
-         "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
-         "<meta http-equiv=refresh content=\"" + std::to_string(v.refresh_seconds) + "\">"
-         "<title>fleetmcp status</title><style>" + std::string(kStyle) + "</style></head><body>";
+  out +=
+      "<!doctype html><html lang=en><head><meta charset=utf-8>"
+      "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
+      "<meta http-equiv=refresh content=\"" +
+      std::to_string(v.refresh_seconds) +
+      "\">"
+      "<title>fleetmcp status</title><style>" +
+      std::string(kStyle) + "</style></head><body>";
   out += "<h1>fleetmcp status</h1><div class=meta>version " + html_escape(v.version) + " · up " +
          duration(v.uptime_seconds) + " · " + html_escape(v.now_utc) + " · refreshes every " +
          std::to_string(v.refresh_seconds) + " s</div>";
   if (g.login_refused)
-    out += "<div class=alert>PostgreSQL refuses the server's login: calls fail until DATABASE_URL or the role "
-           "is fixed (see the log).</div>";
+    out +=
+        "<div class=alert>PostgreSQL refuses the server's login: calls fail until DATABASE_URL or the role "
+        "is fixed (see the log).</div>";
   if (g.role_unsafe)
-    out += "<div class=alert>The database role can write or administer (served under MCP_ALLOW_UNSAFE_ROLE): "
-           "see the role self-audit below.</div>";
+    out +=
+        "<div class=alert>The database role can write or administer (served under MCP_ALLOW_UNSAFE_ROLE): "
+        "see the role self-audit below.</div>";
 
   out += "<div class=cards>";
   card(out, "Running", std::to_string(v.running.size()));
@@ -208,10 +218,10 @@ std::string render(const View& v) {
   {
     Table t(out, {"Max", "Busy", "Idle", "Connecting", "Waiting", "Opened", "Closed", "Failed connects"});
     t.row();
-    for (const auto n : {static_cast<std::uint64_t>(g.pool_max), static_cast<std::uint64_t>(g.pool_busy),
-                         static_cast<std::uint64_t>(g.pool_idle), static_cast<std::uint64_t>(g.pool_connecting),
-                         static_cast<std::uint64_t>(g.pool_waiting), g.pool_opened, g.pool_closed,
-                         g.pool_connect_failures})
+    for (const auto n :
+         {static_cast<std::uint64_t>(g.pool_max), static_cast<std::uint64_t>(g.pool_busy),
+          static_cast<std::uint64_t>(g.pool_idle), static_cast<std::uint64_t>(g.pool_connecting),
+          static_cast<std::uint64_t>(g.pool_waiting), g.pool_opened, g.pool_closed, g.pool_connect_failures})
       t.num(std::to_string(n));
     t.end_row();
   }
@@ -274,8 +284,8 @@ std::string render(const View& v) {
   if (!v.role.done) {
     empty(out, "Not run yet: the database has not been reached since the server started.");
   } else {
-    out += "<div class=meta>role " + html_escape(v.role.role) + " on database " + html_escape(v.role.database) +
-           "</div>";
+    out +=
+        "<div class=meta>role " + html_escape(v.role.role) + " on database " + html_escape(v.role.database) + "</div>";
     if (v.role.findings.empty()) {
       empty(out, "No finding: the role can read and nothing more.");
     } else {

@@ -30,7 +30,7 @@ struct View {
   metrics::Gauges gauges;
   std::vector<metrics::Activity::RunningView> running;
   std::vector<metrics::Activity::ShapeView> by_time, by_count;
-  std::size_t shapes = 0;  // all shapes known
+  std::size_t shapes = 0;            // all shapes known
   std::uint64_t shapes_evicted = 0;  // pushed out although seen within the window
   std::vector<metrics::AnalystTotals> analysts;
   std::vector<std::pair<std::string, std::uint64_t>> rejections_by_rule;

@@ -47,8 +47,8 @@ core::Status check_arguments(const std::string& tool, const json& schema, const 
   const json& properties = schema.contains("properties") ? schema["properties"] : json::object();
   std::vector<std::string> names;
   for (const auto& [name, _] : properties.items()) names.push_back(name);
-  const std::string takes = names.empty() ? tool + " takes no arguments"
-                                          : tool + " takes " + core::quoted_list(names, " and ");
+  const std::string takes =
+      names.empty() ? tool + " takes no arguments" : tool + " takes " + core::quoted_list(names, " and ");
 
   for (const auto& [name, value] : args.items()) {
     if (!properties.contains(name)) {
@@ -83,14 +83,16 @@ core::Status check_arguments(const std::string& tool, const json& schema, const 
         listed = listed || e == value;
         allowed.push_back(e.is_string() ? e.get<std::string>() : e.dump());
       }
-      if (!listed) return bad("argument '" + name + "' must be one of " + core::quoted_list(allowed) + ", not " + shown(value));
+      if (!listed)
+        return bad("argument '" + name + "' must be one of " + core::quoted_list(allowed) + ", not " + shown(value));
     }
   }
   if (schema.contains("required"))
     for (const auto& r : schema["required"]) {
       const std::string name = r.get<std::string>();
       if (!args.contains(name) || args[name].is_null())
-        return bad("missing required argument '" + name + "' (" + properties[name].value("type", "any") + "); " + takes);
+        return bad("missing required argument '" + name + "' (" + properties[name].value("type", "any") + "); " +
+                   takes);
     }
   return core::ok_status();
 }

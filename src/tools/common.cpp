@@ -1,8 +1,8 @@
+#include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -28,8 +28,7 @@ namespace {
 constexpr std::string_view kDeclarePrefix = "DECLARE fleetmcp_rows NO SCROLL CURSOR FOR ";
 }  // namespace
 
-core::Result<std::string> string_arg(const json& args, const char* name,
-                                     std::optional<std::string> fallback) {
+core::Result<std::string> string_arg(const json& args, const char* name, std::optional<std::string> fallback) {
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) {
     if (fallback) return *fallback;
@@ -52,8 +51,7 @@ core::Status check_readable_schema(const config::Config& config, const std::stri
   if (std::find(allowed.begin(), allowed.end(), schema) != allowed.end()) return core::ok_status();
   std::string list;
   for (const auto& s : allowed) list += (list.empty() ? "" : ", ") + s;
-  return make_error(ErrorKind::BadRequest,
-                    "schema '" + schema + "' is not readable here; readable schemas: " + list);
+  return make_error(ErrorKind::BadRequest, "schema '" + schema + "' is not readable here; readable schemas: " + list);
 }
 
 pg::Plan caller_plan(const CallContext& ctx) {
@@ -63,8 +61,7 @@ pg::Plan caller_plan(const CallContext& ctx) {
   return plan;
 }
 
-awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
-                                             std::vector<std::string> params) {
+awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql, std::vector<std::string> params) {
   pg::Plan plan = caller_plan(ctx);
   plan.statements.push_back({std::move(sql), std::move(params)});
   auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
@@ -72,8 +69,8 @@ awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
   const PGresult* result = ran->results.at(0).get();
   Output out;
   out.structured = "{\"result\":";
-  const int rows = fleetmcp::json::append_rows(out.structured, result, PQntuples(result),
-                                               fleetmcp::json::describe_columns(result));
+  const int rows =
+      fleetmcp::json::append_rows(out.structured, result, PQntuples(result), fleetmcp::json::describe_columns(result));
   out.structured += "}";
   ctx.record.rows = rows;
   co_return out;
@@ -96,8 +93,9 @@ std::string_view cut_name(Cut cut) {
 
 // Why the rows stopped and how to ask for what is missing; empty when nothing was cut.
 std::string cut_note(Cut cut, long long cap, const config::Config& config) {
-  const std::string narrow = "aggregate or filter in SQL, select fewer columns, or page with "
-                             "WHERE <key> > <last key> ORDER BY <key>";
+  const std::string narrow =
+      "aggregate or filter in SQL, select fewer columns, or page with "
+      "WHERE <key> > <last key> ORDER BY <key>";
   switch (cut) {
     case Cut::None: return "";
     case Cut::MaxRows:
@@ -107,8 +105,8 @@ std::string cut_note(Cut cut, long long cap, const config::Config& config) {
              "; " + narrow;
     case Cut::Text:
       return "more rows exist: cut at the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
-             std::to_string(config.max_text_tokens) + ", " + std::to_string(config.text_budget_bytes()) +
-             " bytes); " + narrow;
+             std::to_string(config.max_text_tokens) + ", " + std::to_string(config.text_budget_bytes()) + " bytes); " +
+             narrow;
     case Cut::Reply:
       return "more rows exist: cut at the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
              std::to_string(config.max_response_bytes) + " bytes); " + narrow;
@@ -131,7 +129,8 @@ std::string coverage_read(const catalog::Catalog& catalog, const sql::ValidatedS
         break;
       }
   std::string out;
-  for (const auto* c : read) out += (out.empty() ? "" : "; ") + c->schema + "." + c->relation + "." + catalog::describe(*c);
+  for (const auto* c : read)
+    out += (out.empty() ? "" : "; ") + c->schema + "." + c->relation + "." + catalog::describe(*c);
   return out;
 }
 
@@ -188,11 +187,11 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   // The header line counts against the text budget like any row: names alone
   // past it are refused rather than sent over the limit.
   auto header_too_long = [&] {
-    return make_error(ErrorKind::Denied,
-                      "the result's column names alone take " + std::to_string(text.size()) +
-                          " bytes of the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
-                          std::to_string(ctx.config.max_text_tokens) + ", " + std::to_string(text_budget) +
-                          " bytes): select fewer columns or give them shorter names");
+    return make_error(ErrorKind::Denied, "the result's column names alone take " + std::to_string(text.size()) +
+                                             " bytes of the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
+                                             std::to_string(ctx.config.max_text_tokens) + ", " +
+                                             std::to_string(text_budget) +
+                                             " bytes): select fewer columns or give them shorter names");
   };
   auto add_row = [&](const PGresult* result, int row) {
     if (ctx.rows_fetched) ctx.rows_fetched->fetch_add(1, std::memory_order_relaxed);
@@ -257,7 +256,8 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     if (count == 0 && !columns)
       co_return make_error(ErrorKind::Denied,
                            "the first row alone is larger than the server's response limit "
-                           "(MCP_MAX_RESPONSE_BYTES = " + std::to_string(ctx.config.max_response_bytes) +
+                           "(MCP_MAX_RESPONSE_BYTES = " +
+                               std::to_string(ctx.config.max_response_bytes) +
                                " bytes), so the server stopped reading it: select fewer or narrower columns, "
                                "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)");
     if (cut == Cut::None) cut = Cut::Reply;
@@ -295,8 +295,8 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   std::string footer = "(" + std::to_string(count) + (count == 1 ? " row" : " rows");
   if (!note.empty()) footer += "; " + note;
   if (lowered)
-    footer += "; " + std::to_string(max_rows) + " rows were asked for, the server's ceiling is " +
-              std::to_string(cap) + " (MCP_MAX_ROWS)";
+    footer += "; " + std::to_string(max_rows) + " rows were asked for, the server's ceiling is " + std::to_string(cap) +
+              " (MCP_MAX_ROWS)";
   if (count == 0)
     if (const std::string covered = coverage_read(*catalog, *validated); !covered.empty())
       footer += "; the data read covers " + covered + ": a filter outside that period finds nothing";
@@ -327,8 +327,7 @@ json rows_output_schema() {
           {"properties",
            {{"row_count", {{"type", "integer"}, {"description", "rows returned"}}},
             {"truncated",
-             {{"type", "boolean"},
-              {"description", "true when the statement had more rows than were returned"}}},
+             {{"type", "boolean"}, {"description", "true when the statement had more rows than were returned"}}},
             {"rows",
              {{"type", "array"},
               {"items", {{"type", "object"}}},
@@ -353,9 +352,7 @@ json rows_output_schema() {
 json list_output_schema(const json& item_properties) {
   return {{"type", "object"},
           {"properties",
-           {{"result",
-             {{"type", "array"},
-              {"items", {{"type", "object"}, {"properties", item_properties}}}}}}},
+           {{"result", {{"type", "array"}, {"items", {{"type", "object"}, {"properties", item_properties}}}}}}},
           {"required", {"result"}}};
 }
 

@@ -34,22 +34,20 @@ Tool make_describe_table_tool() {
     std::vector<std::string> params{*schema, *table};
     auto out = co_await catalog_rows(
         ctx,
-        std::string(
-        "SELECT a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type, "
-        "CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END AS nullable, "
-        "pg_get_expr(d.adbin, d.adrelid) AS default, "
-        "col_description(c.oid, a.attnum) AS comment "
-        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-        "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
-        "WHERE n.nspname = $1 AND c.relname = $2 AND " FLEETMCP_READABLE_RELATION " "
-        "ORDER BY a.attnum"),
+        std::string("SELECT a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type, "
+                    "CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END AS nullable, "
+                    "pg_get_expr(d.adbin, d.adrelid) AS default, "
+                    "col_description(c.oid, a.attnum) AS comment "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                    "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
+                    "WHERE n.nspname = $1 AND c.relname = $2 AND " FLEETMCP_READABLE_RELATION " "
+                    "ORDER BY a.attnum"),
         std::move(params));
     if (!out) co_return out;
     if (ctx.record.rows == 0)
-      co_return core::make_error(core::ErrorKind::BadRequest,
-                                 "no table or view named '" + *table + "' in schema '" + *schema +
-                                     "'; list_tables shows what exists");
+      co_return core::make_error(core::ErrorKind::BadRequest, "no table or view named '" + *table + "' in schema '" +
+                                                                  *schema + "'; list_tables shows what exists");
     if (out->structured.find("{\"column\":null") != std::string::npos) {
       out->structured = "{\"result\":[]}";
       ctx.record.rows = 0;

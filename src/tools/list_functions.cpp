@@ -13,7 +13,8 @@ Tool make_list_functions_tool() {
   t.input_schema = {
       {"type", "object"},
       {"properties",
-       {{"schema", {{"type", "string"}, {"maxLength", 128}, {"default", "reporting"}, {"description", "schema name"}}}}}};
+       {{"schema",
+         {{"type", "string"}, {"maxLength", 128}, {"default", "reporting"}, {"description", "schema name"}}}}}};
   t.output_schema = list_output_schema({{"name", {{"type", "string"}}},
                                         {"args", {{"type", "string"}}},
                                         {"returns", {{"type", json::array({"string", "null"})}}}});
@@ -23,14 +24,12 @@ Tool make_list_functions_tool() {
     if (auto ok = check_readable_schema(ctx.config, *schema); !ok) co_return ok.error();
     // (A named vector: g++ 12 miscompiles braced arguments to coroutines.)
     std::vector<std::string> params{*schema};
-    co_return co_await catalog_rows(
-        ctx,
-        std::string(
-        "SELECT p.proname AS name, pg_get_function_arguments(p.oid) AS args, "
-        "pg_get_function_result(p.oid) AS returns "
-        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE n.nspname = $1 ORDER BY 1, 2"),
-        std::move(params));
+    co_return co_await catalog_rows(ctx,
+                                    std::string("SELECT p.proname AS name, pg_get_function_arguments(p.oid) AS args, "
+                                                "pg_get_function_result(p.oid) AS returns "
+                                                "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                                                "WHERE n.nspname = $1 ORDER BY 1, 2"),
+                                    std::move(params));
   };
   return t;
 }

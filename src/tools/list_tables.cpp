@@ -11,9 +11,10 @@ Tool make_list_tables_tool() {
   t.description =
       "List the tables, views and materialized views of one readable schema, with their kind "
       "and estimated row count.";
-  t.input_schema = {{"type", "object"},
-                    {"properties", {{"schema", {{"type", "string"}, {"maxLength", 128}, {"description", "schema name"}}}}},
-                    {"required", {"schema"}}};
+  t.input_schema = {
+      {"type", "object"},
+      {"properties", {{"schema", {{"type", "string"}, {"maxLength", 128}, {"description", "schema name"}}}}},
+      {"required", {"schema"}}};
   t.output_schema = list_output_schema({{"name", {{"type", "string"}}},
                                         {"kind", {{"type", "string"}}},
                                         {"estimated_rows", {{"type", json::array({"integer", "null"})}}}});
@@ -25,14 +26,13 @@ Tool make_list_tables_tool() {
     std::vector<std::string> params{*schema};
     co_return co_await catalog_rows(
         ctx,
-        std::string(
-        "SELECT c.relname AS name, "
-        "CASE c.relkind WHEN 'r' THEN 'BASE TABLE' WHEN 'p' THEN 'BASE TABLE' "
-        "WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'FOREIGN TABLE' END AS kind, "
-        "CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS estimated_rows "
-        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = $1 AND " FLEETMCP_READABLE_RELATION " "
-        "ORDER BY 1"),
+        std::string("SELECT c.relname AS name, "
+                    "CASE c.relkind WHEN 'r' THEN 'BASE TABLE' WHEN 'p' THEN 'BASE TABLE' "
+                    "WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'FOREIGN TABLE' END AS kind, "
+                    "CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS estimated_rows "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = $1 AND " FLEETMCP_READABLE_RELATION " "
+                    "ORDER BY 1"),
         std::move(params));
   };
   return t;

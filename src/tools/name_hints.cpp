@@ -72,10 +72,11 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
     const std::string missing = quoted_name(e.message);
     if (missing.empty()) co_return;
     auto relations = co_await names(ctx,
-        "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE " FLEETMCP_READABLE_RELATION " AND n.nspname = ANY($1::text[]) "
-        "ORDER BY 1 LIMIT 50000");
+                                    "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
+                                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                                    "WHERE " FLEETMCP_READABLE_RELATION
+                                    " AND n.nspname = ANY($1::text[]) "
+                                    "ORDER BY 1 LIMIT 50000");
     if (relations.empty()) co_return;
     if (const auto offer = near_by_last_part(missing, relations); !offer.empty()) {
       append(e, "Did you mean " + core::quoted_list(offer) + "? Qualify names with their schema.");
@@ -89,13 +90,15 @@ boost::asio::awaitable<void> add_name_hints(CallContext& ctx, core::Error& e) {
     if (missing.empty()) co_return;
     // Not in the statement's relations (else PostgreSQL would have hinted):
     // where a column of that name lives.
-    auto columns = co_await names(ctx,
-        "SELECT n.nspname || '.' || c.relname || '.' || a.attname FROM pg_catalog.pg_attribute a "
-        "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN " FLEETMCP_RELKINDS " "
-        "AND n.nspname = ANY($1::text[]) "
-        "AND " FLEETMCP_READABLE_COLUMN " ORDER BY 1 LIMIT 50000");
+    auto columns =
+        co_await names(ctx,
+                       "SELECT n.nspname || '.' || c.relname || '.' || a.attname FROM pg_catalog.pg_attribute a "
+                       "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN " FLEETMCP_RELKINDS
+                       " "
+                       "AND n.nspname = ANY($1::text[]) "
+                       "AND " FLEETMCP_READABLE_COLUMN " ORDER BY 1 LIMIT 50000");
     if (const auto offer = near_by_last_part(missing, columns); !offer.empty())
       append(e, "Readable columns with a similar name: " + core::quoted_list(offer) +
                     " (join or select from that relation).");

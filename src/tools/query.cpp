@@ -24,8 +24,7 @@ Tool make_query_tool() {
       {"properties",
        {{"sql", {{"type", "string"}, {"maxLength", 65536}, {"description", "one SELECT statement (at most 64 KiB)"}}},
         {"max_rows",
-         {{"type", "integer"}, {"default", 1000}, {"minimum", 1},
-          {"description", "most rows to return"}}}}},
+         {{"type", "integer"}, {"default", 1000}, {"minimum", 1}, {"description", "most rows to return"}}}}},
       {"required", {"sql"}}};
   t.output_schema = rows_output_schema();
   t.text_budgeted = true;

@@ -15,10 +15,12 @@ namespace {
 // One row per column, in column order, with whether the role may read it.
 // Zero rows: no such relation (or one without columns).
 constexpr const char* kColumnsSql =
-    "SELECT a.attname, " FLEETMCP_READABLE_COLUMN " "
+    "SELECT a.attname, " FLEETMCP_READABLE_COLUMN
+    " "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-    "WHERE n.nspname = $1 AND c.relname = $2 AND " FLEETMCP_READABLE_RELATION " "
+    "WHERE n.nspname = $1 AND c.relname = $2 AND " FLEETMCP_READABLE_RELATION
+    " "
     "ORDER BY a.attnum";
 
 struct SelectList {

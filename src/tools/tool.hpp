@@ -2,8 +2,8 @@
 // Each tool lives in its own file; registry.cpp lists them.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,7 +25,7 @@ struct CallContext {
   pg::Runner& db;
   const config::Config& config;
   const sql::Policy& policy;
-  audit::Record& record;  // the tool fills sql, fingerprint, rows, truncated
+  audit::Record& record;   // the tool fills sql, fingerprint, rows, truncated
   core::CancelPtr cancel;  // fired when the client goes away or cancels
   // Counts the rows PostgreSQL has sent so far, for progress reports and the
   // status page (may be null).
@@ -75,8 +75,7 @@ core::Status check_readable_schema(const config::Config& config, const std::stri
 // `timeout_ms`) rather than refuse the first calls, or tell the first client
 // instructions without the data's coverage. The guard refuses to judge by
 // less than the live catalog either way.
-boost::asio::awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms,
-                                              const core::CancelPtr& cancel);
+boost::asio::awaitable<void> wait_for_catalog(const sql::Policy& policy, int timeout_ms, const core::CancelPtr& cancel);
 
 // Runs one catalog statement with parameters; returns {"result":[rows...]}.
 boost::asio::awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std::string sql,
@@ -88,8 +87,7 @@ boost::asio::awaitable<core::Result<Output>> catalog_rows(CallContext& ctx, std:
 // (with truncated_by and a note when cut, and redacted_columns when sensitive
 // columns were dropped from the result or, `never_selected`, from the select
 // list) and the same rows as a CSV text with a footer line.
-boost::asio::awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql,
-                                                          long long max_rows,
+boost::asio::awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string& sql, long long max_rows,
                                                           const std::vector<std::string>* never_selected = nullptr);
 
 // JSON Schema of {row_count, truncated, rows} and of {"result": [objects]}.

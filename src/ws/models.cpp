@@ -52,22 +52,21 @@ bool has_column(const Relation& r, const std::string& column) {
 // A column a request names (to filter or to order): refused when sensitive,
 // whether or not this relation has it, so the answer reveals nothing about
 // the column; then it must be one the select list has.
-core::Status check_named_column(const std::string& model, const Relation& r, const std::string& column,
-                                const char* use, const sql::Policy& policy) {
+core::Status check_named_column(const std::string& model, const Relation& r, const std::string& column, const char* use,
+                                const sql::Policy& policy) {
   if (sql::is_redacted_column(policy, column))
     return make_error(ErrorKind::Denied, "Column '" + column +
                                              "' is sensitive: it is never returned and cannot be used to " + use +
                                              " (MCP_REDACT_COLUMNS)");
   if (!has_column(r, column))
-    return make_error(ErrorKind::BadRequest, "Unknown column '" + column + "' for model '" + model +
-                                                 "'. Columns: " + column_list(r));
+    return make_error(ErrorKind::BadRequest,
+                      "Unknown column '" + column + "' for model '" + model + "'. Columns: " + column_list(r));
   return core::ok_status();
 }
 
 }  // namespace
 
-pg::Statement describe_statement(const config::RecordModel& model,
-                                 const std::vector<std::string>& readable_schemas) {
+pg::Statement describe_statement(const config::RecordModel& model, const std::vector<std::string>& readable_schemas) {
   // A text[] literal; config has checked that schema names are plain identifiers.
   std::string schemas = "{";
   if (!model.schema.empty()) {
@@ -121,8 +120,7 @@ core::Result<pg::Statement> select_statement(const std::string& model, const Rel
   }
   std::vector<std::string> order;
   if (!selection.order_by.empty()) {
-    if (auto ok = check_named_column(model, relation, selection.order_by, "order", policy); !ok)
-      return ok.error();
+    if (auto ok = check_named_column(model, relation, selection.order_by, "order", policy); !ok) return ok.error();
     order.push_back(sql::quote_identifier(selection.order_by) + (selection.descending ? " DESC" : ""));
   }
   // The primary key breaks ties, so offset pages neither repeat nor skip rows.
@@ -148,8 +146,8 @@ core::Result<pg::Statement> get_statement(const std::string& model, const Relati
                                                  "): use list with filters instead of get");
   }
   if (!relation.primary_key_readable)
-    return make_error(ErrorKind::Denied, "Model '" + model +
-                                             "': its primary key is not readable here; use list with filters");
+    return make_error(ErrorKind::Denied,
+                      "Model '" + model + "': its primary key is not readable here; use list with filters");
   return pg::Statement{"SELECT " + select_list(relation) + " FROM " + qualified(relation) + " WHERE " +
                            sql::quote_identifier(relation.primary_key[0]) + " = $1",
                        {std::move(id)}};

@@ -32,8 +32,7 @@ struct Relation {
 // `readable_schemas` in order (the first schema that has it wins, as on a
 // search_path); views and materialized views count, anything not readable by
 // the role does not.
-pg::Statement describe_statement(const config::RecordModel& model,
-                                 const std::vector<std::string>& readable_schemas);
+pg::Statement describe_statement(const config::RecordModel& model, const std::vector<std::string>& readable_schemas);
 
 // The relation from describe_statement's result; nothing when there was none.
 std::optional<Relation> relation_from(const PGresult* result, const sql::Policy& policy);

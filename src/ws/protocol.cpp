@@ -28,7 +28,8 @@ core::Result<std::optional<std::string>> parameter_text(const json& v, const std
     if (s.find('\0') != std::string::npos) return bad("Invalid " + what + ": contains a NUL character");
     return std::optional<std::string>(s);
   }
-  return bad("Invalid " + what + ": only strings, numbers, booleans and null are supported "
+  return bad("Invalid " + what +
+             ": only strings, numbers, booleans and null are supported "
              "(equality filters only)");
 }
 
@@ -152,8 +153,7 @@ core::Result<Selection> read_selection(const Request& r) {
     s.offset = *n;
   }
   if (auto it = r.params.find("filters"); it != r.params.end() && !it->is_null()) {
-    if (!it->is_object())
-      return bad("Invalid parameter: filters must be an object of field: value equality filters");
+    if (!it->is_object()) return bad("Invalid parameter: filters must be an object of field: value equality filters");
     for (const auto& [column, value] : it->items()) {
       auto text = parameter_text(value, "filter value for '" + column + "'");
       if (!text) return text.error();

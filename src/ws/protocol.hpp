@@ -27,7 +27,7 @@ inline constexpr long long kMaxLimit = 100;
 enum class Action { List, Get, Query };
 
 struct Request {
-  std::optional<json> id;  // a string or a number, echoed in the answer
+  std::optional<json> id;   // a string or a number, echoed in the answer
   std::string action_name;  // as sent, for the audit line
   Action action = Action::List;
   std::string model;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "json/rows.hpp"
 #include "errors/errors.hpp"
+#include "json/rows.hpp"
 #include "pg/sqlstate.hpp"
 
 namespace fleetmcp::ws {
@@ -30,11 +30,7 @@ bool catalog_changed(const std::string& sqlstate) {
 }  // namespace
 
 RecordApi::RecordApi(const config::Config& config, pg::Database& db, audit::Sink& audit)
-    : config_(config),
-      db_(db),
-      audit_(audit),
-      policy_(sql::policy_from(config)),
-      own_book_(config) {}
+    : config_(config), db_(db), audit_(audit), policy_(sql::policy_from(config)), own_book_(config) {}
 
 std::string RecordApi::allowed_list() const {
   std::string list;
@@ -162,9 +158,8 @@ awaitable<core::Result<std::string>> RecordApi::run(const Request& request, audi
   }
   if (frame.size() > config_.max_response_bytes)
     co_return make_error(ErrorKind::BadRequest,
-                         "Answer too large: " + std::to_string(frame.size()) +
-                             " bytes, over MCP_MAX_RESPONSE_BYTES (" + std::to_string(config_.max_response_bytes) +
-                             "); ask for fewer records with limit");
+                         "Answer too large: " + std::to_string(frame.size()) + " bytes, over MCP_MAX_RESPONSE_BYTES (" +
+                             std::to_string(config_.max_response_bytes) + "); ask for fewer records with limit");
   co_return frame;
 }
 

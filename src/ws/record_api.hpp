@@ -50,8 +50,8 @@ class RecordApi {
  private:
   boost::asio::awaitable<core::Result<std::string>> run(const Request& request, audit::Record& record,
                                                         const policy::Grant& grant, core::CancelPtr cancel);
-  boost::asio::awaitable<core::Result<std::shared_ptr<const Relation>>> resolve(
-      const config::RecordModel& model, const core::CancelPtr& cancel);
+  boost::asio::awaitable<core::Result<std::shared_ptr<const Relation>>> resolve(const config::RecordModel& model,
+                                                                                const core::CancelPtr& cancel);
   void forget(const std::string& model);
   std::string allowed_list() const;
 

@@ -137,8 +137,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string caller_;
   Clock::time_point last_activity_ = Clock::now();  // a request read or answered
   std::deque<std::string> outbox_;
-  bool writing_ = false;   // write_queued() is running
-  bool writable_ = true;   // false once a write failed or the close was sent
+  bool writing_ = false;                            // write_queued() is running
+  bool writable_ = true;                            // false once a write failed or the close was sent
   std::optional<websocket::close_reason> closing_;  // set: close once the queue is written
   std::set<core::CancelPtr> running_;               // requests in flight
 };
@@ -188,17 +188,17 @@ awaitable<void> Session::run(UpgradeRequest upgrade) {
     last_activity_ = Clock::now();
     if (!bucket_.try_take(last_activity_)) {
       api.audit_event(caller_, "ws:rate_limit", "denied", "rate_limited");
-      send(error_frame(std::nullopt, "Rate limit exceeded: " + std::to_string(bucket_.capacity()) +
-                                         " requests per 60s"));
+      send(error_frame(std::nullopt,
+                       "Rate limit exceeded: " + std::to_string(bucket_.capacity()) + " requests per 60s"));
       close_after_sending({websocket::close_code::policy_error, "rate limit exceeded"});
       continue;
     }
     if (message->size > config_.ws_max_message_bytes) {
-      send(api.refuse(message->text, caller_,
-                      core::make_error(core::ErrorKind::BadRequest,
-                                       "Message too large: " + std::to_string(message->size) + " bytes (limit " +
-                                           std::to_string(config_.ws_max_message_bytes) +
-                                           ", MCP_WS_MAX_MESSAGE_BYTES)")));
+      send(api.refuse(
+          message->text, caller_,
+          core::make_error(core::ErrorKind::BadRequest,
+                           "Message too large: " + std::to_string(message->size) + " bytes (limit " +
+                               std::to_string(config_.ws_max_message_bytes) + ", MCP_WS_MAX_MESSAGE_BYTES)")));
       continue;
     }
     if (running_.size() >= kMaxInFlight) {

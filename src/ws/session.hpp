@@ -5,11 +5,11 @@
 // writer. Hundreds of connections share the server's event loop.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>

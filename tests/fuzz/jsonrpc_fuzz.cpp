@@ -81,8 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string rest(reinterpret_cast<const char*>(data) + 4, size - 4);
     json value = value_of(data[3], rest);
     if (value.is_discarded()) value = rest;
-    if (at.empty()) message = std::move(value);
-    else message[at] = std::move(value);
+    if (at.empty())
+      message = std::move(value);
+    else
+      message[at] = std::move(value);
     body = message.dump(-1, ' ', false, json::error_handler_t::replace);
     // Modern messages over HTTP carry the headers that mirror them, unless
     // the mode byte says to leave them out.
@@ -98,8 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const mcp::Reply reply = core->call(body, headers, mode & 8);
   if (reply.body.empty()) return 0;  // accepted notification or response
   const json out = json::parse(reply.body, nullptr, false);
-  const bool one_object = out.is_object() && out.value("jsonrpc", "") == "2.0" &&
-                          (out.contains("result") != out.contains("error"));
+  const bool one_object =
+      out.is_object() && out.value("jsonrpc", "") == "2.0" && (out.contains("result") != out.contains("error"));
   if (!one_object) {
     std::fprintf(stderr, "jsonrpc_fuzz: not one JSON-RPC object:\n%s\n", reply.body.c_str());
     __builtin_trap();

@@ -58,8 +58,8 @@ void check_reason(const std::string& reason, std::string_view input) {
 }
 
 // Checks a verdict; returns its error, or nothing when the token verified.
-const auth::TokenFailure* judge(const std::variant<auth::VerifiedToken, auth::TokenFailure>& verdict,
-                                const Fixture& f, std::string_view input) {
+const auth::TokenFailure* judge(const std::variant<auth::VerifiedToken, auth::TokenFailure>& verdict, const Fixture& f,
+                                std::string_view input) {
   if (const auto* failure = std::get_if<auth::TokenFailure>(&verdict)) {
     check_reason(failure->reason, input);
     return failure;
@@ -101,9 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       token.signature = sign(f.signer.get(), token.signing_input);
       const auto verdict = auth::verify_token(token, f.keys, f.expect);
       const auto* failure = judge(verdict, f, input);
-      if (failure && (failure->error == auth::TokenError::BadSignature ||
-                      failure->error == auth::TokenError::UnknownKey ||
-                      failure->error == auth::TokenError::AlgorithmRefused))
+      if (failure &&
+          (failure->error == auth::TokenError::BadSignature || failure->error == auth::TokenError::UnknownKey ||
+           failure->error == auth::TokenError::AlgorithmRefused))
         __builtin_trap();
     }
   }

@@ -1,9 +1,9 @@
 // A client that goes away, or cancels, stops its query in PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <atomic>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -17,7 +17,9 @@ namespace {
 const char* kSlowSql = "SELECT count(*) FROM generate_series(1, 20000) a, generate_series(1, 20000) b";
 
 std::string tool_call_body(int id) {
-  return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
+  return json{{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "tools/call"},
               {"params", {{"name", "query"}, {"arguments", {{"sql", kSlowSql}}}}}}
       .dump();
 }
@@ -35,9 +37,9 @@ TEST(Cancel, AClientThatDisconnectsStopsItsQuery) {
     asio::ip::tcp::socket socket(io);
     socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
     const std::string body = tool_call_body(1);
-    const std::string request = std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ") + kToken +
-                                "\r\nContent-Type: application/json\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string request =
+        std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ") + kToken +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     asio::write(socket, asio::buffer(request));
     ASSERT_TRUE(eventually([&] { return backends(admin, tag, "active") == 1; }));
   }  // the socket closes here: the client is gone
@@ -63,7 +65,8 @@ TEST(Cancel, NotificationsCancelledStopsTheQuery) {
                             {{"Authorization", std::string("Bearer ") + kToken}});
   EXPECT_EQ(other.status, 202);
   EXPECT_EQ(backends(admin, tag, "active"), 1);
-  auto r = server.post({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"},
+  auto r = server.post({{"jsonrpc", "2.0"},
+                        {"method", "notifications/cancelled"},
                         {"params", {{"requestId", 42}, {"reason", "user pressed stop"}}}});
   EXPECT_EQ(r.status, 202);
   call.join();
@@ -81,11 +84,15 @@ TEST(Cancel, ARequestCancelledWhileQueuedLeavesTheQueue) {
   });
   json slow_result;
   std::thread slow([&] { slow_result = server.post(json::parse(tool_call_body(1))).json_body(); });
-  ASSERT_TRUE(eventually([&] { return server.app().pool().stats().idle == 0 && server.app().pool().stats().open == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return server.app().pool().stats().idle == 0 && server.app().pool().stats().open == 1; }));
   json queued_result;
   std::thread queued([&] {
-    queued_result = server.post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
-                                 {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}})
+    queued_result = server
+                        .post({{"jsonrpc", "2.0"},
+                               {"id", 2},
+                               {"method", "tools/call"},
+                               {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}})
                         .json_body();
   });
   ASSERT_TRUE(eventually([&] { return server.app().pool().stats().waiting == 1; }));
@@ -115,8 +122,11 @@ TEST(Cancel, CancelsFiredAsCallsFinishStopNoOtherCall) {
   std::vector<std::string> bystander_failures;
   int bystander_calls = 0, cancelled_calls = 0;
   auto call = [&](int id, const std::string& sql) {
-    return server.post({{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"},
-                        {"params", {{"name", "query"}, {"arguments", {{"sql", sql}}}}}})
+    return server
+        .post({{"jsonrpc", "2.0"},
+               {"id", id},
+               {"method", "tools/call"},
+               {"params", {{"name", "query"}, {"arguments", {{"sql", sql}}}}}})
         .json_body();
   };
   std::vector<std::thread> threads;
@@ -147,11 +157,10 @@ TEST(Cancel, CancelsFiredAsCallsFinishStopNoOtherCall) {
   std::this_thread::sleep_for(std::chrono::seconds(8));
   stop = true;
   for (auto& t : threads) t.join();
-  std::printf("%d calls never cancelled, %d calls cancelled around their end\n", bystander_calls,
-              cancelled_calls);
+  std::printf("%d calls never cancelled, %d calls cancelled around their end\n", bystander_calls, cancelled_calls);
   EXPECT_GT(bystander_calls, 10);
-  EXPECT_TRUE(bystander_failures.empty()) << bystander_failures.size() << " failed, the first: "
-                                          << bystander_failures.front();
+  EXPECT_TRUE(bystander_failures.empty())
+      << bystander_failures.size() << " failed, the first: " << bystander_failures.front();
   // The pool is whole afterwards: every connection came back or was replaced.
   EXPECT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS one"}})["isError"], false);
 }

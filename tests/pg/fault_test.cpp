@@ -80,19 +80,20 @@ TEST(Faults, DatabaseRestartUnderLoadRecoversWithoutAServerRestart) {
     last_error = std::max(last_error, o.at);
     // The only errors an analyst may see: the statement was running when the
     // database went down, or the database was not back yet.
-    const bool expected = o.text.rfind("database connection lost", 0) == 0 ||
-                          o.text.rfind("Database unavailable", 0) == 0;
+    const bool expected =
+        o.text.rfind("database connection lost", 0) == 0 || o.text.rfind("Database unavailable", 0) == 0;
     EXPECT_TRUE(expected) << o.text;
   }
   EXPECT_GT(before, 0);
   // Recovery: from the restart command to the last error the analysts saw.
   const auto recovery = std::chrono::duration_cast<std::chrono::milliseconds>(last_error - restart_started);
   ::testing::Test::RecordProperty("recovery_ms", std::to_string(recovery.count()));
-  std::printf("restart under load: %zu calls, %d errors, the last %lld ms after the restart began "
-              "(pg_ctl restart took %lld ms)\n",
-              outcomes.size(), errors, static_cast<long long>(recovery.count()),
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(restart_done - restart_started).count()));
+  std::printf(
+      "restart under load: %zu calls, %d errors, the last %lld ms after the restart began "
+      "(pg_ctl restart took %lld ms)\n",
+      outcomes.size(), errors, static_cast<long long>(recovery.count()),
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(restart_done - restart_started).count()));
 }
 
 TEST(Faults, QueriesPreferTheStandbyAndFallBackToThePrimary) {
@@ -109,8 +110,9 @@ TEST(Faults, QueriesPreferTheStandbyAndFallBackToThePrimary) {
     c.connect_timeout_ms = 2000;
   });
   auto in_recovery = [&] {
-    json r = server.call_tool("query", {{"sql", "SELECT pg_is_in_recovery() AS standby, count(*) AS n "
-                                                "FROM tracksolid.devices"}});
+    json r = server.call_tool("query", {{"sql",
+                                         "SELECT pg_is_in_recovery() AS standby, count(*) AS n "
+                                         "FROM tracksolid.devices"}});
     EXPECT_EQ(r["isError"], false) << r.dump();
     EXPECT_EQ(r["structuredContent"]["rows"][0]["n"], 3);
     return r["structuredContent"]["rows"][0]["standby"] == true;
@@ -130,7 +132,8 @@ TEST(Faults, AFullPoolServesItsQueueInArrivalOrder) {
     c.queue_timeout_ms = 120000;
   });
   std::thread blocker([&] {
-    server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
+    server.call_tool("query",
+                     {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
   });
   ASSERT_TRUE(eventually([&] {
     const auto stats = server.app().pool().stats();
@@ -187,8 +190,7 @@ TEST(IdleFaults, ASessionEndedWhileIdleFailsBeforeBeginWithNothingRun) {
   Admin admin;
   for (const std::string how : {"terminated", "idle_session_timeout"}) {
     SCOPED_TRACE(how);
-    const std::string url =
-        tagged_url(tag) + (how == "terminated" ? "" : "&options=-c%20idle_session_timeout%3D200");
+    const std::string url = tagged_url(tag) + (how == "terminated" ? "" : "&options=-c%20idle_session_timeout%3D200");
     asio::io_context io;
     asio::thread_pool blocking(1);
     std::optional<std::variant<pg::RunOutput, pg::RunFailure>> outcome;
@@ -201,8 +203,9 @@ TEST(IdleFaults, ASessionEndedWhileIdleFailsBeforeBeginWithNothingRun) {
           const int pid = (*conn)->backend_pid();
           if (how == "terminated") admin.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
           // Blocking the loop is fine here: nothing else runs on it.
-          eventually([&] { return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = " +
-                                               std::to_string(pid)) == "0"; });
+          eventually([&] {
+            return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) == "0";
+          });
           pg::Plan plan;
           plan.statements.push_back({"SELECT 1", {}});
           outcome = co_await (*conn)->run(plan, pg::Clock::now() + std::chrono::seconds(10));
@@ -231,7 +234,8 @@ TEST(IdleFaults, AllIdlePooledBackendsTerminatedTheNextCallSucceeds) {
   fill_pool(server, 4);
   Admin admin;
   ASSERT_GE(std::stoi(admin.scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                   "WHERE application_name = '" + tag + "' AND state = 'idle'")),
+                                   "WHERE application_name = '" +
+                                   tag + "' AND state = 'idle'")),
             1);
   ASSERT_TRUE(eventually([&] { return backends(admin, tag) == 0; }));
   json r = count_devices(server);
@@ -264,16 +268,15 @@ TEST(IdleFaults, IdleSessionTimeoutShorterThanThePoolsTheNextCallSucceeds) {
 // settings (tests/harness/pg_cluster.sh pgbouncer, PGBOUNCER_SETTINGS).
 class OwnBouncer {
  public:
-  explicit OwnBouncer(const std::string& settings)
-      : dir_("/tmp/fleetmcp-bouncer-" + std::to_string(getpid())) {
+  explicit OwnBouncer(const std::string& settings) : dir_("/tmp/fleetmcp-bouncer-" + std::to_string(getpid())) {
     mkdir(dir_.c_str(), 0755);
     {
       std::ofstream env(dir_ + "/env");
       env << "export FLEETMCP_TEST_PORT='" << cluster().port << "'\n"
           << "export FLEETMCP_TEST_DATABASE_URL='" << cluster().database_url << "'\n";
     }
-    const std::string cmd = "PGBOUNCER_SETTINGS='" + settings + "' bash " + FLEETMCP_HARNESS + " pgbouncer " +
-                            dir_ + " >/dev/null";
+    const std::string cmd =
+        "PGBOUNCER_SETTINGS='" + settings + "' bash " + FLEETMCP_HARNESS + " pgbouncer " + dir_ + " >/dev/null";
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("could not start PgBouncer in " + dir_);
     env_ = read_cluster_env(dir_ + "/pgbouncer/env");
   }

@@ -54,15 +54,13 @@ std::string repeated(const std::string& day) { return day + " " + day + " " + da
 std::string latest(Admin& db, const std::string& days) {
   const std::string by = " + " + days + " * interval '1 day')";
   std::string sql = "SET TimeZone = 'Africa/Nairobi'; SELECT concat_ws(' '";
-  for (const char* column : {"ts) FROM tracksolid.positions", "ts) FROM tracksolid.events",
-                             "installed_at) FROM tracksolid.devices", "refreshed_at) FROM reporting.refresh_log",
-                             "started_at) FROM reporting.v_trips", "day) FROM reporting.v_trips",
-                             "filled_at) FROM fuel.records", "last_run) FROM fuel.ingest_state",
-                             "opened_at) FROM tickets.inc", "closed_at) FROM tickets.inc",
-                             "at) FROM tickets.closure_events", "changed_at) FROM tickets.change_log",
-                             "created_at) FROM tickets.users", "planned_start) FROM tickets.crq",
-                             "planned_end) FROM tickets.crq", "actual_start) FROM tickets.crq",
-                             "actual_end) FROM tickets.crq", "day) FROM tickets.inc_daily_snapshot"}) {
+  for (const char* column :
+       {"ts) FROM tracksolid.positions", "ts) FROM tracksolid.events", "installed_at) FROM tracksolid.devices",
+        "refreshed_at) FROM reporting.refresh_log", "started_at) FROM reporting.v_trips", "day) FROM reporting.v_trips",
+        "filled_at) FROM fuel.records", "last_run) FROM fuel.ingest_state", "opened_at) FROM tickets.inc",
+        "closed_at) FROM tickets.inc", "at) FROM tickets.closure_events", "changed_at) FROM tickets.change_log",
+        "created_at) FROM tickets.users", "planned_start) FROM tickets.crq", "planned_end) FROM tickets.crq",
+        "actual_start) FROM tickets.crq", "actual_end) FROM tickets.crq", "day) FROM tickets.inc_daily_snapshot"}) {
     std::string c = column;
     sql += ", (SELECT (max(" + c.replace(c.find(')'), 1, ")" + by);
     sql += ")";
@@ -120,23 +118,25 @@ TEST(FleetDemo, AStaleCopyIsMovedForwardToEndYesterday) {
   const std::string yesterday = db.scalar("SELECT ((now() AT TIME ZONE 'Africa/Nairobi')::date - 1)::text");
   const std::string gap = db.scalar("SELECT date '" + yesterday + "' - date '2026-03-15'");
   const std::string shape =
-      "SET TimeZone = 'Africa/Nairobi'; SELECT concat_ws(' ', count(*), sum(extract(epoch FROM closed_at - opened_at)), "
+      "SET TimeZone = 'Africa/Nairobi'; SELECT concat_ws(' ', count(*), sum(extract(epoch FROM closed_at - "
+      "opened_at)), "
       "string_agg(sla_status, '' ORDER BY id)) FROM tickets.inc";
   const std::string before = db.scalar(shape);
   const std::string moved = latest(db, gap);
-  const std::string receipt =
-      db.scalar("SELECT receipt_no || ' ' || (filled_at + " + gap + " * interval '1 day')::date FROM fuel.records "
-                "ORDER BY id LIMIT 1");
+  const std::string receipt = db.scalar("SELECT receipt_no || ' ' || (filled_at + " + gap +
+                                        " * interval '1 day')::date FROM fuel.records "
+                                        "ORDER BY id LIMIT 1");
 
   ASSERT_TRUE(demo.psql(kShift));
   EXPECT_EQ(last_days(db), repeated(yesterday));
-  EXPECT_EQ(latest(db, "0"), moved);      // every time column, by the same days
+  EXPECT_EQ(latest(db, "0"), moved);    // every time column, by the same days
   EXPECT_EQ(db.scalar(shape), before);  // the same incidents, durations and SLA states
   // Derived text follows the times: the receipt's date, the raw record's opened_at.
-  const std::string shifted_receipt = db.scalar(
-      "SELECT receipt_no || ' ' || filled_at::date FROM fuel.records ORDER BY id LIMIT 1");
+  const std::string shifted_receipt =
+      db.scalar("SELECT receipt_no || ' ' || filled_at::date FROM fuel.records ORDER BY id LIMIT 1");
   EXPECT_EQ(shifted_receipt.substr(8), receipt.substr(8));
-  EXPECT_EQ(shifted_receipt.substr(2, 6), db.scalar("SELECT to_char(filled_at, 'YYMMDD') FROM fuel.records ORDER BY id LIMIT 1"));
+  EXPECT_EQ(shifted_receipt.substr(2, 6),
+            db.scalar("SELECT to_char(filled_at, 'YYMMDD') FROM fuel.records ORDER BY id LIMIT 1"));
   EXPECT_EQ(db.scalar("SELECT count(*) FROM tickets.inc WHERE raw NOT LIKE '%opened_at=' || "
                       "to_char(opened_at, 'YYYY-MM-DD HH24:MI:SS') || '%'"),
             "0");

@@ -23,8 +23,7 @@ std::vector<Case> corpus() {
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     json j = json::parse(line);
-    cases.push_back(
-        {j["sql"], j["verdict"], j.value("rule", ""), j.value("runs", false), j.value("sqlstate", "")});
+    cases.push_back({j["sql"], j["verdict"], j.value("rule", ""), j.value("runs", false), j.value("sqlstate", "")});
   }
   return cases;
 }
@@ -90,12 +89,10 @@ TEST(GuardDifferential, CorpusAsTheRoleAndAsASuperuserSameVerdictsNothingChanged
   const std::string su_tag = test_tag("fleetmcp-differential-su");
   const auto as_role = run_corpus(cases, tagged_url(ro_tag), ro_tag, true);
   const std::string admin = cluster().admin_url;
-  const auto as_superuser =
-      run_corpus(cases, admin + (admin.find('?') == std::string::npos ? "?" : "&") + "application_name=" + su_tag,
-                 su_tag, false);
+  const auto as_superuser = run_corpus(
+      cases, admin + (admin.find('?') == std::string::npos ? "?" : "&") + "application_name=" + su_tag, su_tag, false);
   ASSERT_EQ(as_role.size(), as_superuser.size());
-  for (std::size_t i = 0; i < cases.size(); ++i)
-    EXPECT_EQ(as_role[i], as_superuser[i]) << cases[i].sql;
+  for (std::size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(as_role[i], as_superuser[i]) << cases[i].sql;
 }
 
 }  // namespace

@@ -2,14 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -143,7 +143,9 @@ HttpResponse TestServer::post(const json& message, std::map<std::string, std::st
 }
 
 json TestServer::call_tool(const std::string& name, const json& arguments) {
-  auto res = post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+  auto res = post({{"jsonrpc", "2.0"},
+                   {"id", 1},
+                   {"method", "tools/call"},
                    {"params", {{"name", name}, {"arguments", arguments}}}});
   EXPECT_EQ(res.status, 200) << res.body;
   json body = res.json_body();
@@ -227,8 +229,8 @@ long ServerProcess::peak_rss_kib() const {
 }
 
 json ServerProcess::call_tool(const std::string& name, const json& arguments) const {
-  json message = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-                  {"params", {{"name", name}, {"arguments", arguments}}}};
+  json message = {
+      {"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", {{"name", name}, {"arguments", arguments}}}};
   auto res = http_request(port_, "POST", "/mcp", message.dump(),
                           {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}});
   if (res.status != 200) throw std::runtime_error("HTTP " + std::to_string(res.status) + ": " + res.body);
@@ -263,8 +265,7 @@ void Admin::exec(const std::string& sql) {
   const auto status = PQresultStatus(r);
   std::string err = PQresultErrorMessage(r);
   PQclear(r);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-    throw std::runtime_error("admin command failed: " + err);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error("admin command failed: " + err);
 }
 
 // (Inside an aggregate, ORDER BY 1 sorts by the constant 1: name the columns.)
@@ -276,17 +277,39 @@ std::string database_digest(Admin& admin, const std::string& tag) {
       "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')");
   std::istringstream names(tables);
   for (std::string t; names >> t;)
-    out += t + "=" + admin.scalar("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " + t + " x") + "\n";
-  out += "seq " + admin.scalar("SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY schemaname, sequencename) FROM pg_sequences") + "\n";
+    out += t + "=" +
+           admin.scalar("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " +
+                        t + " x") +
+           "\n";
+  out += "seq " +
+         admin.scalar(
+             "SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY schemaname, "
+             "sequencename) FROM pg_sequences") +
+         "\n";
   // Throwaway roles that other tests (run in parallel on the same cluster)
   // create and drop are not this server's doing.
   const std::string others = "rolname ~ '^(fleet_cols|fleetmcp_audit)_'";
-  out += "roles " + admin.scalar("SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) FROM pg_roles WHERE NOT " + others) + "\n";
-  out += "settings " + admin.scalar("SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting WHERE setrole NOT IN (SELECT oid FROM pg_roles WHERE " + others + ")") + "\n";
-  out += "catalog " + admin.scalar("SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT count(*) FROM pg_namespace)") + "\n";
-  out += "advisory " + admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'" +
-                                    (tag.empty() ? std::string()
-                                                 : " AND pid IN (SELECT pid FROM pg_stat_activity WHERE " + of_server(tag) + ")")) +
+  out += "roles " +
+         admin.scalar(
+             "SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY "
+             "rolname) FROM pg_roles WHERE NOT " +
+             others) +
+         "\n";
+  out += "settings " +
+         admin.scalar(
+             "SELECT string_agg(format('%s:%s:%s', setdatabase, setrole, setconfig), ',' ORDER BY setdatabase, "
+             "setrole) FROM pg_db_role_setting WHERE setrole NOT IN (SELECT oid FROM pg_roles WHERE " +
+             others + ")") +
+         "\n";
+  out += "catalog " +
+         admin.scalar(
+             "SELECT (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_proc) || '/' || (SELECT "
+             "count(*) FROM pg_namespace)") +
+         "\n";
+  out += "advisory " +
+         admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'" +
+                      (tag.empty() ? std::string()
+                                   : " AND pid IN (SELECT pid FROM pg_stat_activity WHERE " + of_server(tag) + ")")) +
          "\n";
   out += "large objects " + admin.scalar("SELECT count(*) FROM pg_largeobject_metadata") + "\n";
   return out;

@@ -34,9 +34,7 @@ struct ClusterEnv {
 const ClusterEnv& cluster();
 // An application_name for one test's server. The direct and the PgBouncer
 // runs of a test share the cluster, and may run at once: their tags differ.
-inline std::string test_tag(const std::string& name) {
-  return cluster().through_pooler ? name + "-pooled" : name;
-}
+inline std::string test_tag(const std::string& name) { return cluster().through_pooler ? name + "-pooled" : name; }
 ClusterEnv read_cluster_env(const std::string& path);
 
 // A cluster of the test's own, for faults that would disturb other tests
@@ -65,8 +63,7 @@ struct HttpResponse {
 };
 
 HttpResponse http_request(unsigned short port, const std::string& method, const std::string& target,
-                          const std::string& body = {},
-                          const std::map<std::string, std::string>& headers = {});
+                          const std::string& body = {}, const std::map<std::string, std::string>& headers = {});
 
 inline constexpr const char* kToken = "integration-token-1";
 
@@ -119,8 +116,7 @@ class ServerProcess {
 // read until `until` shows up, it exits, or 60 s pass.
 class Child {
  public:
-  Child(const std::vector<std::string>& args, std::map<std::string, std::string> env,
-        bool capture_stdout = false) {
+  Child(const std::vector<std::string>& args, std::map<std::string, std::string> env, bool capture_stdout = false) {
     env.emplace("MCP_THREADS", "2");
     pid_ = spawn_fleetmcp(args, env, capture_stdout, fd_);
   }
@@ -189,9 +185,7 @@ class Admin {
 std::string database_digest(Admin& admin, const std::string& tag = "");
 
 // A test server's backends are told apart by their application_name.
-inline std::string tagged_url(const std::string& tag) {
-  return cluster().database_url + "?application_name=" + tag;
-}
+inline std::string tagged_url(const std::string& tag) { return cluster().database_url + "?application_name=" + tag; }
 // The condition on pg_stat_activity for them: during a call the analyst
 // follows the tag ("tag:tester").
 inline std::string of_server(const std::string& tag) {

@@ -28,8 +28,7 @@ json ping() { return {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}; }
 
 // A fresh connection to `port` that has sent `bytes`; reads on it give up
 // after `seconds`.
-boost::beast::tcp_stream sent(boost::asio::io_context& io, unsigned short port, const std::string& bytes,
-                              int seconds) {
+boost::beast::tcp_stream sent(boost::asio::io_context& io, unsigned short port, const std::string& bytes, int seconds) {
   namespace asio = boost::asio;
   boost::beast::tcp_stream stream(io);
   stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
@@ -102,8 +101,8 @@ TEST_F(HttpTest, AmbiguousBodyFramingIs400AndNothingIsSmuggled) {
     EXPECT_NE(out.find("unsupported Transfer-Encoding"), std::string::npos) << out;
     EXPECT_EQ(out.find("ready"), std::string::npos) << coding << " smuggled a request: " << out;
   }
-  const std::string old = raw_exchange(server_->port(),
-                                       "POST /mcp HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  const std::string old = raw_exchange(
+      server_->port(), "POST /mcp HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_EQ(old.rfind("HTTP/1.0 400", 0), 0u) << old;
   expect_alive();
 }
@@ -111,8 +110,8 @@ TEST_F(HttpTest, AmbiguousBodyFramingIs400AndNothingIsSmuggled) {
 // HEAD gets the headers (with the length a GET's body would have) and no body.
 TEST_F(HttpTest, HeadHasNoBody) {
   for (const char* path : {"/healthz", "/readyz"}) {
-    const std::string out = raw_exchange(server_->port(), std::string("HEAD ") + path +
-                                                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    const std::string out = raw_exchange(
+        server_->port(), std::string("HEAD ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
     EXPECT_NE(out.find("Content-Length: "), std::string::npos) << out;
     EXPECT_EQ(out.substr(out.find("\r\n\r\n") + 4), "") << path << ": " << out;
@@ -122,15 +121,16 @@ TEST_F(HttpTest, HeadHasNoBody) {
 
 TEST_F(HttpTest, MissingOrWrongTokenIs401BeforeAnyWork) {
   const std::string body = ping().dump();
-  for (const auto& headers : std::vector<std::map<std::string, std::string>>{
-           {}, {{"Authorization", "Bearer wrong-token-123"}}, {{"Authorization", std::string("Basic ") + kToken}},
-           {{"Authorization", std::string("Bearer ") + kToken + "x"}}}) {
+  for (const auto& headers :
+       std::vector<std::map<std::string, std::string>>{{},
+                                                       {{"Authorization", "Bearer wrong-token-123"}},
+                                                       {{"Authorization", std::string("Basic ") + kToken}},
+                                                       {{"Authorization", std::string("Bearer ") + kToken + "x"}}}) {
     auto r = http_request(server_->port(), "POST", "/mcp", body, headers);
     EXPECT_EQ(r.status, 401);
     EXPECT_EQ(r.headers["www-authenticate"].rfind("Bearer", 0), 0u);
   }
-  auto good = http_request(server_->port(), "POST", "/mcp", body,
-                           {{"Authorization", std::string("Bearer ") + kToken}});
+  auto good = http_request(server_->port(), "POST", "/mcp", body, {{"Authorization", std::string("Bearer ") + kToken}});
   EXPECT_EQ(good.status, 200);
 }
 
@@ -162,7 +162,8 @@ TEST_F(HttpTest, ForeignOriginsAndHostsAreRefused) {
 
   TestServer open([](config::Config& c) { c.host_check = config::Config::HostCheck::Off; });
   EXPECT_EQ(http_request(open.port(), "POST", "/mcp", body,
-                         {{"Authorization", std::string("Bearer ") + kToken}, {"Host", "anything.example"},
+                         {{"Authorization", std::string("Bearer ") + kToken},
+                          {"Host", "anything.example"},
                           {"Origin", "http://evil.example"}})
                 .status,
             200);
@@ -170,15 +171,14 @@ TEST_F(HttpTest, ForeignOriginsAndHostsAreRefused) {
 
 TEST_F(HttpTest, OnlyPostOnTheMcpEndpoint) {
   for (const char* method : {"GET", "DELETE", "PUT"}) {
-    auto r = http_request(server_->port(), method, "/mcp", {},
-                          {{"Authorization", std::string("Bearer ") + kToken}});
+    auto r = http_request(server_->port(), method, "/mcp", {}, {{"Authorization", std::string("Bearer ") + kToken}});
     EXPECT_EQ(r.status, 405) << method;
     EXPECT_EQ(r.headers["allow"], "POST");
   }
   EXPECT_EQ(http_request(server_->port(), "GET", "/nowhere").status, 404);
   // POST / is an alias of POST /mcp.
-  auto alias = http_request(server_->port(), "POST", "/", ping().dump(),
-                            {{"Authorization", std::string("Bearer ") + kToken}});
+  auto alias =
+      http_request(server_->port(), "POST", "/", ping().dump(), {{"Authorization", std::string("Bearer ") + kToken}});
   EXPECT_EQ(alias.status, 200);
 }
 
@@ -190,8 +190,8 @@ TEST_F(HttpTest, OversizedBodyIs413) {
   asio::ip::tcp::socket socket(io);
   socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
   const std::string head = std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ") + kToken +
-                           "\r\nContent-Type: application/json\r\nContent-Length: " +
-                           std::to_string((1 << 20) + 1) + "\r\n\r\n{";
+                           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string((1 << 20) + 1) +
+                           "\r\n\r\n{";
   asio::write(socket, asio::buffer(head));
   boost::beast::flat_buffer buffer;
   boost::beast::http::response<boost::beast::http::string_body> res;
@@ -213,8 +213,7 @@ TEST_F(HttpTest, HostileBodiesGetClearErrorsAndTheServerStays) {
        -32600},
   };
   for (const auto& [body, code] : cases) {
-    auto r = http_request(server_->port(), "POST", "/mcp", body,
-                          {{"Authorization", std::string("Bearer ") + kToken}});
+    auto r = http_request(server_->port(), "POST", "/mcp", body, {{"Authorization", std::string("Bearer ") + kToken}});
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(r.json_body()["error"]["code"], code) << r.body;
   }
@@ -222,9 +221,13 @@ TEST_F(HttpTest, HostileBodiesGetClearErrorsAndTheServerStays) {
 }
 
 TEST_F(HttpTest, LegacyHandshakeOverTheWire) {
-  auto r = server_->post({{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"},
-                          {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
-                                      {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+  auto r = server_->post({{"jsonrpc", "2.0"},
+                          {"id", 0},
+                          {"method", "initialize"},
+                          {"params",
+                           {{"protocolVersion", "2025-06-18"},
+                            {"capabilities", json::object()},
+                            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers.count("mcp-session-id"), 0u);  // stateless: never a session
   EXPECT_EQ(r.headers["content-type"], "application/json");
@@ -241,17 +244,19 @@ TEST_F(HttpTest, LegacyHandshakeOverTheWire) {
 TEST_F(HttpTest, ModernRequestsOverTheWire) {
   json meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                {"io.modelcontextprotocol/clientCapabilities", json::object()}};
-  json call = {{"jsonrpc", "2.0"}, {"id", "c1"}, {"method", "tools/call"},
+  json call = {{"jsonrpc", "2.0"},
+               {"id", "c1"},
+               {"method", "tools/call"},
                {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 2 AS two"}}}, {"_meta", meta}}}};
-  auto r = server_->post(call, {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"},
-                                {"Mcp-Name", "query"}});
+  auto r = server_->post(call,
+                         {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "query"}});
   ASSERT_EQ(r.status, 200) << r.body;
   json result = r.json_body()["result"];
   EXPECT_EQ(result["resultType"], "complete");
   EXPECT_EQ(result["structuredContent"]["rows"][0]["two"], 2);
   EXPECT_EQ(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "fleetmcp");
-  auto mismatch = server_->post(call, {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"},
-                                       {"Mcp-Name", "sample_table"}});
+  auto mismatch = server_->post(
+      call, {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "sample_table"}});
   EXPECT_EQ(mismatch.status, 400);
   EXPECT_EQ(mismatch.json_body()["error"]["code"], -32020);
   EXPECT_EQ(mismatch.json_body()["id"], "c1");
@@ -260,9 +265,12 @@ TEST_F(HttpTest, ModernRequestsOverTheWire) {
 // A client that accepts gzip (every Node and Python client does) gets rows
 // compressed; the same reply, byte for byte, once unpacked.
 TEST_F(HttpTest, RowsGoGzippedToClientsThatAcceptIt) {
-  json call = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-               {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT * FROM tracksolid.positions ORDER BY id"},
-                                                             {"max_rows", 200}}}}}};
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 1},
+               {"method", "tools/call"},
+               {"params",
+                {{"name", "query"},
+                 {"arguments", {{"sql", "SELECT * FROM tracksolid.positions ORDER BY id"}, {"max_rows", 200}}}}}};
   auto plain = server_->post(call);
   ASSERT_EQ(plain.status, 200) << plain.body;
   EXPECT_EQ(plain.headers.count("content-encoding"), 0u);
@@ -312,13 +320,21 @@ TEST_F(HttpTest, KeepAliveServesManyRequestsOnOneConnection) {
 
 TEST_F(HttpTest, WronglyTypedParamsGetInvalidParamsAndTheConnectionStays) {
   const json cases[] = {
-      {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+      {{"jsonrpc", "2.0"},
+       {"id", 1},
+       {"method", "tools/call"},
        {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}, {"_meta", "x"}}}},
-      {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "completion/complete"},
+      {{"jsonrpc", "2.0"},
+       {"id", 2},
+       {"method", "completion/complete"},
        {"params", {{"ref", {{"type", 5}}}, {"argument", {{"name", "a"}, {"value", "b"}}}}}},
-      {{"jsonrpc", "2.0"}, {"id", 3}, {"method", "completion/complete"},
-       {"params", {{"ref", {{"type", "ref/prompt"}, {"name", "x"}}}, {"argument", {{"name", "a"}, {"value", "b"}}},
-                   {"context", 7}}}},
+      {{"jsonrpc", "2.0"},
+       {"id", 3},
+       {"method", "completion/complete"},
+       {"params",
+        {{"ref", {{"type", "ref/prompt"}, {"name", "x"}}},
+         {"argument", {{"name", "a"}, {"value", "b"}}},
+         {"context", 7}}}},
   };
   for (const auto& message : cases) {
     auto r = server_->post(message);
@@ -340,10 +356,11 @@ TEST_F(HttpTest, OnlyExactLoopbackHostsAndNoNullOrigin) {
   EXPECT_EQ(with({{"Origin", "http://127.evil.example"}}), 403);
   EXPECT_EQ(with({{"Host", "127.0.0.2:1"}}), 200);
   // Two Host headers: a proxy may read the other one.
-  EXPECT_EQ(raw_status(server_->port(), std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n"
-                                                    "Authorization: Bearer ") +
-                                            kToken + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"),
-            400);
+  EXPECT_EQ(
+      raw_status(server_->port(), std::string("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n"
+                                              "Authorization: Bearer ") +
+                                      kToken + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"),
+      400);
   EXPECT_EQ(with({{"Host", "[::1]:8892"}, {"Origin", "http://localhost:3000"}}), 200);
 }
 
@@ -364,7 +381,9 @@ TEST_F(HttpTest, BodiesABrowserMaySendWithoutAPreflightGet415) {
     EXPECT_EQ(status(type), 200) << type;
   const int before = server_->app().database().plans_sent();
   auto r = http_request(server_->port(), "POST", "/mcp",
-                        json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+                        json{{"jsonrpc", "2.0"},
+                             {"id", 1},
+                             {"method", "tools/call"},
                              {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}}
                             .dump(),
                         {{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "text/plain"}});
@@ -374,11 +393,13 @@ TEST_F(HttpTest, BodiesABrowserMaySendWithoutAPreflightGet415) {
 
 TEST_F(HttpTest, TheTokenIsCheckedBeforeTheBodyIsRead) {
   // A megabyte announced and never sent: refused from the headers, at once.
-  const std::string head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                           "Content-Length: 1000000\r\n\r\n";
+  const std::string head =
+      "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 1000000\r\n\r\n";
   EXPECT_EQ(raw_status(server_->port(), head), 401);
-  EXPECT_EQ(raw_status(server_->port(), "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong-token\r\n"
-                                        "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"),
+  EXPECT_EQ(raw_status(server_->port(),
+                       "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong-token\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"),
             401);
   expect_alive();
 }

@@ -45,7 +45,9 @@ int refused_logins(const std::string& role) {
 }
 
 json tools_call(const std::string& sql) {
-  return {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+  return {{"jsonrpc", "2.0"},
+          {"id", 1},
+          {"method", "tools/call"},
           {"params", {{"name", "query"}, {"arguments", {{"sql", sql}}}}}};
 }
 
@@ -158,10 +160,12 @@ TEST(Unauthorized, IsLoggedWithTheAddressAndReasonButNotTheToken) {
   EXPECT_TRUE(eventually([&] { return server.audit_log().find("not a Bearer token") != std::string::npos; }, 10));
   const std::string log = server.audit_log();
   for (const char* reason : {"no Authorization header", "unknown token", "not a Bearer token"})
-    EXPECT_NE(log.find(std::string("\"audit\":\"unauthorized\",\"caller\":null,\"remote\":\"127.0.0.1\",\"reason\":\"") +
-                       reason + "\""),
-              std::string::npos)
-        << reason << " in\n" << log;
+    EXPECT_NE(
+        log.find(std::string("\"audit\":\"unauthorized\",\"caller\":null,\"remote\":\"127.0.0.1\",\"reason\":\"") +
+                 reason + "\""),
+        std::string::npos)
+        << reason << " in\n"
+        << log;
   EXPECT_EQ(log.find("not-a-token-we-know-42"), std::string::npos);
   EXPECT_EQ(log.find("dXNlcjpwYXNz"), std::string::npos);
 }

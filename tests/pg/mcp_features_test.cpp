@@ -58,7 +58,7 @@ TEST(Resources, EveryReadableRelationAndFunctionIsListedAcrossPages) {
   EXPECT_TRUE(uris.count("fleetmcp://table/reporting/v_daily_summary"));  // a view
   EXPECT_TRUE(uris.count("fleetmcp://table/reporting/v_trips"));          // a materialized view
   EXPECT_TRUE(uris.count("fleetmcp://function/reporting/fn_points"));
-  EXPECT_TRUE(uris.count("fleetmcp://table/reporting/odd%22name"));       // names are percent-encoded
+  EXPECT_TRUE(uris.count("fleetmcp://table/reporting/odd%22name"));  // names are percent-encoded
   for (const auto& uri : uris) EXPECT_EQ(uri.find("secret_stuff"), std::string::npos) << uri;
   EXPECT_GT(uris.size(), 9u);  // more than three pages
 }
@@ -68,11 +68,12 @@ TEST(Resources, EveryReadableRelationAndFunctionIsListedAcrossPages) {
 TEST(Resources, TheOverviewCarriesEachColumnsNoteFromTheCatalog) {
   OwnCluster db;
   Admin admin(db.env().admin_url);
-  admin.exec("CREATE TYPE tickets.priority AS ENUM ('P1', 'P2', 'P3');"
-             "CREATE TABLE tickets.sla (priority tickets.priority, hours int CHECK (hours > 0),"
-             " status text CHECK (status IN ('met', 'breached', 'open')), note text);"
-             "COMMENT ON COLUMN tickets.sla.hours IS 'hours to resolve, from opening';"
-             "GRANT SELECT ON tickets.sla TO analytics_ro");
+  admin.exec(
+      "CREATE TYPE tickets.priority AS ENUM ('P1', 'P2', 'P3');"
+      "CREATE TABLE tickets.sla (priority tickets.priority, hours int CHECK (hours > 0),"
+      " status text CHECK (status IN ('met', 'breached', 'open')), note text);"
+      "COMMENT ON COLUMN tickets.sla.hours IS 'hours to resolve, from opening';"
+      "GRANT SELECT ON tickets.sla TO analytics_ro");
   TestServer server([&](config::Config& c) { c.database_url = db.env().database_url; });
   json r = server.post(rpc(1, "resources/read", {{"uri", "fleetmcp://overview"}})).json_body();
   const std::string text = r["result"]["contents"][0]["text"];
@@ -184,8 +185,10 @@ TEST(Prompts, ListedWithArgumentsAndRenderedWithThem) {
   for (const char* n : {"daily_fleet_summary", "open_tickets_by_sla", "fuel_anomalies", "explore_table"})
     EXPECT_TRUE(names.count(n)) << n;
 
-  json r = server.post(rpc(1, "prompts/get", {{"name", "daily_fleet_summary"},
-                                              {"arguments", {{"start_date", "2025-03-01"}, {"end_date", "2025-03-07"}}}}))
+  json r = server
+               .post(rpc(1, "prompts/get",
+                         {{"name", "daily_fleet_summary"},
+                          {"arguments", {{"start_date", "2025-03-01"}, {"end_date", "2025-03-07"}}}}))
                .json_body();
   const json& message = r["result"]["messages"][0];
   EXPECT_EQ(message["role"], "user");
@@ -196,8 +199,9 @@ TEST(Prompts, ListedWithArgumentsAndRenderedWithThem) {
   r = server.post(rpc(2, "prompts/get", {{"name", "daily_fleet_summary"}, {"arguments", json::object()}})).json_body();
   EXPECT_EQ(r["error"]["code"], -32602);
   EXPECT_NE(r["error"]["message"].get<std::string>().find("start_date"), std::string::npos);
-  r = server.post(rpc(3, "prompts/get", {{"name", "fuel_anomalies"},
-                                         {"arguments", {{"start_date", "2025-03-01'; DROP TABLE x; --"}}}}))
+  r = server
+          .post(rpc(3, "prompts/get",
+                    {{"name", "fuel_anomalies"}, {"arguments", {{"start_date", "2025-03-01'; DROP TABLE x; --"}}}}))
           .json_body();
   EXPECT_EQ(r["error"]["code"], -32602);
   r = server.post(rpc(4, "prompts/get", {{"name", "no_such_prompt"}})).json_body();
@@ -302,8 +306,8 @@ TEST(Progress, ClosingTheEventStreamCancelsTheQuery) {
     asio::io_context io;
     asio::ip::tcp::socket socket(io);
     socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
-    json params = query_with_progress(
-        "SELECT count(*) FROM generate_series(1, 20000) a, generate_series(1, 20000) b", "tok");
+    json params =
+        query_with_progress("SELECT count(*) FROM generate_series(1, 20000) a, generate_series(1, 20000) b", "tok");
     params["_meta"]["io.modelcontextprotocol/protocolVersion"] = kModern;
     params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json::object();
     const std::string body = rpc(1, "tools/call", params).dump();

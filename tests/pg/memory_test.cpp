@@ -13,8 +13,7 @@ namespace fleetmcp::testing {
 namespace {
 
 // 12,000 rows of about 200 bytes of JSON each.
-const char* kManyRows =
-    "SELECT p.*, g AS copy FROM tracksolid.positions p, generate_series(1, 4) g ORDER BY g, p.id";
+const char* kManyRows = "SELECT p.*, g AS copy FROM tracksolid.positions p, generate_series(1, 4) g ORDER BY g, p.id";
 
 TEST(Memory, AResponseIsCutCleanlyAtTheLimit) {
   const std::size_t limit = 256 << 10;
@@ -23,7 +22,9 @@ TEST(Memory, AResponseIsCutCleanlyAtTheLimit) {
     c.max_response_bytes = limit;
     c.max_text_tokens = 100000000;
   });
-  auto res = server.post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+  auto res = server.post({{"jsonrpc", "2.0"},
+                          {"id", 1},
+                          {"method", "tools/call"},
                           {"params", {{"name", "query"}, {"arguments", {{"sql", kManyRows}, {"max_rows", 10000}}}}}});
   ASSERT_EQ(res.status, 200);
   EXPECT_LE(res.body.size(), limit);
@@ -41,8 +42,10 @@ TEST(Memory, AResponseIsCutCleanlyAtTheLimit) {
 
 TEST(Memory, SixtyFourConcurrentTenThousandRowQueriesStayBounded) {
   // A long queue deadline: this test is about memory, not about a busy machine.
-  ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_POOL_MAX", "8"},
-                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}, {"MCP_MAX_TEXT_TOKENS", "100000000"}});
+  ServerProcess server({{"DATABASE_URL", cluster().database_url},
+                        {"MCP_POOL_MAX", "8"},
+                        {"MCP_QUEUE_TIMEOUT_MS", "300000"},
+                        {"MCP_MAX_TEXT_TOKENS", "100000000"}});
   const long before = server.peak_rss_kib();
   std::atomic<int> complete{0};
   std::vector<std::thread> clients;
@@ -122,9 +125,9 @@ TEST(Memory, AWideValueAfterSomeRowsCutsTheResultBeforeIt) {
     c.max_response_bytes = 1 << 20;
     c.statement_timeout_ms = 300000;  // as above: the value is slow to build, not the point
   });
-  json r = server.call_tool(
-      "query", {{"sql", "SELECT g, CASE WHEN g = 3 THEN repeat('x', 200000000) ELSE 'small' END AS v "
-                        "FROM generate_series(1, 5) g"}});
+  json r = server.call_tool("query", {{"sql",
+                                       "SELECT g, CASE WHEN g = 3 THEN repeat('x', 200000000) ELSE 'small' END AS v "
+                                       "FROM generate_series(1, 5) g"}});
   ASSERT_EQ(r["isError"], false) << r.dump().substr(0, 300);
   const json& s = r["structuredContent"];
   EXPECT_EQ(s["truncated"], true);
@@ -139,8 +142,10 @@ TEST(Memory, AWideValueAfterSomeRowsCutsTheResultBeforeIt) {
 TEST(Memory, EightWideValuesAtOnceStayBounded) {
   // A short idle timeout makes the pool's sweep, which returns freed memory
   // to the system after a large result, run every second.
-  ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_POOL_MAX", "8"},
-                        {"MCP_QUEUE_TIMEOUT_MS", "300000"}, {"MCP_STATEMENT_TIMEOUT_MS", "300000"},
+  ServerProcess server({{"DATABASE_URL", cluster().database_url},
+                        {"MCP_POOL_MAX", "8"},
+                        {"MCP_QUEUE_TIMEOUT_MS", "300000"},
+                        {"MCP_STATEMENT_TIMEOUT_MS", "300000"},
                         {"MCP_POOL_IDLE_TIMEOUT", "4"}});
   ASSERT_EQ(server.call_tool("query", {{"sql", "SELECT 1 AS warm"}})["isError"], false);
   const long idle = server.peak_rss_kib();
@@ -161,8 +166,8 @@ TEST(Memory, EightWideValuesAtOnceStayBounded) {
   EXPECT_LT(peak - idle, 8 * 16 * 1024 + 96 * 1024);
   // And the memory goes back: the process does not sit at its high-water mark.
   EXPECT_TRUE(eventually([&] { return rss_kib(server.pid()) < idle + 16 * 1024; }));
-  std::printf("server RSS: %ld KiB idle, peak %ld KiB with 8 x 100 MB values at once, %ld KiB after\n", idle,
-              peak, rss_kib(server.pid()));
+  std::printf("server RSS: %ld KiB idle, peak %ld KiB with 8 x 100 MB values at once, %ld KiB after\n", idle, peak,
+              rss_kib(server.pid()));
 }
 
 }  // namespace

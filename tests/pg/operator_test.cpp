@@ -56,9 +56,9 @@ TEST(Operator, OnlyAnOperatorTokenOpensThem) {
               401);
     EXPECT_EQ(http_request(server.port(), "GET", path, {}, as_operator()).status, 200);
     // Basic, as a browser sends it: ops:operator-token-1.
-    EXPECT_EQ(http_request(server.port(), "GET", path, {}, {{"Authorization", "Basic b3BzOm9wZXJhdG9yLXRva2VuLTE="}})
-                  .status,
-              200);
+    EXPECT_EQ(
+        http_request(server.port(), "GET", path, {}, {{"Authorization", "Basic b3BzOm9wZXJhdG9yLXRva2VuLTE="}}).status,
+        200);
     EXPECT_EQ(http_request(server.port(), "POST", path, "{}", as_operator()).status, 405);
     // A page on another origin cannot read them with the browser's stored credentials.
     auto foreign = as_operator();
@@ -87,15 +87,15 @@ TEST(Operator, MetricsCountTheCallsMadeUnderLoad) {
   for (int t = 0; t < 4; ++t)
     callers.emplace_back([&] {
       for (int i = 0; i < 20; ++i)
-        if (server.call_tool("query", {{"sql", "SELECT count(*) FROM tracksolid.positions"}})["isError"] != false) ++wrong;
+        if (server.call_tool("query", {{"sql", "SELECT count(*) FROM tracksolid.positions"}})["isError"] != false)
+          ++wrong;
       for (int i = 0; i < 5; ++i)
         if (server.call_tool("query", {{"sql", "DELETE FROM tickets.inc"}})["isError"] != true) ++wrong;
       for (int i = 0; i < 5; ++i)
         if (server.call_tool("query", {{"sql", "SELECT * FROM tracksolid.no_such_table"}})["isError"] != true) ++wrong;
     });
   // Scrapes while the calls run must neither fail nor disturb them.
-  for (int i = 0; i < 10; ++i)
-    EXPECT_EQ(http_request(server.port(), "GET", "/metrics", {}, as_operator()).status, 200);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(http_request(server.port(), "GET", "/metrics", {}, as_operator()).status, 200);
   for (auto& c : callers) c.join();
   ASSERT_EQ(wrong, 0);
   const std::string m = http_request(server.port(), "GET", "/metrics", {}, as_operator()).body;
@@ -114,7 +114,8 @@ TEST(Operator, MetricsCountTheCallsMadeUnderLoad) {
   EXPECT_EQ(sample(m, "fleetmcp_database_seconds_count") - plans_before, 80 + 2 * 20);
   EXPECT_EQ(sample(m, "fleetmcp_queue_wait_seconds_count") - plans_before, 80 + 2 * 20);
   EXPECT_EQ(sample(m, "fleetmcp_pool_max_connections"), 3);
-  EXPECT_LE(sample(m, "fleetmcp_pool_connections_opened_total"), 3 + sample(m, "fleetmcp_pool_connections_closed_total"));
+  EXPECT_LE(sample(m, "fleetmcp_pool_connections_opened_total"),
+            3 + sample(m, "fleetmcp_pool_connections_closed_total"));
   EXPECT_LE(sample(m, "fleetmcp_pool_connections_closed_total"), sample(m, "fleetmcp_pool_connections_opened_total"));
   EXPECT_EQ(sample(m, "fleetmcp_pool_connections{state=\"busy\"}"), 0);
   EXPECT_EQ(sample(m, "fleetmcp_pool_waiting"), 0);

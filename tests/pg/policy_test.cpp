@@ -2,9 +2,9 @@
 // what (schemas, row caps, mapped roles with row-level security), who is held
 // back (calls per minute, calls at once across connections), and the
 // self-audit of every mapped role.
+#include <gtest/gtest.h>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
@@ -55,15 +55,13 @@ void grant_mapped_roles() {
 
 HttpResponse call_tool_as(TestServer& server, const char* token, const std::string& tool, const json& args,
                           int id = 1) {
-  return http_request(server.port(), "POST", "/mcp",
-                      json{{"jsonrpc", "2.0"},
-                           {"id", id},
-                           {"method", "tools/call"},
-                           {"params", {{"name", tool}, {"arguments", args}}}}
-                          .dump(),
-                      {{"Authorization", std::string("Bearer ") + token},
-                       {"Content-Type", "application/json"},
-                       {"Accept", "application/json, text/event-stream"}});
+  return http_request(
+      server.port(), "POST", "/mcp",
+      json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", tool}, {"arguments", args}}}}
+          .dump(),
+      {{"Authorization", std::string("Bearer ") + token},
+       {"Content-Type", "application/json"},
+       {"Accept", "application/json, text/event-stream"}});
 }
 
 HttpResponse call_as(TestServer& server, const char* token, const std::string& sql, int id = 1) {
@@ -147,7 +145,8 @@ TEST(Policy, IntrospectionShowsOnlyWhatTheAnalystsRoleMayRead) {
   EXPECT_TRUE(described["result"]["isError"].get<bool>()) << described;
   EXPECT_NE(described.dump().find("no table or view named"), std::string::npos) << described;
   EXPECT_FALSE(rows_of(call_tool_as(server, kToken, "describe_table",
-                                    {{"schema", "reporting"}, {"table", "refresh_log"}}))["result"].empty());
+                                    {{"schema", "reporting"}, {"table", "refresh_log"}}))["result"]
+                   .empty());
 }
 
 TEST(Policy, ResourceReadsAndCompletionsAreAuditedAsTheAnalyst) {
@@ -160,13 +159,18 @@ TEST(Policy, ResourceReadsAndCompletionsAreAuditedAsTheAnalyst) {
                          {"Content-Type", "application/json"},
                          {"Accept", "application/json, text/event-stream"}});
   };
-  EXPECT_EQ(send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "resources/read"},
+  EXPECT_EQ(send({{"jsonrpc", "2.0"},
+                  {"id", 1},
+                  {"method", "resources/read"},
                   {"params", {{"uri", "fleetmcp://table/reporting/depot_notes"}}}})
                 .status,
             200);
-  EXPECT_EQ(send({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "completion/complete"},
-                  {"params", {{"ref", {{"type", "ref/resource"}, {"uri", "fleetmcp://table/{schema}/{table}"}}},
-                              {"argument", {{"name", "schema"}, {"value", "rep"}}}}}})
+  EXPECT_EQ(send({{"jsonrpc", "2.0"},
+                  {"id", 2},
+                  {"method", "completion/complete"},
+                  {"params",
+                   {{"ref", {{"type", "ref/resource"}, {"uri", "fleetmcp://table/{schema}/{table}"}}},
+                    {"argument", {{"name", "schema"}, {"value", "rep"}}}}}})
                 .status,
             200);
   const std::string log = server.audit_log();
@@ -201,8 +205,9 @@ TEST(Policy, MoreConnectionsBuyNoMoreCallsAtOnce) {
   // Her statement runs under her name in pg_stat_activity.
   Admin admin;
   ASSERT_TRUE(eventually([&] {
-    return admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%:ana' "
-                        "AND state = 'active'") != "0";
+    return admin.scalar(
+               "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%:ana' "
+               "AND state = 'active'") != "0";
   }));
   // http_request opens a connection of its own for every call.
   const HttpResponse second = call_as(server, kAna, "SELECT 1", 2);
@@ -266,11 +271,16 @@ TEST(Policy, TheInstructionsShowTheCallersSchemasAndCapsOnly) {
   TestServer server(two_analysts(policy.path));
   const auto initialize = [&](const char* token) {
     return http_request(server.port(), "POST", "/mcp",
-                        json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                             {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
-                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}}
+                        json{{"jsonrpc", "2.0"},
+                             {"id", 1},
+                             {"method", "initialize"},
+                             {"params",
+                              {{"protocolVersion", "2025-06-18"},
+                               {"capabilities", json::object()},
+                               {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}}
                             .dump(),
-                        {{"Authorization", std::string("Bearer ") + token}, {"Content-Type", "application/json"},
+                        {{"Authorization", std::string("Bearer ") + token},
+                         {"Content-Type", "application/json"},
                          {"Accept", "application/json, text/event-stream"}})
         .json_body()["result"]["instructions"]
         .get<std::string>();
@@ -279,7 +289,7 @@ TEST(Policy, TheInstructionsShowTheCallersSchemasAndCapsOnly) {
   EXPECT_NE(ana.find("Readable schemas: reporting."), std::string::npos) << ana;
   EXPECT_NE(ana.find("at most 42"), std::string::npos) << ana;
   EXPECT_EQ(ana.find("tracksolid:"), std::string::npos) << ana;  // no coverage of what she cannot read
-  const std::string ben = initialize(kBen);  // the server's defaults: reporting only here, too
+  const std::string ben = initialize(kBen);                      // the server's defaults: reporting only here, too
   EXPECT_NE(ben.find("at most 10000"), std::string::npos) << ben;
 }
 

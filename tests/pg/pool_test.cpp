@@ -65,7 +65,8 @@ TEST(Pool, QueueDeadlineGivesAClearBusyError) {
     c.statement_timeout_ms = 3000;  // ends the slow call below
   });
   std::thread slow([&] {
-    server.call_tool("query", {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
+    server.call_tool("query",
+                     {{"sql", "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"}});
   });
   // Wait until the slow call runs on the only connection, then queue behind it.
   Admin admin;

@@ -44,23 +44,25 @@ std::string sqlstate_of(const std::string& url, const std::string& sql) {
 
 // The statements that read tickets.users' sensitive columns without naming
 // them, or by name: the grants must refuse every one.
-const std::vector<std::string> kSensitiveReads = {
-    "SELECT to_jsonb(u) FROM tickets.users u",        "SELECT u FROM tickets.users u",
-    "SELECT password_hash FROM tickets.users",        "SELECT row_to_json(u) FROM tickets.users u",
-    "SELECT * FROM tickets.users",                    "SELECT u::text FROM tickets.users u",
-    "SELECT x FROM (SELECT * FROM tickets.users) s(a, b, c, d, e, x)"};
+const std::vector<std::string> kSensitiveReads = {"SELECT to_jsonb(u) FROM tickets.users u",
+                                                  "SELECT u FROM tickets.users u",
+                                                  "SELECT password_hash FROM tickets.users",
+                                                  "SELECT row_to_json(u) FROM tickets.users u",
+                                                  "SELECT * FROM tickets.users",
+                                                  "SELECT u::text FROM tickets.users u",
+                                                  "SELECT x FROM (SELECT * FROM tickets.users) s(a, b, c, d, e, x)"};
 
 // Runs fleetmcp with a clean environment (the default configuration), stdout
 // to `out`, stderr to `err`; returns the exit status.
 int run_fleetmcp(const std::string& arguments, const std::string& out, const std::string& err = "/dev/null") {
-  const std::string command = "env -i PATH=\"$PATH\" " + std::string(FLEETMCP_BINARY) + " " + arguments + " > " +
-                              out + " 2> " + err;
+  const std::string command =
+      "env -i PATH=\"$PATH\" " + std::string(FLEETMCP_BINARY) + " " + arguments + " > " + out + " 2> " + err;
   return std::system(command.c_str());
 }
 
 void apply(const std::string& file, const std::string& password) {
-  const std::string command = "psql -X -q -v ON_ERROR_STOP=1 -v ro_pw=" + password + " -d '" +
-                              cluster().admin_url + "' -f " + file + " > /dev/null";
+  const std::string command = "psql -X -q -v ON_ERROR_STOP=1 -v ro_pw=" + password + " -d '" + cluster().admin_url +
+                              "' -f " + file + " > /dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
@@ -80,10 +82,16 @@ std::string grants_of(const std::string& role) {
   return admin.scalar(
       "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
       " SELECT 'table ' || table_schema || '.' || table_name || ' ' || privilege_type AS x"
-      "  FROM information_schema.role_table_grants WHERE grantee = '" + role + "'"
+      "  FROM information_schema.role_table_grants WHERE grantee = '" +
+      role +
+      "'"
       " UNION ALL SELECT 'column ' || table_schema || '.' || table_name || '.' || column_name || ' ' || privilege_type"
-      "  FROM information_schema.column_privileges WHERE grantee = '" + role + "'"
-      " UNION ALL SELECT 'has ' || c.oid::regclass::text || ' ' || has_table_privilege('" + role + "', c.oid, 'SELECT')"
+      "  FROM information_schema.column_privileges WHERE grantee = '" +
+      role +
+      "'"
+      " UNION ALL SELECT 'has ' || c.oid::regclass::text || ' ' || has_table_privilege('" +
+      role +
+      "', c.oid, 'SELECT')"
       "  FROM pg_class c WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')"
       "   AND c.relnamespace::regnamespace::text IN ('reporting', 'tracksolid', 'tickets', 'fuel', 'secret_stuff')"
       ") g");
@@ -112,10 +120,10 @@ TEST(RoleSql, ColumnGrantsKeepSensitiveColumnsUnreadable) {
   EXPECT_EQ(sqlstate_of(url, "SELECT * FROM secret_stuff.keys"), "42501");
   // Even in an explicit read-write transaction (past the read-only default), the grants refuse.
   EXPECT_EQ(sqlstate_of(url, "CREATE TABLE tickets.x (i int)"), "25006");  // read-only transaction
-  for (const char* sql : {"BEGIN READ WRITE; CREATE TABLE tickets.x (i int); COMMIT",
-                          "BEGIN READ WRITE; DELETE FROM tickets.inc; COMMIT",
-                          "BEGIN READ WRITE; UPDATE reporting.refresh_log SET notes = 'x'; COMMIT",
-                          "BEGIN READ WRITE; REFRESH MATERIALIZED VIEW reporting.v_trips; COMMIT"})
+  for (const char* sql :
+       {"BEGIN READ WRITE; CREATE TABLE tickets.x (i int); COMMIT", "BEGIN READ WRITE; DELETE FROM tickets.inc; COMMIT",
+        "BEGIN READ WRITE; UPDATE reporting.refresh_log SET notes = 'x'; COMMIT",
+        "BEGIN READ WRITE; REFRESH MATERIALIZED VIEW reporting.v_trips; COMMIT"})
     EXPECT_EQ(sqlstate_of(url, sql), "42501") << sql;  // must be owner: 42501 too
 
   drop_role(role);

@@ -53,7 +53,7 @@ class ThrowawayRole {
 
 struct PrivilegeCase {
   const char* name;
-  const char* grants;  // %R: the role
+  const char* grants;   // %R: the role
   const char* finding;  // as the table and the refusal name it
   bool unsafe;
 };
@@ -121,9 +121,13 @@ TEST(SelfAudit, AllowUnsafeRoleServesWithTheFindingInReadyzAndInstructions) {
 
   const std::map<std::string, std::string> headers = {{"Authorization", std::string("Bearer ") + kToken},
                                                       {"Content-Type", "application/json"}};
-  json init = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-               {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", json::object()},
-                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
+  json init = {{"jsonrpc", "2.0"},
+               {"id", 1},
+               {"method", "initialize"},
+               {"params",
+                {{"protocolVersion", "2025-11-25"},
+                 {"capabilities", json::object()},
+                 {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
   auto legacy = http_request(server.port(), "POST", "/mcp", init.dump(), headers);
   ASSERT_EQ(legacy.status, 200) << legacy.body;
   EXPECT_NE(legacy.json_body()["result"]["instructions"].get<std::string>().find(finding), std::string::npos)
@@ -152,15 +156,14 @@ TEST(SelfAudit, DoctorExitCodes) {
   Admin admin;
   // A role with nothing to find: a database of its own without TEMPORARY for
   // PUBLIC, and only its public schema to read (USAGE, no CREATE since PG 15).
-  const std::string clean_db = "fleetmcp_audit_clean_" + std::to_string(getpid()) +
-                               (cluster().through_pooler ? "_p" : "");
+  const std::string clean_db =
+      "fleetmcp_audit_clean_" + std::to_string(getpid()) + (cluster().through_pooler ? "_p" : "");
   admin.exec("DROP DATABASE IF EXISTS " + clean_db);
   admin.exec("CREATE DATABASE " + clean_db);
   admin.exec("REVOKE TEMPORARY ON DATABASE " + clean_db + " FROM PUBLIC");
   {
     ThrowawayRole clean(admin);
-    Child ok({"doctor"}, {{"DATABASE_URL", url_for(clean.name(), clean_db)}, {"MCP_READABLE_SCHEMAS", "public"}},
-             true);
+    Child ok({"doctor"}, {{"DATABASE_URL", url_for(clean.name(), clean_db)}, {"MCP_READABLE_SCHEMAS", "public"}}, true);
     EXPECT_EQ(ok.wait_exit(), 0) << ok.output();
     EXPECT_NE(ok.output().find("no findings"), std::string::npos) << ok.output();
 

@@ -7,10 +7,10 @@
 // advisory lock is looked for on every backend.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <future>
-#include <unistd.h>
 
 #include "harness.hpp"
 
@@ -43,20 +43,20 @@ TEST(SessionState, NothingACallDoesSurvivesItOnThePooledConnection) {
   const std::string key = std::to_string(424200000 + (getpid() % 100000) * 2 + (cluster().through_pooler ? 1 : 0));
   int same_backend = 0;
   for (int round = 0; round < 5; ++round) {
-    auto dirty = run_plan(server.app(), {"SELECT pg_backend_pid()", "SELECT pg_advisory_lock(" + key + ")",
-                                         "SELECT set_config('app.x', '1', false)", "LISTEN fleetmcp_channel",
-                                         // A second PREPARE of the same name on a backend that kept it fails.
-                                         "PREPARE fleetmcp_p AS SELECT 1",
-                                         "DECLARE fleetmcp_c CURSOR WITH HOLD FOR SELECT 1"});
+    auto dirty =
+        run_plan(server.app(), {"SELECT pg_backend_pid()", "SELECT pg_advisory_lock(" + key + ")",
+                                "SELECT set_config('app.x', '1', false)", "LISTEN fleetmcp_channel",
+                                // A second PREPARE of the same name on a backend that kept it fails.
+                                "PREPARE fleetmcp_p AS SELECT 1", "DECLARE fleetmcp_c CURSOR WITH HOLD FOR SELECT 1"});
     ASSERT_TRUE(dirty) << "round " << round << ": " << dirty.error().message;
     EXPECT_EQ(value(*dirty, 2), "1");  // the setting took, inside the transaction
 
-    auto check = run_plan(server.app(),
-                          {"SELECT pg_backend_pid()", "SELECT current_setting('app.x', true)",
-                           "SELECT count(*) FROM pg_prepared_statements", // '' is the unnamed portal running this very statement.
-                           "SELECT count(*) FROM pg_cursors WHERE name <> ''",
-                           "SELECT count(*) FROM pg_listening_channels()",
-                           "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"});
+    auto check = run_plan(
+        server.app(),
+        {"SELECT pg_backend_pid()", "SELECT current_setting('app.x', true)",
+         "SELECT count(*) FROM pg_prepared_statements",  // '' is the unnamed portal running this very statement.
+         "SELECT count(*) FROM pg_cursors WHERE name <> ''", "SELECT count(*) FROM pg_listening_channels()",
+         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"});
     ASSERT_TRUE(check) << check.error().message;
     // From the side, on every backend: no session holds the lock.
     EXPECT_EQ(admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = " + key), "0");
@@ -79,8 +79,8 @@ TEST(SessionState, AFailedCallReleasesItsLocksToo) {
   TestServer server([](config::Config& c) { c.pool_max = 1; });
   Admin admin;
   const std::string key = std::to_string(434200000 + (getpid() % 100000) * 2 + (cluster().through_pooler ? 1 : 0));
-  auto failed = run_plan(server.app(), {"SELECT pg_advisory_lock(" + key + ")", "PREPARE fleetmcp_q AS SELECT 1",
-                                        "SELECT 1 / 0"});
+  auto failed = run_plan(server.app(),
+                         {"SELECT pg_advisory_lock(" + key + ")", "PREPARE fleetmcp_q AS SELECT 1", "SELECT 1 / 0"});
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().sqlstate, "22012");
   EXPECT_EQ(admin.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = " + key), "0");

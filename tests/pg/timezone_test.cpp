@@ -23,8 +23,9 @@ TEST(TimeZone, SessionsRunInTheConfiguredZone) {
     c.timezone = zone;
     c.pool_max = 2;
   });
-  json r = server.call_tool("query", {{"sql", "SELECT current_setting('TimeZone') AS tz, "
-                                              "to_char(now(), 'TZH:TZM') AS utc_offset"}});
+  json r = server.call_tool("query", {{"sql",
+                                       "SELECT current_setting('TimeZone') AS tz, "
+                                       "to_char(now(), 'TZH:TZM') AS utc_offset"}});
   ASSERT_FALSE(r.value("isError", false)) << r.dump();
   EXPECT_EQ(first_value(r, "tz"), zone);
   EXPECT_EQ(first_value(r, "utc_offset"), zone == "Asia/Kathmandu" ? "+05:45" : "+03:00");
@@ -32,9 +33,14 @@ TEST(TimeZone, SessionsRunInTheConfiguredZone) {
   r = server.call_tool("query", {{"sql", "SELECT current_setting('TimeZone') AS tz"}});
   EXPECT_EQ(first_value(r, "tz"), zone);
 
-  json init = server.post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                           {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
-                                       {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
+  json init = server
+                  .post({{"jsonrpc", "2.0"},
+                         {"id", 1},
+                         {"method", "initialize"},
+                         {"params",
+                          {{"protocolVersion", "2025-06-18"},
+                           {"capabilities", json::object()},
+                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
                   .json_body();
   EXPECT_NE(init["result"]["instructions"].get<std::string>().find("Sessions run in time zone " + zone + ":"),
             std::string::npos)
@@ -47,19 +53,22 @@ TEST(TimeZone, UnsetKeepsTheServersZoneAndSaysSo) {
   TestServer server;
   json r = server.call_tool("query", {{"sql", "SELECT current_setting('TimeZone') AS tz"}});
   EXPECT_EQ(first_value(r, "tz"), server_zone);
-  json init = server.post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                           {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
-                                       {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
+  json init = server
+                  .post({{"jsonrpc", "2.0"},
+                         {"id", 1},
+                         {"method", "initialize"},
+                         {"params",
+                          {{"protocolVersion", "2025-06-18"},
+                           {"capabilities", json::object()},
+                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
                   .json_body();
-  EXPECT_NE(init["result"]["instructions"].get<std::string>().find("database server's time zone"),
-            std::string::npos);
+  EXPECT_NE(init["result"]["instructions"].get<std::string>().find("database server's time zone"), std::string::npos);
 }
 
 TEST(TimeZone, AZonePostgresDoesNotKnowStopsTheStart) {
   int out = -1;
-  const pid_t pid = spawn_fleetmcp({"serve"},
-                                   {{"DATABASE_URL", cluster().database_url}, {"MCP_TIMEZONE", "Mars/Olympus_Mons"}},
-                                   false, out);
+  const pid_t pid = spawn_fleetmcp(
+      {"serve"}, {{"DATABASE_URL", cluster().database_url}, {"MCP_TIMEZONE", "Mars/Olympus_Mons"}}, false, out);
   std::string text;
   char buf[4096];
   for (ssize_t n; (n = read(out, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));

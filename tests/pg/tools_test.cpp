@@ -9,7 +9,9 @@ namespace {
 
 class ToolsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new TestServer([](config::Config& c) { c.max_rows = 50; }); }
+  static void SetUpTestSuite() {
+    server_ = new TestServer([](config::Config& c) { c.max_rows = 50; });
+  }
   static void TearDownTestSuite() { delete server_; }
 
   static json ok(const std::string& tool, const json& args) {
@@ -92,8 +94,10 @@ TEST_F(ToolsTest, RowCapIsExactAndClamped) {
   EXPECT_EQ(ceiling["row_count"], 50);  // MCP_MAX_ROWS of this server
   EXPECT_EQ(ceiling["truncated"], true);
   EXPECT_EQ(ceiling["max_rows_applied"], 50);
-  const std::string text = server_->call_tool("query", {{"sql", "SELECT 1 AS a"}, {"max_rows", 100000}})["content"][0]["text"];
-  EXPECT_NE(text.find("100000 rows were asked for, the server's ceiling is 50 (MCP_MAX_ROWS)"), std::string::npos) << text;
+  const std::string text =
+      server_->call_tool("query", {{"sql", "SELECT 1 AS a"}, {"max_rows", 100000}})["content"][0]["text"];
+  EXPECT_NE(text.find("100000 rows were asked for, the server's ceiling is 50 (MCP_MAX_ROWS)"), std::string::npos)
+      << text;
   EXPECT_FALSE(query("SELECT 1 AS a", 50).contains("max_rows_applied"));
   EXPECT_EQ(ok("query", {{"sql", "SELECT g FROM generate_series(1, 2000) g"}})["row_count"], 50);
 }
@@ -116,13 +120,15 @@ TEST(ToolsText, TheFirstLimitToBindCutsTextAndRowsAtTheSameRow) {
   EXPECT_EQ(r["structuredContent"]["truncated_by"], "max_rows");
   EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
   // NULL, the empty string and values that need quoting read back unambiguously.
-  r = server.call_tool("query", {{"sql", "SELECT NULL::text AS n, '' AS e, 'a,\"b\"' AS q, E'x\ny' AS nl, false AS f"}});
+  r = server.call_tool("query",
+                       {{"sql", "SELECT NULL::text AS n, '' AS e, 'a,\"b\"' AS q, E'x\ny' AS nl, false AS f"}});
   EXPECT_EQ(r["content"][0]["text"], "n,e,q,nl,f\n,\"\",\"a,\"\"b\"\"\",\"x\ny\",false\n(1 row)");
   EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
   // The header and the footer count too (an outside review sent 1,600 long
   // column names, and 1,500 columns named "token"): never a text over budget.
   std::string wide = "SELECT ";
-  for (int i = 0; i < 1600; ++i) wide += (i ? ", " : "") + std::to_string(i) + " AS \"a long column name " + std::to_string(i) + "\"";
+  for (int i = 0; i < 1600; ++i)
+    wide += (i ? ", " : "") + std::to_string(i) + " AS \"a long column name " + std::to_string(i) + "\"";
   r = server.call_tool("query", {{"sql", wide}});
   EXPECT_EQ(r["isError"], true);
   EXPECT_NE(r["content"][0]["text"].get<std::string>().find("column names alone take"), std::string::npos) << r.dump();
@@ -131,7 +137,8 @@ TEST(ToolsText, TheFirstLimitToBindCutsTextAndRowsAtTheSameRow) {
   r = server.call_tool("query", {{"sql", hidden}});
   EXPECT_LE(r["content"][0]["text"].get<std::string>().size(), 1000u);
   EXPECT_NE(r["content"][0]["text"].get<std::string>().find("more (all named in structuredContent's redacted_columns)"),
-            std::string::npos) << r["content"][0]["text"];
+            std::string::npos)
+      << r["content"][0]["text"];
   EXPECT_EQ(r["structuredContent"]["redacted_columns"].size(), 150u);
   EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
   // Clients that size their cap by it learn the budget from tools/list.
@@ -210,34 +217,49 @@ TEST_F(ToolsTest, ErrorsNameWhatWasMeantAndWhatToTryNext) {
 // model looks: the instructions, the overview and an empty result.
 TEST_F(ToolsTest, AnEmptyResultNamesThePeriodTheDataCovers) {
   const std::string covers = "tracksolid.positions.ts from 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00";
-  json r = server_->call_tool("query", {{"sql", "SELECT count(*) FROM tracksolid.positions WHERE ts > now() - "
-                                                "interval '7 days' GROUP BY imei"}});
+  json r = server_->call_tool("query", {{"sql",
+                                         "SELECT count(*) FROM tracksolid.positions WHERE ts > now() - "
+                                         "interval '7 days' GROUP BY imei"}});
   const std::string text = r["content"][0]["text"];
   EXPECT_NE(text.find("(0 rows; the data read covers " + covers + ": a filter outside that period finds nothing)"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   // Unqualified names are found by the search path; rows found need no such note.
   r = server_->call_tool("query", {{"sql", "SET search_path = tracksolid"}});  // refused: no session state
   EXPECT_EQ(r["isError"], true);
   EXPECT_EQ(query("SELECT count(*) FROM tracksolid.positions WHERE ts < '2026-01-02'")["row_count"], 1);
-  const std::string found = server_->call_tool("query", {{"sql", "SELECT 1 FROM tracksolid.positions LIMIT 1"}})
-                                ["content"][0]["text"];
+  const std::string found =
+      server_->call_tool("query", {{"sql", "SELECT 1 FROM tracksolid.positions LIMIT 1"}})["content"][0]["text"];
   EXPECT_EQ(found.find("covers"), std::string::npos) << found;
 
-  json init = server_->post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                             {"params", {{"protocolVersion", "2025-06-18"}, {"capabilities", json::object()},
-                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
+  json init = server_
+                  ->post({{"jsonrpc", "2.0"},
+                          {"id", 1},
+                          {"method", "initialize"},
+                          {"params",
+                           {{"protocolVersion", "2025-06-18"},
+                            {"capabilities", json::object()},
+                            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
                   .json_body();
   const std::string instructions = init["result"]["instructions"];
   EXPECT_NE(instructions.find("tracksolid: 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00 (newest: positions.ts)"),
-            std::string::npos) << instructions;
-  json overview = server_->post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "resources/read"},
-                                 {"params", {{"uri", "fleetmcp://overview"}}}})
+            std::string::npos)
+      << instructions;
+  json overview = server_
+                      ->post({{"jsonrpc", "2.0"},
+                              {"id", 2},
+                              {"method", "resources/read"},
+                              {"params", {{"uri", "fleetmcp://overview"}}}})
                       .json_body();
   const std::string page = overview["result"]["contents"][0]["text"];
   EXPECT_NE(page.find("- positions (table, ~3,000 rows; ts from 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00)"),
-            std::string::npos) << page;
-  json table = server_->post({{"jsonrpc", "2.0"}, {"id", 3}, {"method", "resources/read"},
-                              {"params", {{"uri", "fleetmcp://table/tracksolid/positions"}}}})
+            std::string::npos)
+      << page;
+  json table = server_
+                   ->post({{"jsonrpc", "2.0"},
+                           {"id", 3},
+                           {"method", "resources/read"},
+                           {"params", {{"uri", "fleetmcp://table/tracksolid/positions"}}}})
                    .json_body();
   const json doc = json::parse(table["result"]["contents"][0]["text"].get<std::string>());
   EXPECT_EQ(doc["coverage"],
@@ -251,18 +273,17 @@ TEST_F(ToolsTest, TheRoleHoldsWhereTheGuardIsRelaxed) {
   EXPECT_EQ(r["isError"], true);
   EXPECT_NE(r["content"][0]["text"].get<std::string>().find("42501"), std::string::npos) << r.dump();
   // Denied a schema, not a relation: column names would not help, so no such hint.
-  EXPECT_EQ(r["content"][0]["text"].get<std::string>().find("Hint: tables with sensitive columns"),
-            std::string::npos)
+  EXPECT_EQ(r["content"][0]["text"].get<std::string>().find("Hint: tables with sensitive columns"), std::string::npos)
       << r.dump();
 }
 
 TEST_F(ToolsTest, WritesAreRejectedAndChangeNothing) {
   Admin admin;
   const std::string before = admin.scalar("SELECT count(*) || ':' || max(summary) FROM tickets.inc");
-  for (const char* sql : {"DELETE FROM tickets.inc", "UPDATE tickets.inc SET summary = 'x'",
-                          "WITH d AS (DELETE FROM tickets.inc RETURNING *) SELECT * FROM d",
-                          "SELECT 1; DELETE FROM tickets.inc", "COMMIT; DELETE FROM tickets.inc",
-                          "SELECT set_config('default_transaction_read_only', 'off', false)"}) {
+  for (const char* sql :
+       {"DELETE FROM tickets.inc", "UPDATE tickets.inc SET summary = 'x'",
+        "WITH d AS (DELETE FROM tickets.inc RETURNING *) SELECT * FROM d", "SELECT 1; DELETE FROM tickets.inc",
+        "COMMIT; DELETE FROM tickets.inc", "SELECT set_config('default_transaction_read_only', 'off', false)"}) {
     std::string text = error_text("query", {{"sql", sql}});
     EXPECT_NE(text.find("Rejected by the SQL guard"), std::string::npos) << sql << ": " << text;
   }
@@ -356,8 +377,8 @@ TEST_F(ToolsTest, SensitiveColumnsNeverLeaveTheServer) {
   EXPECT_EQ(sample["redacted_columns"], json::array({"password_hash", "api_key"}));
   EXPECT_FALSE(ok("sample_table", {{"schema", "tickets"}, {"table", "inc"}}).contains("redacted_columns"));
   EXPECT_FALSE(query("SELECT id FROM tickets.users").contains("redacted_columns"));
-  for (const char* sql : {"SELECT password_hash FROM tickets.users",
-                          "SELECT id FROM tickets.users WHERE api_key LIKE 'ak_live%'"}) {
+  for (const char* sql :
+       {"SELECT password_hash FROM tickets.users", "SELECT id FROM tickets.users WHERE api_key LIKE 'ak_live%'"}) {
     std::string text = error_text("query", {{"sql", sql}});
     EXPECT_NE(text.find("rule sensitive_column"), std::string::npos) << text;
   }
@@ -376,8 +397,10 @@ TEST_F(ToolsTest, ExplainAndShowRunOutsideTheCursor) {
   text = error_text("query", {{"sql", "SHOW data_directory"}});
   EXPECT_NE(text.find("rule secret_setting"), std::string::npos);
   // A long EXPLAIN is capped like any result.
-  json capped = query("EXPLAIN SELECT * FROM tracksolid.positions p JOIN tracksolid.devices d USING (imei) "
-                      "JOIN fuel.records f USING (imei)", 2);
+  json capped = query(
+      "EXPLAIN SELECT * FROM tracksolid.positions p JOIN tracksolid.devices d USING (imei) "
+      "JOIN fuel.records f USING (imei)",
+      2);
   EXPECT_EQ(capped["row_count"], 2);
   EXPECT_EQ(capped["truncated"], true);
 }

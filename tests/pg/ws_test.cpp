@@ -128,7 +128,9 @@ TEST_F(WsTest, SeedGetAndQueryExamples) {
   for (const auto& row : query["data"]) numbers.push_back(row["number"]);
   EXPECT_EQ(numbers, (std::vector<std::string>{"INC0001", "INC0003"}));
   // query orders by a real column.
-  json ordered = ws.request({{"id", 3}, {"action", "query"}, {"model", "tickets"},
+  json ordered = ws.request({{"id", 3},
+                             {"action", "query"},
+                             {"model", "tickets"},
                              {"params", {{"order_by", "opened_at"}, {"order", "desc"}, {"limit", 2}}}});
   ASSERT_EQ(ordered["status"], "ok") << ordered;
   EXPECT_EQ(ordered["id"], 3);
@@ -153,8 +155,7 @@ TEST_F(WsTest, SeedGetAndQueryExamples) {
 
 TEST_F(WsTest, SeedErrorTexts) {
   WsClient ws(server_->port());
-  EXPECT_EQ(ws.request(list("req-1", "sensitive_data")),
-            json::parse(R"({"id":"req-1","status":"error",
+  EXPECT_EQ(ws.request(list("req-1", "sensitive_data")), json::parse(R"({"id":"req-1","status":"error",
                             "error":"Model 'sensitive_data' not allowed. Allowed models: users, tickets, change_log"})"));
   for (const char* action : {"create", "update", "delete", "truncate"})
     EXPECT_EQ(ws.request({{"id", "req-1"}, {"action", action}, {"model", "users"}, {"params", {{"id", 1}}}}),
@@ -212,8 +213,8 @@ TEST_F(WsTest, OversizeMessagesAreRefusedByIdWithoutClosing) {
   ws.send(big);
   json answer = ws.receive();
   EXPECT_EQ(answer["id"], "big-1");
-  EXPECT_EQ(answer["error"], "Message too large: " + std::to_string(big.size()) +
-                                 " bytes (limit 65536, MCP_WS_MAX_MESSAGE_BYTES)");
+  EXPECT_EQ(answer["error"],
+            "Message too large: " + std::to_string(big.size()) + " bytes (limit 65536, MCP_WS_MAX_MESSAGE_BYTES)");
   EXPECT_EQ(ws.request(list("after-big", "users"))["status"], "ok");
   // Past Beast's ceiling the connection is failed: 1009, message too big.
   ws.send(std::string(17 << 20, ' '));
@@ -237,7 +238,9 @@ TEST_F(WsTest, HostileFiltersFindNothingAndChangeNothing) {
   // Names are never spliced: only the relation's own columns, quoted.
   json column = ws.request(list("h4", "users", {{"filters", {{"email\" = email OR \"1", 1}}}}));
   EXPECT_EQ(column["error"].get<std::string>().rfind("Unknown column 'email\" = email OR \"1'", 0), 0u) << column;
-  json order = ws.request({{"id", "h5"}, {"action", "query"}, {"model", "users"},
+  json order = ws.request({{"id", "h5"},
+                           {"action", "query"},
+                           {"model", "users"},
                            {"params", {{"order_by", "id; DROP TABLE tickets.users"}}}});
   EXPECT_EQ(order["error"].get<std::string>().rfind("Unknown column 'id; DROP TABLE tickets.users'", 0), 0u);
   json model = ws.request(list("h6", "users; DROP TABLE tickets.users"));
@@ -269,7 +272,8 @@ TEST_F(WsTest, SensitiveColumnsNeverLeaveAndCannotBeFilteredOn) {
     EXPECT_EQ(r["error"], std::string("Column '") + column +
                               "' is sensitive: it is never returned and cannot be used to filter (MCP_REDACT_COLUMNS)");
   }
-  json order = ws.request({{"id", "r4"}, {"action", "query"}, {"model", "users"}, {"params", {{"order_by", "api_key"}}}});
+  json order =
+      ws.request({{"id", "r4"}, {"action", "query"}, {"model", "users"}, {"params", {{"order_by", "api_key"}}}});
   EXPECT_EQ(order["error"],
             "Column 'api_key' is sensitive: it is never returned and cannot be used to order (MCP_REDACT_COLUMNS)");
   const std::string audit = server_->audit_log();
@@ -316,8 +320,11 @@ TEST_F(WsTest, ForeignOriginIsRefusedBeforeTheUpgrade) {
   WsClient foreign(server_->port(), {{"X-MCP-Token", kToken}, {"Origin", "http://evil.example"}});
   EXPECT_FALSE(foreign.upgraded());
   auto refused = http_request(server_->port(), "GET", "/mcp/ws", {},
-                              {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
-                               {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, {"X-MCP-Token", kToken},
+                              {{"Connection", "Upgrade"},
+                               {"Upgrade", "websocket"},
+                               {"Sec-WebSocket-Version", "13"},
+                               {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                               {"X-MCP-Token", kToken},
                                {"Origin", "http://evil.example"}});
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(refused.json_body()["error"], "forbidden: Origin not allowed (MCP_ALLOWED_HOSTS)");
@@ -419,8 +426,11 @@ TEST(Ws, TheCallersLimitIsSharedWithTheMcpEndpoint) {
   const json over = other.request(list("three", "change_log"));
   EXPECT_EQ(over["status"], "error");
   EXPECT_NE(over.dump().find("3 calls per minute"), std::string::npos) << over;
-  EXPECT_EQ(server.post({{"jsonrpc", "2.0"}, {"id", 9}, {"method", "tools/call"},
-                         {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}})
+  EXPECT_EQ(server
+                .post({{"jsonrpc", "2.0"},
+                       {"id", 9},
+                       {"method", "tools/call"},
+                       {"params", {{"name", "query"}, {"arguments", {{"sql", "SELECT 1"}}}}}})
                 .status,
             429);
 }
@@ -484,13 +494,16 @@ TEST(Ws, HundredsOfConnectionsAtOnce) {
 // request answered, then held open.
 TEST(Ws, AThousandConnectionsCostLittleMemory) {
   // A long queue deadline: this test is about memory, not about a busy machine.
-  ServerProcess server({{"DATABASE_URL", cluster().database_url}, {"MCP_ENABLED", "true"},
-                        {"MCP_TOKEN", kSharedToken}, {"MCP_RATE_LIMIT", "1000"}, {"MCP_QUEUE_TIMEOUT_MS", "300000"},
+  ServerProcess server({{"DATABASE_URL", cluster().database_url},
+                        {"MCP_ENABLED", "true"},
+                        {"MCP_TOKEN", kSharedToken},
+                        {"MCP_RATE_LIMIT", "1000"},
+                        {"MCP_QUEUE_TIMEOUT_MS", "300000"},
                         {"MCP_ALLOWED_MODELS", "users,tickets=tickets.inc,change_log"}});
   auto open_and_ask = [&](std::vector<std::unique_ptr<WsClient>>& clients, int n) {
     for (int i = 0; i < n; ++i) {
-      clients.push_back(std::make_unique<WsClient>(server.port(), std::map<std::string, std::string>{
-                                                                      {"X-MCP-Token", kSharedToken}}));
+      clients.push_back(
+          std::make_unique<WsClient>(server.port(), std::map<std::string, std::string>{{"X-MCP-Token", kSharedToken}}));
       ASSERT_TRUE(clients.back()->upgraded());
       clients.back()->send(list(std::to_string(i), "tickets", {{"limit", 3}}).dump());
     }
@@ -507,8 +520,8 @@ TEST(Ws, AThousandConnectionsCostLittleMemory) {
   const long after = server.peak_rss_kib();
   const double per_connection = static_cast<double>(after - before) / kConnections;
   ::testing::Test::RecordProperty("kib_per_connection", std::to_string(per_connection));
-  std::printf("server peak RSS: %ld KiB with 20 connections, %ld KiB with %d more (%.1f KiB each)\n", before,
-              after, kConnections, per_connection);
+  std::printf("server peak RSS: %ld KiB with 20 connections, %ld KiB with %d more (%.1f KiB each)\n", before, after,
+              kConnections, per_connection);
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "RSS not meaningful under AddressSanitizer (" << per_connection << " KiB per connection)";
 #endif
@@ -529,8 +542,9 @@ TEST(WsOwnCluster, TheRelationIsDescribedAgainWhenItChanges) {
   });
   WsClient ws(server.port());
   EXPECT_EQ(ws.request(list("p0", "probe"))["error"].get<std::string>().rfind("Model 'probe' is allowed but", 0), 0u);
-  admin.exec("CREATE TABLE tickets.probe (id int PRIMARY KEY, a text, b text); "
-             "INSERT INTO tickets.probe VALUES (1, 'a1', 'b1'); GRANT SELECT ON tickets.probe TO analytics_ro");
+  admin.exec(
+      "CREATE TABLE tickets.probe (id int PRIMARY KEY, a text, b text); "
+      "INSERT INTO tickets.probe VALUES (1, 'a1', 'b1'); GRANT SELECT ON tickets.probe TO analytics_ro");
   EXPECT_EQ(ws.request(list("p1", "probe"))["data"], json::parse(R"([{"id":1,"a":"a1","b":"b1"}])"));
   admin.exec("ALTER TABLE tickets.probe DROP COLUMN b");
   EXPECT_EQ(ws.request(list("p2", "probe"))["data"], json::parse(R"([{"id":1,"a":"a1"}])"));
@@ -546,8 +560,9 @@ TEST(WsOwnCluster, TheRelationIsDescribedAgainWhenItChanges) {
 TEST(WsOwnCluster, StatementTimeoutAndHangUpReachPostgres) {
   OwnCluster own;
   Admin admin(own.env().admin_url);
-  admin.exec("CREATE VIEW tickets.slow AS SELECT 1 AS id, pg_sleep(30)::text AS nap; "
-             "GRANT SELECT ON tickets.slow TO analytics_ro");
+  admin.exec(
+      "CREATE VIEW tickets.slow AS SELECT 1 AS id, pg_sleep(30)::text AS nap; "
+      "GRANT SELECT ON tickets.slow TO analytics_ro");
   TestServer server([&](config::Config& c) {
     enable(c);
     c.database_url = own.env().database_url;

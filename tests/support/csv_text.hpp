@@ -26,9 +26,12 @@ inline std::vector<std::vector<std::optional<std::string>>> parse_csv(const std:
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (c == '"') quoted = false;
-      else field += c;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        field += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        field += c;
     } else if (c == '"') {
       quoted = was_quoted = true;
     } else if (c == ',') {
@@ -68,15 +71,21 @@ inline ::testing::AssertionResult csv_matches(const std::string& text, const nlo
       const auto& want = rows[r].at(*header[c]);
       const auto& got = table[r][c];
       bool same;
-      if (want.is_null()) same = !got;
-      else if (!got) same = false;
-      else if (want.is_number()) same = std::strtod(got->c_str(), nullptr) == want.get<double>();
-      else if (want.is_string()) same = *got == want.get<std::string>();
-      else if (want.is_boolean()) same = *got == (want.get<bool>() ? "true" : "false");
-      else same = nlohmann::json::parse(*got) == want;
+      if (want.is_null())
+        same = !got;
+      else if (!got)
+        same = false;
+      else if (want.is_number())
+        same = std::strtod(got->c_str(), nullptr) == want.get<double>();
+      else if (want.is_string())
+        same = *got == want.get<std::string>();
+      else if (want.is_boolean())
+        same = *got == (want.get<bool>() ? "true" : "false");
+      else
+        same = nlohmann::json::parse(*got) == want;
       if (!same)
-        return ::testing::AssertionFailure() << *header[c] << " of row " << r << ": " << want.dump() << " vs "
-                                             << (got ? *got : "NULL");
+        return ::testing::AssertionFailure()
+               << *header[c] << " of row " << r << ": " << want.dump() << " vs " << (got ? *got : "NULL");
     }
   }
   const std::string start = "(" + std::to_string(n) + (n == 1 ? " row" : " rows");

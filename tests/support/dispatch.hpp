@@ -12,8 +12,7 @@
 namespace fleetmcp::testing {
 
 inline mcp::Reply dispatch(boost::asio::io_context& io, mcp::Dispatcher& dispatcher, std::string body,
-                           mcp::Headers headers = {}, std::string caller = "tester",
-                           mcp::Notifier notify = nullptr) {
+                           mcp::Headers headers = {}, std::string caller = "tester", mcp::Notifier notify = nullptr) {
   auto reply = boost::asio::co_spawn(
       io, dispatcher.handle(std::move(body), std::move(headers), std::move(caller), nullptr, std::move(notify)),
       boost::asio::use_future);

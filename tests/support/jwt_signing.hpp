@@ -4,13 +4,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -62,11 +62,16 @@ inline Pkey ec_key() { return Pkey(EVP_EC_gen("P-256"), EVP_PKEY_free); }
 inline Pkey ed_key() { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free); }
 
 inline json rsa_jwk(EVP_PKEY* key, const std::string& kid) {
-  return {{"kty", "RSA"}, {"kid", kid}, {"use", "sig"},
-          {"n", b64url(bn_param(key, OSSL_PKEY_PARAM_RSA_N))}, {"e", b64url(bn_param(key, OSSL_PKEY_PARAM_RSA_E))}};
+  return {{"kty", "RSA"},
+          {"kid", kid},
+          {"use", "sig"},
+          {"n", b64url(bn_param(key, OSSL_PKEY_PARAM_RSA_N))},
+          {"e", b64url(bn_param(key, OSSL_PKEY_PARAM_RSA_E))}};
 }
 inline json ec_jwk(EVP_PKEY* key, const std::string& kid) {
-  return {{"kty", "EC"}, {"kid", kid}, {"crv", "P-256"},
+  return {{"kty", "EC"},
+          {"kid", kid},
+          {"crv", "P-256"},
           {"x", b64url(bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, 32))},
           {"y", b64url(bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32))}};
 }
@@ -91,7 +96,7 @@ inline std::string digest_sign(EVP_PKEY* key, const EVP_MD* md, std::string_view
 
 // The JWS signature of `input`: by alg, with `key` (an HMAC secret for HS256).
 inline std::string jws_signature(const std::string& alg, EVP_PKEY* key, std::string_view input,
-                          std::string_view hmac_secret = {}) {
+                                 std::string_view hmac_secret = {}) {
   if (alg == "RS256") return digest_sign(key, EVP_sha256(), input);
   if (alg == "EdDSA") return digest_sign(key, nullptr, input);
   if (alg == "ES256") {

@@ -2,8 +2,8 @@
 // both eras: what the hostile-input tests and the JSON-RPC fuzzer mutate.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace fleetmcp::testing {

@@ -41,8 +41,8 @@ TEST(Audit, LongSqlIsCutAtACharacterBoundary) {
   r.tool = "query";
   r.outcome = "ok";
   r.sql = "SELECT '" + std::string(10, 'x') + "\xE2\x82\xAC\xE2\x82\xAC'";  // two euro signs
-  std::string line = Sink::format(r, 20);  // cuts inside the first euro sign
-  auto j = nlohmann::json::parse(line);   // throws on broken UTF-8
+  std::string line = Sink::format(r, 20);                                   // cuts inside the first euro sign
+  auto j = nlohmann::json::parse(line);                                     // throws on broken UTF-8
   const std::string sql = j["sql"];
   EXPECT_EQ(sql, "SELECT 'xxxxxxxxxx…");
 }

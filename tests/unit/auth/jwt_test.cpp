@@ -49,8 +49,7 @@ Expectation expectation() {
 // reason is safe in a log line and in WWW-Authenticate's error_description.
 void expect_header_safe(const std::string& reason) {
   EXPECT_FALSE(reason.empty());
-  for (const char c : reason)
-    EXPECT_TRUE(c >= 0x20 && c < 0x7f && c != '"' && c != '\\') << "in reason: " << reason;
+  for (const char c : reason) EXPECT_TRUE(c >= 0x20 && c < 0x7f && c != '"' && c != '\\') << "in reason: " << reason;
 }
 
 std::variant<VerifiedToken, TokenFailure> check(const std::string& token, const KeySet& keys,
@@ -233,12 +232,9 @@ TEST_F(Jwt, LeewayBoundaryOnBothSides) {
   };
   // Leeway 60 s: exp is valid while now < exp + 60; nbf and iat while nbf <= now + 60.
   const Case cases[] = {
-      {"exp", kNow - 59, std::nullopt},
-      {"exp", kNow - 60, TokenError::Expired},
-      {"nbf", kNow + 60, std::nullopt},
-      {"nbf", kNow + 61, TokenError::NotYetValid},
-      {"iat", kNow + 60, std::nullopt},
-      {"iat", kNow + 61, TokenError::NotYetValid},
+      {"exp", kNow - 59, std::nullopt}, {"exp", kNow - 60, TokenError::Expired},
+      {"nbf", kNow + 60, std::nullopt}, {"nbf", kNow + 61, TokenError::NotYetValid},
+      {"iat", kNow + 60, std::nullopt}, {"iat", kNow + 61, TokenError::NotYetValid},
   };
   for (const Case& c : cases) {
     auto body = claims();
@@ -400,12 +396,12 @@ TEST_F(Jwt, RefusesMalformedCompactForms) {
       "",
       "abc",
       h + "." + h,
-      t + ".x.y",                          // JWE's five parts
-      t + ".",                             // four
-      input + "." + sig + "=",             // padding
+      t + ".x.y",               // JWE's five parts
+      t + ".",                  // four
+      input + "." + sig + "=",  // padding
       input + "." + sig.substr(0, 1) + " " + sig.substr(1),
-      t.substr(t.find('.')),               // empty header
-      h + ".." + sig,                      // empty claims
+      t.substr(t.find('.')),  // empty header
+      h + ".." + sig,         // empty claims
       b64url("[1]") + "." + b64url(claims().dump()) + "." + sig,
       h + "." + b64url("[1]") + "." + sig,
       h + "." + b64url("{\"a\":") + "." + sig,

@@ -9,7 +9,7 @@ TEST(Tokens, IdentifiesEachAnalystByToken) {
   TokenStore store(std::vector<config::Token>{{"alice", "alice-secret-1"}, {"bob", "bob-secret-22"}});
   EXPECT_EQ(store.identify("alice-secret-1"), "alice");
   EXPECT_EQ(store.identify("bob-secret-22"), "bob");
-  EXPECT_EQ(store.identify("bob-secret-2"), std::nullopt);   // a prefix is not the token
+  EXPECT_EQ(store.identify("bob-secret-2"), std::nullopt);    // a prefix is not the token
   EXPECT_EQ(store.identify("bob-secret-222"), std::nullopt);  // nor an extension
   EXPECT_EQ(store.identify(""), std::nullopt);
   EXPECT_EQ(store.identify("alice"), std::nullopt);  // names are not tokens
@@ -33,7 +33,7 @@ TEST(Tokens, OperatorsMayUseBasicWithTheirNameAsUser) {
   EXPECT_EQ(store.identify_bearer_or_basic("basic  b3BzOm9wcy1zZWNyZXQtMQ== "), "ops");
   EXPECT_EQ(store.identify_bearer_or_basic("Basic ZXZlOm9wcy1zZWNyZXQtMQ=="), std::nullopt);  // eve:ops-secret-1
   EXPECT_EQ(store.identify_bearer_or_basic("Basic b3BzOm9wcy1zZWNyZXQtMg=="), std::nullopt);  // ops:ops-secret-2
-  EXPECT_EQ(store.identify_bearer_or_basic("Basic b3Bz"), std::nullopt);                       // "ops", no colon
+  EXPECT_EQ(store.identify_bearer_or_basic("Basic b3Bz"), std::nullopt);                      // "ops", no colon
   EXPECT_EQ(store.identify_bearer_or_basic("Basic !!!!"), std::nullopt);
   for (const char* padding : {"====", "A===", "A=======", "========", "AA==", "AAA="})
     EXPECT_EQ(store.identify_bearer_or_basic(std::string("Basic ") + padding), std::nullopt) << padding;

@@ -32,7 +32,8 @@ TEST(Config, OAuthNeedsAnAudienceAndTakesLoopbackHttpIssuers) {
                          {"MCP_OAUTH_AUDIENCE", "https://fleet.example.com/mcp"}}));
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_TRUE(c->oauth.enabled());
-  EXPECT_EQ(c->oauth.issuers, (std::vector<std::string>{"https://id.example.com/realms/fleet", "http://127.0.0.1:9000"}));
+  EXPECT_EQ(c->oauth.issuers,
+            (std::vector<std::string>{"https://id.example.com/realms/fleet", "http://127.0.0.1:9000"}));
   EXPECT_EQ(c->oauth.scopes, std::vector<std::string>{"fleet:read"});
   EXPECT_EQ(c->oauth.user_claim, "sub");
   EXPECT_EQ(c->concurrent_limit(), c->pool_max);
@@ -104,11 +105,10 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
 // first connection (a '/' in a URL's password) stops the start too, without
 // echoing the password.
 TEST(Config, DatabaseUrlIsParsedAtStartWithoutEchoingThePassword) {
-  for (const std::string url : {"postgresql://analytics_ro:ab/cd@db.internal:5432/fleet",
-                                "postgresql://analytics_ro:ab@cd@db.internal/fleet",
-                                "host=db.internal password=ab/cd port=54x32",
-                                "host=db.internal secretword dbname=fleet",
-                                "postgresql://db.internal/fleet?nosuchoption=1"}) {
+  for (const std::string url :
+       {"postgresql://analytics_ro:ab/cd@db.internal:5432/fleet", "postgresql://analytics_ro:ab@cd@db.internal/fleet",
+        "host=db.internal password=ab/cd port=54x32", "host=db.internal secretword dbname=fleet",
+        "postgresql://db.internal/fleet?nosuchoption=1"}) {
     auto c = load({}, env({{"DATABASE_URL", url}}));
     ASSERT_FALSE(c) << url;
     const std::string message = c.error().message;
@@ -176,7 +176,8 @@ TEST(Config, OperatorTokensAreNeverAnAnalystsOrTheSharedOne) {
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   ASSERT_EQ(ok->operator_tokens.size(), 1u);
   EXPECT_EQ(ok->operator_tokens[0].name, "ops");
-  auto analysts = load({}, env({{"MCP_OPERATOR_TOKENS", "ops:same-token-1"}, {"MCP_AUTH_TOKENS", "alice:same-token-1"}}));
+  auto analysts =
+      load({}, env({{"MCP_OPERATOR_TOKENS", "ops:same-token-1"}, {"MCP_AUTH_TOKENS", "alice:same-token-1"}}));
   ASSERT_FALSE(analysts.ok());
   EXPECT_NE(analysts.error().message.find("MCP_OPERATOR_TOKENS: the token of 'ops' is also the analyst 'alice'"),
             std::string::npos);
@@ -230,8 +231,8 @@ namespace {
 TEST(LoopbackHost, OnlyLocalhostAndLiteralLoopbackAddresses) {
   for (const char* host : {"localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"})
     EXPECT_TRUE(is_loopback_host(host)) << host;
-  for (const char* host : {"127.evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "127.1",
-                           "0.0.0.0", "10.0.0.1", "[::2]", "", "[", "evil-127.0.0.1"})
+  for (const char* host : {"127.evil.example", "127.0.0.1.evil.example", "localhost.evil.example", "127.1", "0.0.0.0",
+                           "10.0.0.1", "[::2]", "", "[", "evil-127.0.0.1"})
     EXPECT_FALSE(is_loopback_host(host)) << host;
 }
 

@@ -12,16 +12,26 @@ TEST(DoctorFindings, EachKindGetsItsSeverity) {
     Severity severity;
   };
   const Case cases[] = {
-      {"superuser", Severity::Unsafe},           {"replication", Severity::Unsafe},
-      {"createrole", Severity::Unsafe},          {"createdb", Severity::Unsafe},
-      {"bypassrls", Severity::Warning},          {"pg_write_server_files", Severity::Unsafe},
-      {"pg_execute_server_program", Severity::Unsafe}, {"pg_write_all_data", Severity::Unsafe},
-      {"pg_read_server_files", Severity::Warning}, {"pg_read_all_data", Severity::Warning},
-      {"pg_signal_backend", Severity::Warning},  {"pg_monitor", Severity::Warning},
-      {"pg_read_all_settings", Severity::Warning}, {"pg_read_all_stats", Severity::Warning},
-      {"table_write", Severity::Unsafe},         {"sequence_write", Severity::Unsafe},
-      {"schema_create", Severity::Unsafe},       {"database_create", Severity::Unsafe},
-      {"database_temporary", Severity::Warning}, {"sensitive_column", Severity::Warning},
+      {"superuser", Severity::Unsafe},
+      {"replication", Severity::Unsafe},
+      {"createrole", Severity::Unsafe},
+      {"createdb", Severity::Unsafe},
+      {"bypassrls", Severity::Warning},
+      {"pg_write_server_files", Severity::Unsafe},
+      {"pg_execute_server_program", Severity::Unsafe},
+      {"pg_write_all_data", Severity::Unsafe},
+      {"pg_read_server_files", Severity::Warning},
+      {"pg_read_all_data", Severity::Warning},
+      {"pg_signal_backend", Severity::Warning},
+      {"pg_monitor", Severity::Warning},
+      {"pg_read_all_settings", Severity::Warning},
+      {"pg_read_all_stats", Severity::Warning},
+      {"table_write", Severity::Unsafe},
+      {"sequence_write", Severity::Unsafe},
+      {"schema_create", Severity::Unsafe},
+      {"database_create", Severity::Unsafe},
+      {"database_temporary", Severity::Warning},
+      {"sensitive_column", Severity::Warning},
       {"schema_unreadable", Severity::Warning},
       {"something_new", Severity::Unsafe},  // a check we cannot name is not a pass
   };
@@ -41,8 +51,9 @@ TEST(DoctorFindings, RowsOfOneKindAreOneFindingListingAFewObjectsUnsafeFirst) {
   auto found = findings_from_rows(rows);
   ASSERT_EQ(found.size(), 3u);
   EXPECT_EQ(found[0].kind, "table_write");
-  EXPECT_EQ(found[0].what, "can write relations: s.t1 (INSERT), s.t2 (INSERT), s.t3 (INSERT), s.t4 (INSERT), "
-                           "s.t5 (INSERT) and 2 more");
+  EXPECT_EQ(found[0].what,
+            "can write relations: s.t1 (INSERT), s.t2 (INSERT), s.t3 (INSERT), s.t4 (INSERT), "
+            "s.t5 (INSERT) and 2 more");
   EXPECT_EQ(found[1].what, "TEMPORARY on database: db");
   EXPECT_EQ(found[2].what, "member of pg_signal_backend");
 }
@@ -54,29 +65,31 @@ TEST(DoctorRender, NoFindingsIsOneLine) {
 }
 
 TEST(DoctorRender, TableWrapsColumnsAndCounts) {
-  Report r{"ro", "fleet",
-           findings_from_rows({{"superuser", ""}, {"sensitive_column", "tickets.users.api_key"}})};
+  Report r{"ro", "fleet", findings_from_rows({{"superuser", ""}, {"sensitive_column", "tickets.users.api_key"}})};
   EXPECT_TRUE(r.unsafe());
-  EXPECT_EQ(render_table(r),
-            "Self-audit of role \"ro\" on database \"fleet\": 2 findings (1 unsafe, 1 warning)\n"
-            "  SEVERITY  FINDING                                         WHY IT MATTERS\n"
-            "  unsafe    superuser                                       bypasses every permission check: can write anything, read\n"
-            "                                                            files, run programs\n"
-            "  warning   SELECT on sensitive columns:                    only the SQL guard keeps them out, not the database: give\n"
-            "            tickets.users.api_key                           the role column-level grants (fleetmcp role-sql)\n");
+  EXPECT_EQ(
+      render_table(r),
+      "Self-audit of role \"ro\" on database \"fleet\": 2 findings (1 unsafe, 1 warning)\n"
+      "  SEVERITY  FINDING                                         WHY IT MATTERS\n"
+      "  unsafe    superuser                                       bypasses every permission check: can write "
+      "anything, read\n"
+      "                                                            files, run programs\n"
+      "  warning   SELECT on sensitive columns:                    only the SQL guard keeps them out, not the "
+      "database: give\n"
+      "            tickets.users.api_key                           the role column-level grants (fleetmcp role-sql)\n");
 }
 
 TEST(DoctorRender, RefusalNamesEveryUnsafeFindingAndTheWaysOut) {
   Report r{"ro", "fleet",
-           findings_from_rows({{"table_write", "tickets.inc (INSERT)"}, {"pg_signal_backend", ""},
-                               {"schema_create", "public"}})};
+           findings_from_rows(
+               {{"table_write", "tickets.inc (INSERT)"}, {"pg_signal_backend", ""}, {"schema_create", "public"}})};
   EXPECT_EQ(refusal_message(r),
             "the database role \"ro\" can write or administer the database (can write relations: tickets.inc "
             "(INSERT); CREATE on schemas: public); give it read-only grants (fleetmcp role-sql), or set "
             "MCP_ALLOW_UNSAFE_ROLE=true to serve anyway");
-  EXPECT_EQ(warning_lines(r), (std::vector<std::string>{"unsafe: can write relations: tickets.inc (INSERT)",
-                                                        "unsafe: CREATE on schemas: public",
-                                                        "warning: member of pg_signal_backend"}));
+  EXPECT_EQ(warning_lines(r),
+            (std::vector<std::string>{"unsafe: can write relations: tickets.inc (INSERT)",
+                                      "unsafe: CREATE on schemas: public", "warning: member of pg_signal_backend"}));
 }
 
 }  // namespace

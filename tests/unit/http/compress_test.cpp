@@ -18,8 +18,8 @@ std::string gunzip(const std::string& packed, std::size_t size) {
 }
 
 TEST(AcceptsGzip, ReadsCodingsAndWeights) {
-  for (const char* yes : {"gzip", "GZip", "x-gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "gzip ; q=0.001",
-                          "*", "br, *;q=0.5", "gzip;q=1", "gzip;Q=1.000", " deflate ,gzip "})
+  for (const char* yes : {"gzip", "GZip", "x-gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "gzip ; q=0.001", "*",
+                          "br, *;q=0.5", "gzip;q=1", "gzip;Q=1.000", " deflate ,gzip "})
     EXPECT_TRUE(accepts_gzip(yes)) << yes;
   for (const char* no : {"", "identity", "deflate, br", "gzip;q=0", "gzip;q=0.000", "*;q=0", "*, gzip;q=0",
                          "gzip;q=1.5", "gzip;q=2", "gzip;q=abc", "gzip;level=1", "gzips", "gzip;q=0.0001", ","})
@@ -28,7 +28,8 @@ TEST(AcceptsGzip, ReadsCodingsAndWeights) {
 
 TEST(Gzip, RoundTripsAndRefusesWhatWouldGrow) {
   std::string rows;
-  for (int i = 0; i < 1000; ++i) rows += "{\"id\":" + std::to_string(i) + ",\"imei\":\"86000000000000" + std::to_string(i % 10) + "\"},";
+  for (int i = 0; i < 1000; ++i)
+    rows += "{\"id\":" + std::to_string(i) + ",\"imei\":\"86000000000000" + std::to_string(i % 10) + "\"},";
   const std::string packed = gzip(rows);
   ASSERT_FALSE(packed.empty());
   EXPECT_LT(packed.size(), rows.size() / 4);

@@ -44,8 +44,8 @@ TEST(BoundedJson, LongStringsAndLongContainersAreRefused) {
 
 TEST(BoundedJson, InvalidJsonIsNotMistakenForALimit) {
   using namespace std::string_literals;
-  for (const std::string text : {"{"s, "]]]]"s, "\"unterminated"s, "nul"s, "{\"a\":}"s,
-                                 "{\"jsonrpc\":\"2.0\"}\0garbage{{"s}) {
+  for (const std::string text :
+       {"{"s, "]]]]"s, "\"unterminated"s, "nul"s, "{\"a\":}"s, "{\"jsonrpc\":\"2.0\"}\0garbage{{"s}) {
     const auto parsed = parse_bounded(text);
     EXPECT_FALSE(parsed.ok) << text;
     EXPECT_FALSE(parsed.too_large) << text;
@@ -65,8 +65,8 @@ TEST(WholeNumber, OnlyWholeNumbersThatFit) {
     EXPECT_TRUE(whole_number(nlohmann::json::parse(text))) << text;
   EXPECT_EQ(*whole_number(nlohmann::json::parse("10.0")), 10);
   EXPECT_EQ(*whole_number(nlohmann::json::parse("9223372036854775807")), 9223372036854775807LL);
-  for (const char* text : {"1e300", "-1e300", "9223372036854775808", "18446744073709551615", "1.5", "\"10\"",
-                           "null", "true", "[1]"})
+  for (const char* text :
+       {"1e300", "-1e300", "9223372036854775808", "18446744073709551615", "1.5", "\"10\"", "null", "true", "[1]"})
     EXPECT_FALSE(whole_number(nlohmann::json::parse(text))) << text;
 }
 

@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "pg/database.hpp"
 #include "support/dispatch.hpp"
 #include "support/memory_runner.hpp"
@@ -106,8 +105,7 @@ TEST_F(DispatcherTest, LegacyPingListAndUnknownMethod) {
   json r = call_json(R"({"jsonrpc":"2.0","id":"a","method":"ping"})");
   EXPECT_EQ(r["id"], "a");
   EXPECT_EQ(r["result"], json::object());
-  r = call_json(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})",
-                http("2025-06-18", "tools/list"));
+  r = call_json(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})", http("2025-06-18", "tools/list"));
   ASSERT_EQ(r["result"]["tools"].size(), 6u);
   EXPECT_FALSE(r["result"].contains("resultType"));
   for (const auto& t : r["result"]["tools"]) {
@@ -164,11 +162,9 @@ TEST_F(DispatcherTest, ModernHeadersAreValidatedAgainstTheBody) {
       {http("2026-07-28", "tools/call", "list_tables"), modern("tools/call", {{"name", "query"}}), 400, -32020},
       {http("2026-07-28", "tools/call"), modern("tools/call", {{"name", "query"}}), 400, -32020},
       {http("2099-01-01", "tools/list"),
-       modern("tools/list", json::object(), {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}), 400,
-       -32022},
+       modern("tools/list", json::object(), {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}), 400, -32022},
       {http("2026-07-28", "tools/list"),
-       modern("tools/list", json::object(), {{"io.modelcontextprotocol/clientCapabilities", nullptr}}), 400,
-       -32602},
+       modern("tools/list", json::object(), {{"io.modelcontextprotocol/clientCapabilities", nullptr}}), 400, -32602},
       {http("2026-07-28", "ping"), modern("ping"), 404, -32601},
       {http("2026-07-28", "initialize"), modern("initialize"), 404, -32601},
   };
@@ -178,9 +174,9 @@ TEST_F(DispatcherTest, ModernHeadersAreValidatedAgainstTheBody) {
     EXPECT_EQ(r["error"]["code"], c.code) << c.body << " " << r.dump();
     EXPECT_EQ(r["id"], 7) << "errors echo the request id";
   }
-  json unsupported = call_json(
-      modern("tools/list", json::object(), {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}),
-      http("2099-01-01", "tools/list"));
+  json unsupported =
+      call_json(modern("tools/list", json::object(), {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}),
+                http("2099-01-01", "tools/list"));
   EXPECT_EQ(unsupported["error"]["data"]["requested"], "2099-01-01");
   EXPECT_EQ(unsupported["error"]["data"]["supported"][0], "2026-07-28");
 }
@@ -239,8 +235,16 @@ class HostileParamsTest : public ::testing::Test {
 };
 
 TEST_F(HostileParamsTest, EveryMemberGivenEveryWrongTypeGetsAnAnswer) {
-  const json wrong[] = {nullptr, true, 5, -1, 1e300, "x", json::array(), json::object(),
-                        json::array({json::array({json::array()})}), json::object({{"type", 5}})};
+  const json wrong[] = {nullptr,
+                        true,
+                        5,
+                        -1,
+                        1e300,
+                        "x",
+                        json::array(),
+                        json::object(),
+                        json::array({json::array({json::array()})}),
+                        json::object({{"type", 5}})};
   int answered = 0;
   for (const char* text : fleetmcp::testing::kMessages) {
     const json valid = json::parse(text);

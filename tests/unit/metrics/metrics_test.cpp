@@ -168,8 +168,8 @@ TEST(Metrics, ScrapeCostAtTheBoundsIsReported) {
   const auto heaviest = a.heaviest(true, 10);
   const auto done = std::chrono::steady_clock::now();
   EXPECT_EQ(heaviest.size(), 10u);
-  std::printf("scrape at 1,000 analysts: %zu bytes in %.2f ms; 10 heaviest of 10,000 shapes in %.2f ms\n",
-              out.size(), std::chrono::duration<double, std::milli>(rendered - start).count(),
+  std::printf("scrape at 1,000 analysts: %zu bytes in %.2f ms; 10 heaviest of 10,000 shapes in %.2f ms\n", out.size(),
+              std::chrono::duration<double, std::milli>(rendered - start).count(),
               std::chrono::duration<double, std::milli>(done - rendered).count());
 }
 

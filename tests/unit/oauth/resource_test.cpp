@@ -19,7 +19,8 @@ config::Config::OAuth oauth() {
 TEST(OAuthResource, MetadataNamesTheResourceItsIssuersAndScopes) {
   const auto doc = nlohmann::json::parse(metadata_json(oauth()));
   EXPECT_EQ(doc["resource"], "https://fleet.example.com/mcp");
-  EXPECT_EQ(doc["authorization_servers"], nlohmann::json({"https://id.example.com/realms/fleet", "http://127.0.0.1:9000"}));
+  EXPECT_EQ(doc["authorization_servers"],
+            nlohmann::json({"https://id.example.com/realms/fleet", "http://127.0.0.1:9000"}));
   EXPECT_EQ(doc["scopes_supported"], nlohmann::json({"fleet:read", "openid"}));
   EXPECT_EQ(doc["bearer_methods_supported"], nlohmann::json({"header"}));
 }
@@ -27,7 +28,7 @@ TEST(OAuthResource, MetadataNamesTheResourceItsIssuersAndScopes) {
 TEST(OAuthResource, TheWellKnownPathTakesTheResourcesPathAfterIt) {
   EXPECT_EQ(metadata_url(oauth()), "https://fleet.example.com/.well-known/oauth-protected-resource/mcp");
   EXPECT_EQ(metadata_paths(oauth()), (std::vector<std::string>{"/.well-known/oauth-protected-resource",
-                                                                "/.well-known/oauth-protected-resource/mcp"}));
+                                                               "/.well-known/oauth-protected-resource/mcp"}));
   auto root = oauth();
   root.audience = "https://fleet.example.com:8443/";
   EXPECT_EQ(metadata_url(root), "https://fleet.example.com:8443/.well-known/oauth-protected-resource");
@@ -38,9 +39,10 @@ TEST(OAuthResource, TheChallengePointsAtTheMetadataAndQuotesSafely) {
   EXPECT_EQ(challenge(oauth()),
             "Bearer resource_metadata=\"https://fleet.example.com/.well-known/oauth-protected-resource/mcp\", "
             "scope=\"fleet:read openid\"");
-  EXPECT_EQ(challenge(oauth(), "insufficient_scope", "lacks \"fleet:read\"\n"),
-            "Bearer resource_metadata=\"https://fleet.example.com/.well-known/oauth-protected-resource/mcp\", "
-            "scope=\"fleet:read openid\", error=\"insufficient_scope\", error_description=\"lacks \\\"fleet:read\\\"\"");
+  EXPECT_EQ(
+      challenge(oauth(), "insufficient_scope", "lacks \"fleet:read\"\n"),
+      "Bearer resource_metadata=\"https://fleet.example.com/.well-known/oauth-protected-resource/mcp\", "
+      "scope=\"fleet:read openid\", error=\"insufficient_scope\", error_description=\"lacks \\\"fleet:read\\\"\"");
 }
 
 TEST(OAuthFetch, UrlsAreSplitAndCredentialsRefused) {

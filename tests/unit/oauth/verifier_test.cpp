@@ -3,10 +3,10 @@
 // kept while the issuer is away, scopes, and no fetch a token could steer.
 #include "oauth/verifier.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 
 #include <ctime>
 #include <map>
@@ -50,8 +50,13 @@ config::Config::OAuth oauth() {
 
 std::string token(EVP_PKEY* key, const std::string& kid, json extra = json::object()) {
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
-  json claims = {{"iss", kIssuer}, {"aud", "https://fleet.example.test/mcp"}, {"sub", "ana"},
-                 {"exp", now + 300}, {"scope", "openid fleet:read"}, {"groups", {"dispatch"}}, {"jti", "t-1"}};
+  json claims = {{"iss", kIssuer},
+                 {"aud", "https://fleet.example.test/mcp"},
+                 {"sub", "ana"},
+                 {"exp", now + 300},
+                 {"scope", "openid fleet:read"},
+                 {"groups", {"dispatch"}},
+                 {"jti", "t-1"}};
   claims.update(extra);
   return compact(header("RS256", kid), claims, key);
 }
@@ -64,7 +69,8 @@ Verdict verify(Verifier& v, std::string t) {
 }
 
 std::string refusal(const Verdict& v) {
-  if (const auto* r = std::get_if<Refusal>(&v)) return std::to_string(r->status) + " " + r->error + ": " + r->description;
+  if (const auto* r = std::get_if<Refusal>(&v))
+    return std::to_string(r->status) + " " + r->error + ": " + r->description;
   return "accepted";
 }
 
@@ -75,7 +81,8 @@ class OAuthVerifier : public ::testing::Test {
   std::vector<std::string> log;
   config::Config::OAuth settings = oauth();
   Verifier make() {
-    return Verifier(settings, [this](const std::string& line) { log.push_back(line); }, issuer.fetch());
+    return Verifier(
+        settings, [this](const std::string& line) { log.push_back(line); }, issuer.fetch());
   }
 };
 
@@ -126,8 +133,10 @@ TEST_F(OAuthVerifier, KeysComeOnlyFromTheConfiguredIssuers) {
   Verifier v = make();
   // Another issuer, a jku header: refused without a single fetch.
   const std::string foreign = compact(json{{"alg", "RS256"}, {"kid", "k1"}, {"jku", "https://evil.test/jwks"}},
-                                      json{{"iss", "https://evil.test"}, {"aud", "https://fleet.example.test/mcp"},
-                                           {"sub", "mallory"}, {"exp", std::time(nullptr) + 300}},
+                                      json{{"iss", "https://evil.test"},
+                                           {"aud", "https://fleet.example.test/mcp"},
+                                           {"sub", "mallory"},
+                                           {"exp", std::time(nullptr) + 300}},
                                       first.get());
   EXPECT_EQ(refusal(verify(v, foreign)).rfind("401 invalid_token", 0), 0u);
   EXPECT_TRUE(issuer.fetched.empty());
@@ -147,7 +156,9 @@ TEST_F(OAuthVerifier, AMissingScopeIs403AndOtherFailures401) {
   Verifier v = make();
   EXPECT_EQ(refusal(verify(v, token(first.get(), "k1", {{"scope", "openid"}}))),
             "403 insufficient_scope: the token lacks the scope fleet:read");
-  EXPECT_EQ(refusal(verify(v, token(first.get(), "k1", {{"aud", "https://other.test/mcp"}}))).rfind("401 invalid_token", 0), 0u);
+  EXPECT_EQ(
+      refusal(verify(v, token(first.get(), "k1", {{"aud", "https://other.test/mcp"}}))).rfind("401 invalid_token", 0),
+      0u);
   EXPECT_EQ(refusal(verify(v, token(first.get(), "k1", {{"exp", 1000}}))).rfind("401 invalid_token", 0), 0u);
   EXPECT_EQ(refusal(verify(v, "not.a.token")).rfind("401 invalid_token", 0), 0u);
 }

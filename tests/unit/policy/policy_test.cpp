@@ -62,7 +62,7 @@ TEST(Policy, AnalystThenGroupsInNameOrderThenDefaultsThenServer) {
   EXPECT_EQ(alice->config.max_rows, 50000);  // her own
   EXPECT_EQ(alice->role, "fleet_alice");     // her own, over the group's
   EXPECT_EQ(alice->config.readable_schemas, (std::vector<std::string>{"reporting", "tickets"}));  // the group's
-  EXPECT_EQ(alice->calls_per_minute, 60);    // defaults
+  EXPECT_EQ(alice->calls_per_minute, 60);                                                         // defaults
   EXPECT_EQ(alice->concurrent_calls, 2);
   EXPECT_EQ(alice->config.statement_timeout_ms, 30000);  // the server's
   EXPECT_EQ(alice->source, "analyst:alice+group:dispatch+defaults");

@@ -161,11 +161,10 @@ TEST(Guard, RejectionsCarryPositionsAndNames) {
 TEST(Guard, SensitiveColumnsCannotBeNamedAnywhere) {
   Policy policy;
   policy.redact_columns = {"password_hash", "api_key"};
-  for (const char* sql : {"SELECT password_hash FROM tickets.users",
-                          "SELECT u.PASSWORD_HASH FROM tickets.users u",
-                          "SELECT id FROM tickets.users WHERE password_hash LIKE '$2b%'",
-                          "SELECT id FROM tickets.users ORDER BY \"API_KEY\"",
-                          "SELECT (u).api_key FROM tickets.users u"}) {
+  for (const char* sql :
+       {"SELECT password_hash FROM tickets.users", "SELECT u.PASSWORD_HASH FROM tickets.users u",
+        "SELECT id FROM tickets.users WHERE password_hash LIKE '$2b%'",
+        "SELECT id FROM tickets.users ORDER BY \"API_KEY\"", "SELECT (u).api_key FROM tickets.users u"}) {
     auto v = validate(sql, policy);
     ASSERT_FALSE(v.ok()) << sql;
     EXPECT_EQ(v.error().rule, "sensitive_column") << sql;
@@ -240,14 +239,15 @@ struct LiveCatalog : ::testing::Test {
     c->live = true;
     c->sensitive_relations["users"].push_back({"tickets", {"id", "email", "name", "password_hash"}});
     c->sensitive_attributes.insert((std::uint64_t{16500} << 16) | 4);
-    catalog::Function op{"reporting", "bump", "integer, integer", 2, 0, false, catalog::Volatility::Volatile, "plpgsql"};
+    catalog::Function op{"reporting", "bump", "integer, integer", 2, 0, false, catalog::Volatility::Volatile,
+                         "plpgsql"};
     c->operators["#%#"].push_back({"public", op});
     catalog::Function in{"reporting", "evil_in", "cstring", 1, 0, false, catalog::Volatility::Volatile, "c"};
     c->type_functions["evil"].push_back(in);
     catalog::Function stable{"reporting", "fn_points", "text", 1, 0, false, catalog::Volatility::Stable, "sql"};
     c->add_function(stable);
     catalog::Function ext{"public", "st_distance", "geometry, geometry", 2, 0, false, catalog::Volatility::Immutable,
-                          "c", true};
+                          "c",      true};
     c->add_function(ext);
     catalog::Function own{"public", "my_helper", "text", 1, 0, false, catalog::Volatility::Immutable, "sql"};
     c->add_function(own);
@@ -330,7 +330,7 @@ TEST(Guard, ALongChainOrManyCommentOpeningsAreRefusedBeforeParsing) {
   auto v = validate(chain);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.error().rule, "parse_error") << v.error().message;  // too deep for the walk, and no crash
-  chain += std::string(2000, ' ');  // past 65,536 bytes
+  chain += std::string(2000, ' ');                                // past 65,536 bytes
   v = validate(chain + "+1");
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.error().rule, "too_large");

@@ -27,7 +27,8 @@ TEST(StatusPage, RefreshesItselfFitsAPhoneAndLoadsNothing) {
   const std::string html = status::render(v);
   EXPECT_NE(html.find("<meta http-equiv=refresh content=\"7\">"), std::string::npos);
   EXPECT_NE(html.find("name=viewport"), std::string::npos);
-  for (const char* external : {"src=", "href=", "@import", "url("}) EXPECT_EQ(html.find(external), std::string::npos) << external;
+  for (const char* external : {"src=", "href=", "@import", "url("})
+    EXPECT_EQ(html.find(external), std::string::npos) << external;
   EXPECT_NE(html.find("Nothing is running."), std::string::npos);
   EXPECT_NE(html.find("Not run yet"), std::string::npos);
 }
@@ -44,7 +45,10 @@ TEST(StatusPage, ShowsAlertsForARefusedLoginAndAnUnsafeRole) {
 TEST(StatusPage, BidiControlsAreNamedNotObeyedAndBadBytesReplaced) {
   // U+202E (right-to-left override) would show "DELETE ... --" reversed.
   EXPECT_EQ(status::html_escape("DELETE -- \xE2\x80\xAE tnuoc TCELES"), "DELETE -- &lt;U+202E&gt; tnuoc TCELES");
-  EXPECT_EQ(status::html_escape("a\xE2\x81\xA6" "b\xE2\x80\x8F" "c"), "a&lt;U+2066&gt;b&lt;U+200F&gt;c");
+  EXPECT_EQ(status::html_escape("a\xE2\x81\xA6"
+                                "b\xE2\x80\x8F"
+                                "c"),
+            "a&lt;U+2066&gt;b&lt;U+200F&gt;c");
   EXPECT_EQ(status::html_escape("x\xC3y\x1B[31m\xC3\xA9"), "x\xEF\xBF\xBDy\xEF\xBF\xBD[31m\xC3\xA9");
   EXPECT_EQ(status::html_escape("line\nnext\ttab"), "line\nnext\ttab");
 }

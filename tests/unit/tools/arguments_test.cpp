@@ -38,17 +38,22 @@ TEST(Arguments, AnUnknownNameIsRefusedWithTheNearestDeclaredOne) {
 
 TEST(Arguments, ValuesOutsideTheSchemaAreRefusedByName) {
   EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", 0}}), "argument 'max_rows' must be at least 1, not 0");
-  EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", -5}}), "argument 'max_rows' must be at least 1, not -5");
+  EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", -5}}),
+            "argument 'max_rows' must be at least 1, not -5");
   EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", "10"}}),
             "argument 'max_rows' must be an integer, not \"10\"");
-  EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", 2.5}}), "argument 'max_rows' must be an integer, not 2.5");
+  EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", 2.5}}),
+            "argument 'max_rows' must be an integer, not 2.5");
   EXPECT_EQ(refusal("query", {{"sql", 7}}), "argument 'sql' must be a string, not 7");
   // Integers a long long cannot hold are not integers here (and never reach a cast).
   EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", 18446744073709551615ull}}),
             "argument 'max_rows' must be an integer, not 18446744073709551615");
-  EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", 1e300}}), "argument 'max_rows' must be an integer, not 1e+300");
-  EXPECT_EQ(refusal("query", json::object()), "missing required argument 'sql' (string); query takes 'max_rows' and 'sql'");
-  EXPECT_EQ(refusal("sample_table", {{"schema", "a"}, {"table", "b"}, {"n", 0}}), "argument 'n' must be at least 1, not 0");
+  EXPECT_EQ(refusal("query", {{"sql", "select 1"}, {"max_rows", 1e300}}),
+            "argument 'max_rows' must be an integer, not 1e+300");
+  EXPECT_EQ(refusal("query", json::object()),
+            "missing required argument 'sql' (string); query takes 'max_rows' and 'sql'");
+  EXPECT_EQ(refusal("sample_table", {{"schema", "a"}, {"table", "b"}, {"n", 0}}),
+            "argument 'n' must be at least 1, not 0");
 }
 
 TEST(Arguments, WhatTheSchemaAllowsPasses) {

@@ -109,7 +109,8 @@ TEST(WsProtocol, RecordId) {
 }
 
 TEST(WsProtocol, FramesInTheSeedsFieldOrder) {
-  EXPECT_EQ(list_frame(json("a"), "[]", 0, 50, 0), R"({"id":"a","status":"ok","data":[],"count":0,"limit":50,"offset":0})");
+  EXPECT_EQ(list_frame(json("a"), "[]", 0, 50, 0),
+            R"({"id":"a","status":"ok","data":[],"count":0,"limit":50,"offset":0})");
   EXPECT_EQ(get_frame(json(7), R"({"id":1})"), R"({"id":7,"status":"ok","data":{"id":1}})");
   EXPECT_EQ(error_frame(std::nullopt, "Invalid authentication token"),
             R"({"status":"error","error":"Invalid authentication token"})");
@@ -134,16 +135,16 @@ TEST(WsModels, SelectQuotesNamesAndBindsValues) {
   s.offset = 20;
   auto st = select_statement("users", users(), s, policy);
   ASSERT_TRUE(st.ok());
-  EXPECT_EQ(st->sql,
-            R"(SELECT "id", "email", "Mixed ""Case""" FROM "tickets"."users" WHERE "email" = $1 AND )"
-            R"("Mixed ""Case""" IS NULL ORDER BY "id" LIMIT $2 OFFSET $3)");
+  EXPECT_EQ(st->sql, R"(SELECT "id", "email", "Mixed ""Case""" FROM "tickets"."users" WHERE "email" = $1 AND )"
+                     R"("Mixed ""Case""" IS NULL ORDER BY "id" LIMIT $2 OFFSET $3)");
   EXPECT_EQ(st->params, (std::vector<std::string>{"x' OR 1=1 --", "10", "20"}));
 
   s.filters.clear();
   s.order_by = "email";
   s.descending = true;
-  EXPECT_EQ(select_statement("users", users(), s, policy)->sql,
-            R"(SELECT "id", "email", "Mixed ""Case""" FROM "tickets"."users" ORDER BY "email" DESC, "id" LIMIT $1 OFFSET $2)");
+  EXPECT_EQ(
+      select_statement("users", users(), s, policy)->sql,
+      R"(SELECT "id", "email", "Mixed ""Case""" FROM "tickets"."users" ORDER BY "email" DESC, "id" LIMIT $1 OFFSET $2)");
 
   s.order_by = "nope";
   EXPECT_EQ(select_statement("users", users(), s, policy).error().message,
