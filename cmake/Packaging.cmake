@@ -10,7 +10,7 @@ include(GNUInstallDirs)
 
 # `fleetmcp demo` finds share/fleetmcp from its own path, whatever the prefix.
 file(RELATIVE_PATH fleetmcp_data_from_bin ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_DATADIR}/fleetmcp)
-target_compile_definitions(fleetmcp PRIVATE FLEETMCP_DATA_FROM_BIN="${fleetmcp_data_from_bin}")
+target_compile_definitions(fleetmcp_cli PRIVATE FLEETMCP_DATA_FROM_BIN="${fleetmcp_data_from_bin}")
 
 install(TARGETS fleetmcp RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 set(fleetmcp_share ${CMAKE_INSTALL_DATADIR}/fleetmcp)

@@ -473,4 +473,28 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
   return c;
 }
 
+core::Result<Config> with_serve_flags(Config config, const ServeFlags& flags, bool over_http) {
+  auto refuse = [](std::string message) { return core::make_error(core::ErrorKind::BadRequest, std::move(message)); };
+  if (flags.conformance_fixtures) {
+    if (over_http && !is_loopback_host(config.host))
+      return refuse("--conformance-fixtures: refused with MCP_HOST=" + config.host +
+                    "; it is for loopback test servers");
+    config.conformance_fixtures = true;
+  }
+  if (!over_http) return config;
+  if (config.ws_enabled && config.ws_token.empty() && config.auth_tokens.empty())
+    return refuse("MCP_ENABLED: true needs a token for /mcp/ws; set MCP_TOKEN or MCP_AUTH_TOKENS");
+  const bool record_api_only = config.auth_tokens.empty() && !config.oauth.enabled() && config.ws_enabled;
+  if (config.auth_tokens.empty() && !config.oauth.enabled() && !flags.insecure_no_auth && !record_api_only)
+    return refuse(
+        "MCP_AUTH_TOKENS: no tokens configured; set name:token pairs or MCP_OAUTH_ISSUERS, or pass "
+        "--insecure-no-auth for a loopback-only trial");
+  if (flags.insecure_no_auth) {
+    if (!is_loopback_host(config.host))
+      return refuse("--insecure-no-auth: refused with MCP_HOST=" + config.host + "; it binds loopback only");
+    config.insecure_no_auth = true;
+  }
+  return config;
+}
+
 }  // namespace fleetmcp::config

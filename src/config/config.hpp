@@ -141,6 +141,19 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
 // Whether a listen address or host name is on loopback.
 bool is_loopback_host(std::string_view host);
 
+// The command line's part in who may call. Judged with the configuration by
+// with_serve_flags, before anything serves, so the Config an App gets is
+// never edited after it was checked.
+struct ServeFlags {
+  bool insecure_no_auth = false;      // --insecure-no-auth: no tokens, loopback only
+  bool conformance_fixtures = false;  // --conformance-fixtures: tests only, loopback only over HTTP
+};
+// Over HTTP (`serve`): POST /mcp needs tokens (static or OAuth) unless
+// --insecure-no-auth binds loopback; /mcp/ws always needs one (MCP_TOKEN or
+// MCP_AUTH_TOKENS), so the record API alone may serve without MCP_AUTH_TOKENS.
+// stdio's caller is the local process owner: no tokens there.
+core::Result<Config> with_serve_flags(Config config, const ServeFlags& flags, bool over_http);
+
 // Parses MCP_AUTH_TOKENS (or, naming it in errors, `setting`): "alice:tok1,bob:tok2".
 core::Result<std::vector<Token>> parse_tokens(const std::string& text, const std::string& setting = "MCP_AUTH_TOKENS");
 

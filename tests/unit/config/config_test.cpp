@@ -236,5 +236,35 @@ TEST(LoopbackHost, OnlyLocalhostAndLiteralLoopbackAddresses) {
     EXPECT_FALSE(is_loopback_host(host)) << host;
 }
 
+TEST(ServeFlags, WhoMayCallIsDecidedBeforeServing) {
+  Config tokens;
+  tokens.auth_tokens = {{"ana", "secret-token-of-ana"}};
+  EXPECT_TRUE(with_serve_flags(tokens, {}, true));
+  // No tokens: refused over HTTP, unless --insecure-no-auth on loopback; stdio needs none.
+  Config none;
+  EXPECT_FALSE(with_serve_flags(none, {}, true));
+  EXPECT_TRUE(with_serve_flags(none, {}, false));
+  auto insecure = with_serve_flags(none, {.insecure_no_auth = true}, true);
+  ASSERT_TRUE(insecure);
+  EXPECT_TRUE(insecure->insecure_no_auth);
+  Config exposed;
+  exposed.host = "0.0.0.0";
+  const auto refused = with_serve_flags(exposed, {.insecure_no_auth = true}, true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("loopback only"), std::string::npos) << refused.error().message;
+  // The record API alone may serve with its own token; without one it may not.
+  Config records;
+  records.ws_enabled = true;
+  EXPECT_FALSE(with_serve_flags(records, {}, true));
+  records.ws_token = "shared-token-for-the-record-api";
+  EXPECT_TRUE(with_serve_flags(records, {}, true));
+  // The fixtures are for loopback test servers.
+  auto fixtures = with_serve_flags(tokens, {.conformance_fixtures = true}, true);
+  ASSERT_TRUE(fixtures);
+  EXPECT_TRUE(fixtures->conformance_fixtures);
+  exposed.auth_tokens = tokens.auth_tokens;
+  EXPECT_FALSE(with_serve_flags(exposed, {.conformance_fixtures = true}, true));
+}
+
 }  // namespace
 }  // namespace fleetmcp::config
