@@ -58,20 +58,21 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
       auto conn = std::move(idle_.back());
       idle_.pop_back();
       if (!expired(*conn, now) && conn->quiet_while_idle()) {
+        move(Slot::Idle, Slot::Leased);
         conn->bind_to(executor);
         co_return Lease(this, std::move(conn));
       }
-      dropped();
+      move(Slot::Idle, std::nullopt);
       to_close.push_back(std::move(conn));
     }
-    if (fresh && !idle_.empty() && open_ >= settings_.max_connections) {
+    if (fresh && !idle_.empty() && taken() >= settings_.max_connections) {
       // The least recently used goes: the most likely to have died idle.
       to_close.push_back(std::move(idle_.front()));
       idle_.erase(idle_.begin());
-      dropped();
+      move(Slot::Idle, std::nullopt);
     }
-    if (open_ < settings_.max_connections && waiters_.empty()) {
-      ++open_;
+    if (taken() < settings_.max_connections && waiters_.empty()) {
+      move(std::nullopt, Slot::Reserved);
     } else {
       if (waiters_.size() >= settings_.max_waiters)
         co_return make_error(ErrorKind::Busy, "server busy: too many requests waiting; retry shortly");
@@ -89,7 +90,7 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
   bool may_open = false;
   {
     std::lock_guard lock(mu_);
-    if (waiter->handed) co_return Lease(this, std::move(waiter->handed));
+    if (waiter->handed) co_return Lease(this, std::move(waiter->handed));  // its slot was Leased by release()
     may_open = waiter->may_open;
     if (!may_open) std::erase(waiters_, waiter);  // timed out, or cancelled, while still queued
   }
@@ -99,17 +100,17 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
 }
 
 awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
-  // open_ already counts this connection; give the slot back if opening fails.
+  // The caller holds a Reserved slot; it is passed on if opening fails.
   auto executor = co_await asio::this_coro::executor;
   {
     std::lock_guard lock(mu_);
     if (refusal_ && Clock::now() < refusal_->retry_at) {
-      give_back_slot();
+      pass_on(Slot::Reserved);
       co_return refusal_->error;
     }
     // This caller tries again; until it knows, the others fail at once.
     if (refusal_) refusal_->retry_at = Clock::now() + settings_.connect_timeout;
-    ++connecting_;
+    move(Slot::Reserved, Slot::Connecting);
   }
   const auto connect_deadline = std::min(deadline, Clock::now() + settings_.connect_timeout);
   constexpr auto kRetryPause = std::chrono::milliseconds(100);
@@ -130,8 +131,10 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
   std::string log_line;
   {
     std::lock_guard lock(mu_);
-    --connecting_;
-    ++(opened ? opened_ : connect_failures_);
+    if (opened)
+      move(Slot::Connecting, Slot::Leased);
+    else
+      pass_on(Slot::Connecting);
     if (opened) {
       if (refusal_) log_line = "the database accepts the login again";
       refusal_.reset();
@@ -147,20 +150,32 @@ awaitable<core::Result<Lease>> Pool::open_new(Clock::time_point deadline) {
     } else if (refusal_) {
       refusal_->retry_at = Clock::now();  // a passing failure says nothing about the login
     }
-    if (!opened) give_back_slot();
   }
   if (!log_line.empty() && settings_.log) settings_.log(log_line);
   if (!opened) co_return opened.error();
   co_return Lease(this, std::move(opened.value()));
 }
 
-void Pool::give_back_slot() {
-  --open_;
+int Pool::taken() const {
+  int n = 0;
+  for (int count : slots_) n += count;
+  return n;
+}
+
+void Pool::move(std::optional<Slot> from, std::optional<Slot> to) {
+  if (from) --slots_[static_cast<int>(*from)];
+  if (to) ++slots_[static_cast<int>(*to)];
+  if (from == Slot::Connecting) ++(to ? opened_ : connect_failures_);
+  if ((from == Slot::Idle || from == Slot::Leased) && !to) ++closed_;
+}
+
+void Pool::pass_on(Slot from) {
+  move(from, std::nullopt);
   // The next waiter may try its own connect rather than wait for nothing.
   if (!waiters_.empty()) {
     auto next = waiters_.front();
     waiters_.pop_front();
-    ++open_;
+    move(std::nullopt, Slot::Reserved);
     next->may_open = true;
     wake(next);
   }
@@ -178,24 +193,19 @@ void Pool::release(std::unique_ptr<Connection> conn) {
     const bool reusable = !stopped_ && !expired(*conn, Clock::now());
     if (!reusable) {
       doomed = std::move(conn);
-      dropped();
-    }
-    if (!waiters_.empty()) {
+      pass_on(Slot::Leased);
+    } else if (!waiters_.empty()) {
+      // Still Leased, to the next waiter. Bound to the waiter's loop now, not
+      // when it wakes: whatever holds a connection is on the loop its socket
+      // waits on, so a loop's destruction (which destroys its parked waiters)
+      // never reaches into another loop's reactor.
       auto next = waiters_.front();
       waiters_.pop_front();
-      if (reusable) {
-        // Bound to the waiter's loop now, not when it wakes: whatever holds a
-        // connection is on the loop its socket waits on, so a loop's
-        // destruction (which destroys its parked waiters) never reaches into
-        // another loop's reactor.
-        conn->bind_to(next->timer.get_executor());
-        next->handed = std::move(conn);
-      } else {
-        ++open_;
-        next->may_open = true;
-      }
+      conn->bind_to(next->timer.get_executor());
+      next->handed = std::move(conn);
       wake(next);
-    } else if (reusable) {
+    } else {
+      move(Slot::Leased, Slot::Idle);
       idle_.push_back(std::move(conn));
     }
   }
@@ -219,7 +229,7 @@ awaitable<void> Pool::sweep_loop() {
       std::erase_if(idle_, [&](std::unique_ptr<Connection>& c) {
         if (expired(*c, now) || now - c->last_used() >= settings_.idle_timeout) {
           doomed.push_back(std::move(c));
-          dropped();
+          move(Slot::Idle, std::nullopt);
           return true;
         }
         return false;
@@ -237,7 +247,7 @@ void Pool::stop() {
     std::lock_guard lock(mu_);
     if (stopped_) return;
     stopped_ = true;
-    dropped(static_cast<int>(idle_.size()));
+    for (std::size_t i = 0; i < idle_.size(); ++i) move(Slot::Idle, std::nullopt);
     doomed.swap(idle_);
     waiters.swap(waiters_);
     for (auto& w : waiters) wake(w);
@@ -248,9 +258,11 @@ void Pool::stop() {
 PoolStats Pool::stats() {
   std::lock_guard lock(mu_);
   PoolStats s;
-  s.open = open_;
-  s.idle = static_cast<int>(idle_.size());
-  s.connecting = connecting_;
+  s.open = taken();
+  s.reserved = slots_[static_cast<int>(Slot::Reserved)];
+  s.connecting = slots_[static_cast<int>(Slot::Connecting)];
+  s.idle = slots_[static_cast<int>(Slot::Idle)];
+  s.leased = slots_[static_cast<int>(Slot::Leased)];
   s.waiting = waiters_.size();
   s.opened = opened_;
   s.closed = closed_;

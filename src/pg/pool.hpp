@@ -7,6 +7,7 @@
 // posting a cancel of that timer to the waiter's executor.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -61,15 +62,25 @@ class Lease {
 // What a request the client cancelled (or left) gets, wherever it stopped.
 core::Error cancelled_error();
 
+// Each of the pool's max_connections places (a slot) is free or in one state;
+// only Pool::move changes a slot's state. A connection exists in Idle and
+// Leased; Reserved and Connecting are a place kept for one about to exist.
+enum class Slot {
+  Reserved,    // taken by a caller (or promised to a waiter) that will open a connection
+  Connecting,  // its connection is being opened
+  Idle,        // its connection waits in the idle list
+  Leased,      // its connection is out, in a Lease
+};
+inline constexpr int kSlotStates = 4;
+
 struct PoolStats {
-  int open = 0;  // connections that exist (idle, leased or being opened)
-  int idle = 0;
-  int connecting = 0;  // of `open`, being opened
+  int open = 0;  // slots taken: every state
+  int reserved = 0, connecting = 0, idle = 0, leased = 0;
   std::size_t waiting = 0;
   std::uint64_t opened = 0, closed = 0, connect_failures = 0;  // since start
   bool login_refused = false;                                  // a lasting login refusal stands (see Refusal)
   // Leased, or a slot taken for a connection about to be opened.
-  int busy() const { return open - idle - connecting; }
+  int busy() const { return leased + reserved; }
 };
 
 class Pool {
@@ -119,7 +130,13 @@ class Pool {
   void release(std::unique_ptr<Connection> conn);
   void wake(const std::shared_ptr<Waiter>& waiter);  // any thread
   asio::awaitable<core::Result<Lease>> open_new(Clock::time_point deadline);
-  void give_back_slot();  // under mu_: a connect failed; its slot goes to the next waiter
+  // Under mu_, the one place a slot changes state: `from` or `to` empty is a
+  // free slot. Counts a connection opened (Connecting -> Leased), a failed
+  // connect (Connecting -> free) and a close (Idle or Leased -> free).
+  void move(std::optional<Slot> from, std::optional<Slot> to);
+  // Under mu_: a slot in `from` whose connection is gone or never came goes
+  // to the next waiter, which may open its own (Reserved), or is freed.
+  void pass_on(Slot from);
   asio::awaitable<void> sweep_loop();
   bool expired(const Connection& c, Clock::time_point now) const;
 
@@ -130,16 +147,10 @@ class Pool {
   std::atomic<bool> trim_pending_{false};
 
   std::mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // most recently used last
-  int open_ = 0;
-  int connecting_ = 0;
+  std::vector<std::unique_ptr<Connection>> idle_;  // the Idle slots' connections, most recently used last
+  std::array<int, kSlotStates> slots_{};           // slots in each state
+  int taken() const;                               // slots in any state
   std::uint64_t opened_ = 0, closed_ = 0, connect_failures_ = 0;
-  // Under mu_: `n` connections left the pool (closed; a slot given back
-  // without a connection is give_back_slot's).
-  void dropped(int n = 1) {
-    open_ -= n;
-    closed_ += static_cast<std::uint64_t>(n);
-  }
   std::deque<std::shared_ptr<Waiter>> waiters_;
   bool stopped_ = false;
   // A lasting login refusal (Error::lasting: a wrong password, an unknown role

@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+
 #include "harness.hpp"
+#include "pg/pool.hpp"
 
 namespace fleetmcp::testing {
 namespace {
@@ -18,6 +21,73 @@ namespace {
 int backend_pid(TestServer& server) {
   json r = server.call_tool("query", {{"sql", "SELECT pg_backend_pid() AS pid"}});
   return r["structuredContent"]["rows"][0]["pid"];
+}
+
+// Runs `task` on `io` until it finishes; its result.
+template <class T>
+T run_on(boost::asio::io_context& io, boost::asio::awaitable<T> task) {
+  std::optional<T> out;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(task)); },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.restart();
+  io.run();
+  return std::move(*out);
+}
+
+// Each slot's state, as the pool moves it: reserved to connecting to leased,
+// leased to idle on return, a dead connection's slot freed, and a waiter
+// handed the returned connection without a new slot.
+TEST(Pool, EverySlotIsInOneStateTheCountsCanBeAssertedOn) {
+  boost::asio::io_context io;
+  pg::Pool pool(io, {.conninfo = cluster().database_url, .max_connections = 2});
+  auto lease = [&](std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    return run_on(io, pool.acquire(pg::Clock::now() + wait));
+  };
+  auto first = lease(), second = lease();
+  ASSERT_TRUE(first && second);
+  auto s = pool.stats();
+  EXPECT_EQ(s.leased, 2);
+  EXPECT_EQ(s.open, 2);
+  EXPECT_EQ(s.idle + s.reserved + s.connecting, 0);
+  EXPECT_EQ(s.opened, 2u);
+  // Full: a third waits and times out, taking no slot.
+  auto third = lease(std::chrono::milliseconds(50));
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().kind, core::ErrorKind::Busy);
+  EXPECT_EQ(pool.stats().open, 2);
+  { auto returned = std::move(*first); }  // back to the pool: idle
+  s = pool.stats();
+  EXPECT_EQ(s.leased, 1);
+  EXPECT_EQ(s.idle, 1);
+  auto again = lease();  // the idle one, not a new one
+  ASSERT_TRUE(again);
+  EXPECT_EQ(pool.stats().opened, 2u);
+  EXPECT_EQ(pool.stats().leased, 2);
+  // Stopped, the pool closes what comes back: the slots are freed.
+  pool.stop();
+  { auto returned = std::move(*again); }
+  { auto returned = std::move(*second); }
+  s = pool.stats();
+  EXPECT_EQ(s.open, 0);
+  EXPECT_EQ(s.closed, 2u);
+  pool.release_io_objects();
+
+  // A connection past its lifetime frees its slot when it comes back.
+  pg::Pool short_lived(
+      io, {.conninfo = cluster().database_url, .max_connections = 1, .max_lifetime = std::chrono::seconds(0)});
+  {
+    auto only = run_on(io, short_lived.acquire(pg::Clock::now() + std::chrono::seconds(10)));
+    ASSERT_TRUE(only);
+    EXPECT_EQ(short_lived.stats().leased, 1);
+  }
+  s = short_lived.stats();
+  EXPECT_EQ(s.open, 0);
+  EXPECT_EQ(s.closed, 1u);
+  short_lived.stop();
+  short_lived.release_io_objects();
 }
 
 TEST(Pool, MoreCallsThanConnectionsQueueAndAllSucceed) {
