@@ -6,6 +6,7 @@
 
 #include "catalog/relations.hpp"
 #include "pg/params.hpp"
+#include "pg/row.hpp"
 #include "resources/uri.hpp"
 
 namespace fleetmcp::resources {
@@ -154,10 +155,6 @@ awaitable<core::Result<pg::RunOutput>> run_one(Context& ctx, const char* sql, st
   co_return co_await ctx.db.run(std::move(plan), ctx.cancel);
 }
 
-std::string value(const PGresult* r, int row, int col) {
-  return PQgetisnull(r, row, col) ? std::string() : std::string(PQgetvalue(r, row, col));
-}
-
 bool readable(const config::Config& config, const std::string& schema) {
   const auto& s = config.readable_schemas;
   return std::find(s.begin(), s.end(), schema) != s.end();
@@ -197,15 +194,17 @@ awaitable<core::Result<Contents>> overview(Context& ctx) {
     text += " Read fleetmcp://table/{schema}/{table} for a relation's keys, indexes and column comments.\n";
     std::string schema;
     for (int row = 0; row < PQntuples(r); ++row) {
-      if (value(r, row, 0) != schema) {
-        schema = value(r, row, 0);
+      const pg::Row object(r, row);
+      if (object.text("schema") != schema) {
+        schema = object.text("schema");
         text += "\n## " + schema + "\n";
       }
-      const std::string kind = value(r, row, 2), estimate = value(r, row, 3), comment = value(r, row, 4),
-                        detail = value(r, row, notes && kind != "function" ? 6 : 5);
-      text += "- " + value(r, row, 1) + " (" + kind;
+      const std::string kind = object.text("kind"), estimate = object.text("row_estimate"),
+                        comment = object.text("comment"),
+                        detail = object.text(notes && kind != "function" ? "notes" : "detail");
+      text += "- " + object.text("name") + " (" + kind;
       if (!estimate.empty()) text += ", ~" + with_commas(estimate) + " rows";
-      if (const auto* covered = snapshot ? snapshot->coverage_of(schema, value(r, row, 7)) : nullptr)
+      if (const auto* covered = snapshot ? snapshot->coverage_of(schema, object.text("relname")) : nullptr)
         text += "; " + catalog::describe(*covered);
       text += ")";
       if (!detail.empty()) text += kind == "function" ? " -> " + detail : ": " + detail;
@@ -236,8 +235,9 @@ awaitable<core::Result<std::vector<Entry>>> list(Context ctx) {
                      "Start here: every readable table, view and function with its columns, in one page.",
                      "text/markdown"});
   for (int row = 0; row < PQntuples(r); ++row) {
-    const std::string schema = value(r, row, 0), name = value(r, row, 1), kind = value(r, row, 2),
-                      comment = value(r, row, 3);
+    const pg::Row object(r, row);
+    const std::string schema = object.text("schema"), name = object.text("name"), kind = object.text("kind"),
+                      comment = object.text("comment");
     const bool function = kind == "function";
     Entry e;
     e.uri = object_uri(function ? "function" : "table", schema, name);
@@ -276,7 +276,7 @@ awaitable<core::Result<Contents>> read(std::string uri, Context ctx) {
   if (!ran) co_return ran.error();
   const PGresult* r = ran->results.at(0).get();
   if (PQntuples(r) == 0) co_return not_found(uri);
-  std::string document = value(r, 0, 0);
+  std::string document = PQgetvalue(r, 0, 0);  // the one column: the document
   const auto snapshot = ctx.catalog ? ctx.catalog->current() : nullptr;
   if (const auto* c = kind == "table" && snapshot ? snapshot->coverage_of(schema, name) : nullptr) {
     // The period the rows cover, from the time axis's index (see catalog::Coverage).
@@ -309,7 +309,7 @@ awaitable<core::Result<Completion>> complete(std::string argument, std::string p
     auto ran = co_await run_one(ctx, argument == "table" ? kCompleteRelations : kCompleteFunctions, std::move(params));
     if (!ran) co_return ran.error();
     const PGresult* r = ran->results.at(0).get();
-    for (int row = 0; row < PQntuples(r); ++row) all.push_back(value(r, row, 0));
+    for (int row = 0; row < PQntuples(r); ++row) all.push_back(PQgetvalue(r, row, 0));  // the one column: a name
   }
   out.total = all.size();
   if (all.size() > kMaxCompletions) all.resize(kMaxCompletions);

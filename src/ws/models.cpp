@@ -1,6 +1,7 @@
 #include "ws/models.hpp"
 
 #include "catalog/relations.hpp"
+#include "pg/row.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -82,14 +83,16 @@ std::optional<Relation> relation_from(const PGresult* result, const sql::Policy&
   const int rows = PQntuples(result);
   if (rows == 0) return std::nullopt;
   Relation r;
-  r.schema = PQgetvalue(result, 0, 0);
-  r.name = PQgetvalue(result, 0, 1);
-  const int key_size = std::atoi(PQgetvalue(result, 0, 4));
+  const pg::Row first(result, 0);
+  r.schema = first.text("nspname");
+  r.name = first.text("relname");
+  const int key_size = static_cast<int>(first.number("key_size"));
   r.primary_key.resize(key_size);
-  for (int row = 0; row < rows && r.schema == PQgetvalue(result, row, 0); ++row) {
-    const std::string column = PQgetvalue(result, row, 2);
-    const int key_position = std::atoi(PQgetvalue(result, row, 3));
-    const bool readable = PQgetvalue(result, row, 5)[0] == 't' && !sql::is_redacted_column(policy, column);
+  for (int row = 0; row < rows && r.schema == pg::Row(result, row).text("nspname"); ++row) {
+    const pg::Row attribute(result, row);
+    const std::string column = attribute.text("attname");
+    const int key_position = static_cast<int>(attribute.number("key_position"));
+    const bool readable = attribute.flag("readable") && !sql::is_redacted_column(policy, column);
     if (readable) r.columns.push_back(column);
     if (key_position >= 1 && key_position <= key_size) {
       r.primary_key[key_position - 1] = column;
