@@ -2,6 +2,7 @@
 
 #include "catalog/relations.hpp"
 #include "pg/params.hpp"
+#include "pg/row.hpp"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -18,12 +19,14 @@ namespace {
 
 namespace asio = boost::asio;
 
-// The columns of a function row, shared by the function, operator and cast queries.
+// The columns of a function row, shared by the function, operator and cast
+// queries (read by name in function_at).
 constexpr const char* kFunctionColumns =
-    "pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid), p.pronargs, p.pronargdefaults, "
-    "p.provariadic <> 0, p.provolatile, l.lanname, "
+    "pn.nspname AS function_schema, p.proname AS function_name, "
+    "pg_get_function_identity_arguments(p.oid) AS arguments, p.pronargs AS nargs, p.pronargdefaults AS ndefaults, "
+    "p.provariadic <> 0 AS variadic, p.provolatile AS volatility, l.lanname AS language, "
     "EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
-    "AND d.deptype = 'e')";
+    "AND d.deptype = 'e') AS from_extension";
 constexpr const char* kFunctionJoins =
     " JOIN pg_namespace pn ON pn.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang";
 // Functions behind operators and casts pass by construction when PostgreSQL
@@ -32,18 +35,17 @@ constexpr const char* kNeedsJudging =
     " AND (p.provolatile = 'v' OR (pn.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS "
     "(SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')))";
 
-Function function_at(const PGresult* r, int row, int first) {
-  auto text = [&](int col) { return std::string(PQgetvalue(r, row, first + col)); };
+Function function_at(const pg::Row& row) {
   Function f;
-  f.schema = text(0);
-  f.name = text(1);
-  f.arguments = text(2);
-  f.nargs = std::atoi(PQgetvalue(r, row, first + 3));
-  f.ndefaults = std::atoi(PQgetvalue(r, row, first + 4));
-  f.variadic = PQgetvalue(r, row, first + 5)[0] == 't';
-  f.volatility = static_cast<Volatility>(PQgetvalue(r, row, first + 6)[0]);
-  f.language = text(7);
-  f.from_extension = PQgetvalue(r, row, first + 8)[0] == 't';
+  f.schema = row.text("function_schema");
+  f.name = row.text("function_name");
+  f.arguments = row.text("arguments");
+  f.nargs = static_cast<int>(row.number("nargs"));
+  f.ndefaults = static_cast<int>(row.number("ndefaults"));
+  f.variadic = row.flag("variadic");
+  f.volatility = static_cast<Volatility>(row.text("volatility").at(0));
+  f.language = row.text("language");
+  f.from_extension = row.flag("from_extension");
   return f;
 }
 
@@ -56,7 +58,8 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   // Every function, not only those the role may execute: the verdict is the
   // same for every role, and PostgreSQL refuses the rest with its own error.
   plan.statements.push_back({std::string("SELECT ") + kFunctionColumns + " FROM pg_proc p" + kFunctionJoins, {}});
-  plan.statements.push_back({std::string("SELECT o.oprname, on_.nspname, ") + kFunctionColumns +
+  plan.statements.push_back({std::string("SELECT o.oprname AS operator, on_.nspname AS operator_schema, ") +
+                                 kFunctionColumns +
                                  " FROM pg_operator o JOIN pg_namespace on_ ON on_.oid = o.oprnamespace"
                                  " JOIN pg_proc p ON p.oid = o.oprcode" +
                                  kFunctionJoins + " WHERE true" + kNeedsJudging,
@@ -64,13 +67,13 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   // Casts to types that are not built in (PostgreSQL's own objects have oids
   // below 16384): their cast functions, and the type's input function.
   plan.statements.push_back(
-      {std::string("SELECT t.typname, ") + kFunctionColumns +
+      {std::string("SELECT t.typname AS type, ") + kFunctionColumns +
            " FROM pg_type t JOIN pg_proc p ON p.oid IN (SELECT c.castfunc FROM pg_cast c WHERE c.casttarget = t.oid"
            " AND c.castfunc <> 0 UNION SELECT t.typinput)" +
            kFunctionJoins + " WHERE t.oid >= 16384" + kNeedsJudging,
        {}});
   plan.statements.push_back(
-      {"SELECT c.oid, n.nspname, c.relname, a.attname, a.attnum, lower(a.attname) = ANY ($1::text[])"
+      {"SELECT c.oid, n.nspname, c.relname, a.attname, a.attnum, lower(a.attname) = ANY ($1::text[]) AS sensitive"
        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
        " WHERE c.relkind IN " FLEETMCP_RELKINDS " AND c.oid IN (SELECT attrelid FROM pg_attribute"
@@ -80,8 +83,8 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   // Time axes: a readable date or timestamp column leading a btree index of a
   // table or materialized view (the first such column per relation).
   plan.statements.push_back(
-      {"SELECT DISTINCT ON (c.oid) quote_ident(n.nspname), quote_ident(c.relname), quote_ident(a.attname),"
-       " n.nspname, c.relname, a.attname"
+      {"SELECT DISTINCT ON (c.oid) quote_ident(n.nspname) AS schema_sql, quote_ident(c.relname) AS relation_sql,"
+       " quote_ident(a.attname) AS column_sql, n.nspname, c.relname, a.attname"
        " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]"
        " JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'"
@@ -100,31 +103,35 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   const auto& results = ran->results;
   catalog->search_path.clear();
   for (int r = 0; r < PQntuples(results[0].get()); ++r)
-    catalog->search_path.emplace_back(PQgetvalue(results[0].get(), r, 0));
+    catalog->search_path.emplace_back(PQgetvalue(results[0].get(), r, 0));  // the one column
   const PGresult* functions = results[1].get();
   catalog->functions.reserve(PQntuples(functions));
-  for (int r = 0; r < PQntuples(functions); ++r) catalog->add_function(function_at(functions, r, 0));
+  for (int r = 0; r < PQntuples(functions); ++r) catalog->add_function(function_at(pg::Row(functions, r)));
   const PGresult* operators = results[2].get();
-  for (int r = 0; r < PQntuples(operators); ++r)
-    catalog->operators[PQgetvalue(operators, r, 0)].push_back(
-        {PQgetvalue(operators, r, 1), function_at(operators, r, 2)});
+  for (int r = 0; r < PQntuples(operators); ++r) {
+    const pg::Row row(operators, r);
+    catalog->operators[row.text("operator")].push_back({row.text("operator_schema"), function_at(row)});
+  }
   const PGresult* casts = results[3].get();
-  for (int r = 0; r < PQntuples(casts); ++r)
-    catalog->type_functions[PQgetvalue(casts, r, 0)].push_back(function_at(casts, r, 1));
+  for (int r = 0; r < PQntuples(casts); ++r) {
+    const pg::Row row(casts, r);
+    catalog->type_functions[row.text("type")].push_back(function_at(row));
+  }
   const PGresult* columns = results[4].get();
   std::string last_oid;
   SensitiveRelation* relation = nullptr;
   for (int r = 0; r < PQntuples(columns); ++r) {
-    if (last_oid != PQgetvalue(columns, r, 0)) {
-      last_oid = PQgetvalue(columns, r, 0);
-      auto& list = catalog->sensitive_relations[PQgetvalue(columns, r, 2)];
-      list.push_back({PQgetvalue(columns, r, 1), {}});
+    const pg::Row row(columns, r);
+    if (last_oid != row.text("oid")) {
+      last_oid = row.text("oid");
+      auto& list = catalog->sensitive_relations[row.text("relname")];
+      list.push_back({row.text("nspname"), {}});
       relation = &list.back();
     }
-    relation->columns.emplace_back(PQgetvalue(columns, r, 3));
-    if (PQgetvalue(columns, r, 5)[0] == 't')
+    relation->columns.emplace_back(row.text("attname"));
+    if (row.flag("sensitive"))
       catalog->sensitive_attributes.insert((std::uint64_t{std::strtoul(last_oid.c_str(), nullptr, 10)} << 16) |
-                                           static_cast<unsigned>(std::atoi(PQgetvalue(columns, r, 4))));
+                                           static_cast<unsigned>(row.number("attnum")));
   }
   // Each axis's first and last value: two index probes per relation, in one
   // statement. A failure (a lock, the timeout) leaves coverage unknown, not
@@ -133,10 +140,11 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
   if (PQntuples(axes) > 0) {
     std::string sql;
     for (int r = 0; r < PQntuples(axes); ++r) {
-      const std::string table = std::string(PQgetvalue(axes, r, 0)) + "." + PQgetvalue(axes, r, 1);
-      const std::string column = PQgetvalue(axes, r, 2);
-      sql += (r ? " UNION ALL " : "") + std::string("SELECT ") + std::to_string(r) + ", (SELECT min(" + column +
-             ")::text FROM " + table + "), (SELECT max(" + column + ")::text FROM " + table + ")";
+      const pg::Row axis(axes, r);
+      const std::string table = axis.text("schema_sql") + "." + axis.text("relation_sql");
+      const std::string column = axis.text("column_sql");
+      sql += (r ? " UNION ALL " : "") + std::string("SELECT ") + std::to_string(r) + " AS axis, (SELECT min(" + column +
+             ")::text FROM " + table + ") AS lowest, (SELECT max(" + column + ")::text FROM " + table + ") AS highest";
     }
     pg::Plan probe;
     probe.for_caller = false;
@@ -144,9 +152,10 @@ asio::awaitable<core::Result<std::shared_ptr<const Catalog>>> load(pg::Database&
     if (auto probed = co_await db.run(std::move(probe))) {
       const PGresult* ranges = probed->results[0].get();
       for (int r = 0; r < PQntuples(ranges); ++r) {
-        const int axis = std::atoi(PQgetvalue(ranges, r, 0));
-        catalog->coverage.push_back({PQgetvalue(axes, axis, 3), PQgetvalue(axes, axis, 4), PQgetvalue(axes, axis, 5),
-                                     PQgetvalue(ranges, r, 1), PQgetvalue(ranges, r, 2)});
+        const pg::Row range(ranges, r);
+        const pg::Row axis(axes, static_cast<int>(range.number("axis")));
+        catalog->coverage.push_back({axis.text("nspname"), axis.text("relname"), axis.text("attname"),
+                                     range.text("lowest"), range.text("highest")});
       }
       std::sort(catalog->coverage.begin(), catalog->coverage.end(), [](const Coverage& a, const Coverage& b) {
         return std::tie(a.schema, a.relation) < std::tie(b.schema, b.relation);

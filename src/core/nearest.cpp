@@ -41,7 +41,7 @@ std::vector<std::string> nearest(std::string_view word, const std::vector<std::s
     std::size_t d = edit_distance(w, lc);
     // "vehicle" for "fleet_vehicles", "trip" for "v_trips": a name part.
     if (d > allowed && w.size() >= 3 &&
-        (lc.find(w) != std::string::npos || w.find(lc) != std::string::npos && lc.size() >= 3))
+        (lc.find(w) != std::string::npos || (w.find(lc) != std::string::npos && lc.size() >= 3)))
       d = allowed;
     if (d <= allowed) near.emplace_back(d, &c);
   }

@@ -73,8 +73,11 @@ std::string gzip(std::string_view data) {
 void compress_for(const Request& req, Response& res, std::size_t min_bytes) {
   res.set(bhttp::field::vary, "Accept-Encoding");
   if (min_bytes == 0 || res.body().size() < min_bytes) return;
-  const auto accept = req.find(bhttp::field::accept_encoding);
-  if (accept == req.end() || !accepts_gzip(accept->value())) return;
+  // Repeated Accept-Encoding headers are one list (RFC 9110 §5.3).
+  std::string accept;
+  const auto [first, last] = req.equal_range(bhttp::field::accept_encoding);
+  for (auto it = first; it != last; ++it) (accept += ',') += it->value();
+  if (!accepts_gzip(accept)) return;
   std::string packed = gzip(res.body());
   if (packed.empty()) return;
   res.body() = std::move(packed);

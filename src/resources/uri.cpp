@@ -34,7 +34,8 @@ std::optional<std::string> decode_segment(std::string_view s) {
     out += static_cast<char>(digit(s[i + 1]) * 16 + digit(s[i + 2]));
     i += 2;
   }
-  if (out.empty()) return std::nullopt;
+  // A zero byte would cut the name where libpq passes it to PostgreSQL.
+  if (out.empty() || out.find('\0') != std::string::npos) return std::nullopt;
   return out;
 }
 

@@ -15,7 +15,7 @@ inline constexpr const char* kTableTemplate = "fleetmcp://table/{schema}/{table}
 inline constexpr const char* kFunctionTemplate = "fleetmcp://function/{schema}/{function}";
 
 // Percent-encoding of one path segment (everything but unreserved characters),
-// and its inverse (nullopt when malformed, empty or holding a '/').
+// and its inverse (nullopt when malformed, empty, or holding a '/' or a zero byte).
 std::string encode_segment(std::string_view s);
 std::optional<std::string> decode_segment(std::string_view s);
 

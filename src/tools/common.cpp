@@ -39,6 +39,16 @@ core::Result<std::string> string_arg(const json& args, const char* name, std::op
   return it->get<std::string>();
 }
 
+core::Result<std::string> name_arg(const json& args, const char* name, std::optional<std::string> fallback) {
+  auto value = string_arg(args, name, std::move(fallback));
+  // libpq passes parameters as C strings: a zero byte would silently cut the
+  // name, and another relation than the one asked (and audited) would answer.
+  if (value && value->find('\0') != std::string::npos)
+    return make_error(ErrorKind::BadRequest, std::string("argument '") + name +
+                                                 "' contains a zero byte (\\u0000), which no PostgreSQL name holds");
+  return value;
+}
+
 core::Result<long long> integer_arg(const json& args, const char* name, long long fallback) {
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) return fallback;

@@ -23,9 +23,9 @@ Tool make_describe_table_tool() {
                                         {"default", nullable_string},
                                         {"comment", nullable_string}});
   t.run = [](const json& args, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
-    auto schema = string_arg(args, "schema");
+    auto schema = name_arg(args, "schema");
     if (!schema) co_return schema.error();
-    auto table = string_arg(args, "table");
+    auto table = name_arg(args, "table");
     if (!table) co_return table.error();
     if (auto ok = check_readable_schema(ctx.config, *schema); !ok) co_return ok.error();
     // The LEFT JOIN keeps one row for an existing relation without columns, so

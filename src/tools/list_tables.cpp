@@ -19,7 +19,7 @@ Tool make_list_tables_tool() {
                                         {"kind", {{"type", "string"}}},
                                         {"estimated_rows", {{"type", json::array({"integer", "null"})}}}});
   t.run = [](const json& args, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
-    auto schema = string_arg(args, "schema");
+    auto schema = name_arg(args, "schema");
     if (!schema) co_return schema.error();
     if (auto ok = check_readable_schema(ctx.config, *schema); !ok) co_return ok.error();
     // (A named vector: g++ 12 miscompiles braced arguments to coroutines.)

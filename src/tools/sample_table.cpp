@@ -63,9 +63,9 @@ Tool make_sample_table_tool() {
   t.output_schema = rows_output_schema();
   t.text_budgeted = true;
   t.run = [](const json& args, CallContext& ctx) -> boost::asio::awaitable<core::Result<Output>> {
-    auto schema = string_arg(args, "schema");
+    auto schema = name_arg(args, "schema");
     if (!schema) co_return schema.error();
-    auto table = string_arg(args, "table");
+    auto table = name_arg(args, "table");
     if (!table) co_return table.error();
     auto n = integer_arg(args, "n", std::min<long long>(20, ctx.config.max_rows));
     if (!n) co_return n.error();

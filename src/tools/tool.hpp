@@ -67,6 +67,9 @@ std::vector<Tool> make_tools();
 // Shared by the tools: argument readers that produce analyst-readable errors.
 core::Result<std::string> string_arg(const json& args, const char* name,
                                      std::optional<std::string> fallback = std::nullopt);
+// A schema, table or function name: a string without a zero byte.
+core::Result<std::string> name_arg(const json& args, const char* name,
+                                   std::optional<std::string> fallback = std::nullopt);
 core::Result<long long> integer_arg(const json& args, const char* name, long long fallback);
 // Refuses a schema outside MCP_READABLE_SCHEMAS, naming the allowed ones.
 core::Status check_readable_schema(const config::Config& config, const std::string& schema);

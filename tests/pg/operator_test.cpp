@@ -129,7 +129,9 @@ TEST(Operator, MetricsCountTheCallsMadeUnderLoad) {
     if (!std::regex_match(line, match, bucket)) continue;
     const std::string series = match[1].str() + "{" + match[2].str() + "}";
     const double value = std::stod(match[3]);
-    if (last.count(series)) EXPECT_GE(value, last[series]) << line;
+    if (last.count(series)) {
+      EXPECT_GE(value, last[series]) << line;
+    }
     last[series] = value;
   }
   EXPECT_FALSE(last.empty());

@@ -40,6 +40,21 @@ class ToolsTest : public ::testing::Test {
 };
 TestServer* ToolsTest::server_ = nullptr;
 
+// libpq would cut a name at a zero byte: describe_table must not describe
+// tickets.users for "users\0anything", nor a resource read serve it.
+TEST_F(ToolsTest, AZeroByteInANameIsRefusedNotCut) {
+  json r = server_->call_tool("describe_table", {{"schema", "tickets"}, {"table", std::string("users\0anything", 14)}});
+  EXPECT_EQ(r["isError"], true) << r.dump();
+  EXPECT_NE(r.dump().find("zero byte"), std::string::npos) << r.dump();
+  json q = server_->call_tool("query", {{"sql", std::string("SELECT 1 AS one\0; DROP TABLE x", 31)}});
+  EXPECT_EQ(q["isError"], true) << q.dump();
+  auto read = server_->post({{"jsonrpc", "2.0"},
+                             {"id", 1},
+                             {"method", "resources/read"},
+                             {"params", {{"uri", "fleetmcp://table/tickets/users%00xx"}}}});
+  EXPECT_TRUE(read.json_body().contains("error")) << read.body;
+}
+
 TEST_F(ToolsTest, ValuesAreTypedByColumnType) {
   json r = query(
       "SELECT 42 AS i, 9007199254740993::bigint AS big, 1.50::numeric(4,2) AS n, 'NaN'::numeric AS nan, "
@@ -144,7 +159,9 @@ TEST(ToolsText, TheFirstLimitToBindCutsTextAndRowsAtTheSameRow) {
   // Clients that size their cap by it learn the budget from tools/list.
   json listed = server.post({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/list"}}).json_body();
   for (const auto& tool : listed["result"]["tools"])
-    if (tool["name"] == "query") EXPECT_EQ(tool["_meta"]["anthropic/maxResultSizeChars"], 1000);
+    if (tool["name"] == "query") {
+      EXPECT_EQ(tool["_meta"]["anthropic/maxResultSizeChars"], 1000);
+    }
 }
 
 TEST_F(ToolsTest, EveryCallIsAReadOnlyTransactionWithATimeout) {

@@ -53,6 +53,14 @@ TEST(CompressFor, OnlyWhenAskedAndLargeEnough) {
   EXPECT_EQ(packed[bhttp::field::content_encoding], "gzip");
   EXPECT_EQ(packed[bhttp::field::content_length], std::to_string(packed.body().size()));
   EXPECT_EQ(gunzip(packed.body(), body.size()), body);
+  // Two headers are one list: the second one's refusal counts.
+  Request twice{bhttp::verb::post, "/mcp", 11};
+  twice.insert(bhttp::field::accept_encoding, "gzip");
+  twice.insert(bhttp::field::accept_encoding, "gzip;q=0");
+  Response res{bhttp::status::ok, 11};
+  res.body() = body;
+  compress_for(twice, res, 1024);
+  EXPECT_EQ(res.count(bhttp::field::content_encoding), 0u);
   for (auto res : {reply(nullptr, 1024), reply("br", 1024), reply("gzip", 4097), reply("gzip", 0)}) {
     EXPECT_EQ(res.count(bhttp::field::content_encoding), 0u);
     EXPECT_EQ(res.body(), body);

@@ -18,7 +18,9 @@ TEST(ResourceUri, SegmentsRoundTripWhateverTheName) {
 
 TEST(ResourceUri, MalformedSegmentsAreRefused) {
   for (const char* bad : {"", "%", "%4", "%zz", "a%2", "a/b", "%4g"}) EXPECT_FALSE(decode_segment(bad)) << bad;
-  EXPECT_EQ(decode_segment("%2f"), "/");  // lower-case hex too
+  EXPECT_EQ(decode_segment("%2f"), "/");       // lower-case hex too
+  EXPECT_FALSE(decode_segment("users%00xx"));  // libpq would cut the name at the zero byte
+  EXPECT_FALSE(parse_object_uri("fleetmcp://table/tickets/users%00xx"));
 }
 
 TEST(ResourceUri, ObjectUrisNameOneTableOrFunction) {
