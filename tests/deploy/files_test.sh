@@ -78,7 +78,7 @@ env_part() {
   sed -E -e 's/^#([A-Z][A-Z0-9_]*=)/\1/' -e "s|^MCP_POLICY_FILE=.*|MCP_POLICY_FILE=$root/deploy/policy.example.toml|" \
     "$example" >"$dir/all.env"
   local port
-  port=$(pick_port) || return
+  pick_port port || return
   env -i PATH="$PATH" HOME="$dir" MCP_PORT="$port" DATABASE_URL="postgresql://nobody@127.0.0.1:1/none" \
     MCP_CONNECT_TIMEOUT_MS=200 "$bin" serve --config "$dir/all.env" >"$dir/serve.out" 2>"$dir/serve.err" &
   server_pid=$!

@@ -92,7 +92,7 @@ expect_eq "the image runs as the unprivileged user" "$(podman image inspect -f '
   { echo "FAIL could not start a PostgreSQL cluster:"; cat "$work/cluster.log"; exit 1; }
 # shellcheck disable=SC1091
 source "$work/pg/env"
-port=$(pick_port) || exit 1
+pick_port port || exit 1
 token=$(openssl rand -hex 24)
 # The host's network: the cluster listens on the host's loopback. fleetmcp
 # binds loopback too (not the image's 0.0.0.0) so nothing else reaches it.

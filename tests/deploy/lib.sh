@@ -33,8 +33,10 @@ finish() {
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# pick_port: a free loopback port from FLEETMCP_TEST_PORTS (first-last,
-# default 18700-18799), not handed out before by this shell.
+# pick_port VAR: sets VAR to a free loopback port from FLEETMCP_TEST_PORTS
+# (first-last, default 18700-18799) not handed out before by this shell. Not
+# `$(pick_port)`: a subshell would forget the ports it handed out, and two
+# picks could name the same port.
 picked_ports=" "
 pick_port() {
   local range=${FLEETMCP_TEST_PORTS:-18700-18799}
@@ -44,7 +46,7 @@ pick_port() {
     [[ $picked_ports == *" $p "* ]] && continue
     port_free "$p" || continue
     picked_ports+="$p "
-    echo "$p"
+    printf -v "$1" '%s' "$p"
     return 0
   done
   echo "no free port in $range" >&2
@@ -84,7 +86,7 @@ stop_pid() {
 start_on_free_port() {
   local launch=$1 log=$2 clash=$3
   for _ in 1 2 3; do
-    started_port=$(pick_port) || exit 1
+    pick_port started_port || exit 1
     "$launch" "$started_port"
     started_pid=$!
     wait_for_port "$started_port" "$started_pid" 15 && return 0

@@ -135,7 +135,7 @@ done
 
 # --- fleetmcp demo from the scratch root --------------------------------------
 t=$SECONDS
-port=$(pick_port) || exit 1
+pick_port port || exit 1
 unset MCP_HOST MCP_AUTH_TOKENS DATABASE_URL
 MCP_PORT=$port "$installed" demo --dir "$work/demo" --scale 0.02 >"$work/demo.log" 2>&1 &
 demo_pid=$!

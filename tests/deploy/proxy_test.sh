@@ -193,7 +193,7 @@ start_proxy() {
 if [[ -n $nginx_bin ]]; then
   n="$dir/nginx"
   mkdir -p "$n"
-  port=$(pick_port) && redirect_port=$(pick_port) || exit 1
+  pick_port port && pick_port redirect_port || exit 1
   # The shipped file with test ports and paths: TLS listener -> plain loopback
   # listener, the :80 redirect -> another loopback port, no IPv6 listeners, no
   # certificates, logs in the test directory.
@@ -236,7 +236,7 @@ fi
 if [[ -n $caddy_bin ]]; then
   c="$dir/caddy"
   mkdir -p "$c"
-  port=$(pick_port) || exit 1
+  pick_port port || exit 1
   # The shipped file with a plain-HTTP site address on a test port and logs in
   # the test directory; the global options keep this instance to itself (no
   # admin endpoint, loopback only).

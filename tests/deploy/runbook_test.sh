@@ -60,7 +60,7 @@ ln -s "$bin" "$work/bin/fleetmcp"
 export PATH="$work/bin:$PATH"
 unset DATABASE_URL MCP_AUTH_TOKENS MCP_HOST MCP_PORT
 cfg=$work/etc/fleetmcp.env
-port=$(pick_port) || exit 1
+pick_port port || exit 1
 serve_log=$work/journal
 
 # --- The runbook's console blocks ------------------------------------------
