@@ -13,10 +13,10 @@ namespace fleetmcp::cli {
 
 using config::Config;
 
-// check-sql --jsonl: one {"sql": ...} per input line, one verdict object per
-// output line; for corpora (one catalog load for all of them).
 namespace {
 
+// check-sql --jsonl: one {"sql": ...} per input line, one verdict object per
+// output line; for corpora (one catalog load for all of them).
 int check_sql_lines(const sql::Policy& policy) {
   using nlohmann::json;
   std::string line;

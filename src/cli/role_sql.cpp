@@ -8,24 +8,6 @@ namespace fleetmcp::cli {
 
 using config::Config;
 
-namespace {
-
-std::vector<std::string> split_names(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : text + ",") {
-    if (c != ',') {
-      if (c != ' ') item.push_back(c);
-    } else if (!item.empty()) {
-      out.push_back(item);
-      item.clear();
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 int role_sql(const Config& config, const std::vector<std::string>& args) {
   ops::RoleSqlOptions options;
   options.schemas = config.readable_schemas;
@@ -34,7 +16,7 @@ int role_sql(const Config& config, const std::vector<std::string>& args) {
     if (args[i] == "--role" && i + 1 < args.size()) {
       options.role = args[++i];
     } else if (args[i] == "--exclude-columns" && i + 1 < args.size()) {
-      options.exclude_columns = split_names(args[++i]);
+      options.exclude_columns = config::split_list(args[++i]);
     } else if (args[i] == "--whole-table-grants") {
       options.whole_table_grants = true;
     } else {

@@ -22,6 +22,8 @@ std::string trim(std::string s) {
   return s;
 }
 
+}  // namespace
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -34,6 +36,8 @@ std::vector<std::string> split_list(const std::string& text) {
   }
   return out;
 }
+
+namespace {
 
 core::Error bad(const std::string& name, const std::string& reason) {
   return make_error(ErrorKind::BadRequest, name + ": " + reason);

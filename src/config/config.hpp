@@ -141,6 +141,10 @@ core::Result<Config> load(const std::map<std::string, std::string>& file_values,
 // Whether a listen address or host name is on loopback.
 bool is_loopback_host(std::string_view host);
 
+// A comma-separated list, each item trimmed, empty items dropped: how every
+// list setting (and role-sql --exclude-columns) is read.
+std::vector<std::string> split_list(const std::string& text);
+
 // The command line's part in who may call. Judged with the configuration by
 // with_serve_flags, before anything serves, so the Config an App gets is
 // never edited after it was checked.
