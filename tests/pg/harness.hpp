@@ -67,6 +67,18 @@ HttpResponse http_request(unsigned short port, const std::string& method, const 
 
 inline constexpr const char* kToken = "integration-token-1";
 
+// initialize as a client of a legacy revision opens (the answer carries the
+// instructions).
+inline json initialize_request(const std::string& version = "2025-06-18", int id = 1) {
+  return {{"jsonrpc", "2.0"},
+          {"id", id},
+          {"method", "initialize"},
+          {"params",
+           {{"protocolVersion", version},
+            {"capabilities", json::object()},
+            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
+}
+
 class TestServer {
  public:
   // `adjust` edits the configuration before start (pool size, timeouts, ...).

@@ -221,13 +221,7 @@ TEST_F(HttpTest, HostileBodiesGetClearErrorsAndTheServerStays) {
 }
 
 TEST_F(HttpTest, LegacyHandshakeOverTheWire) {
-  auto r = server_->post({{"jsonrpc", "2.0"},
-                          {"id", 0},
-                          {"method", "initialize"},
-                          {"params",
-                           {{"protocolVersion", "2025-06-18"},
-                            {"capabilities", json::object()},
-                            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+  auto r = server_->post(initialize_request("2025-06-18", 0));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers.count("mcp-session-id"), 0u);  // stateless: never a session
   EXPECT_EQ(r.headers["content-type"], "application/json");

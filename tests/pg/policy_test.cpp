@@ -270,15 +270,7 @@ TEST(Policy, TheInstructionsShowTheCallersSchemasAndCapsOnly) {
   PolicyFile policy("[analysts.ana]\nschemas = [\"reporting\"]\nmax_rows = 42\n");
   TestServer server(two_analysts(policy.path));
   const auto initialize = [&](const char* token) {
-    return http_request(server.port(), "POST", "/mcp",
-                        json{{"jsonrpc", "2.0"},
-                             {"id", 1},
-                             {"method", "initialize"},
-                             {"params",
-                              {{"protocolVersion", "2025-06-18"},
-                               {"capabilities", json::object()},
-                               {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}}
-                            .dump(),
+    return http_request(server.port(), "POST", "/mcp", initialize_request().dump(),
                         {{"Authorization", std::string("Bearer ") + token},
                          {"Content-Type", "application/json"},
                          {"Accept", "application/json, text/event-stream"}})

@@ -121,13 +121,7 @@ TEST(SelfAudit, AllowUnsafeRoleServesWithTheFindingInReadyzAndInstructions) {
 
   const std::map<std::string, std::string> headers = {{"Authorization", std::string("Bearer ") + kToken},
                                                       {"Content-Type", "application/json"}};
-  json init = {{"jsonrpc", "2.0"},
-               {"id", 1},
-               {"method", "initialize"},
-               {"params",
-                {{"protocolVersion", "2025-11-25"},
-                 {"capabilities", json::object()},
-                 {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}};
+  json init = initialize_request("2025-11-25");
   auto legacy = http_request(server.port(), "POST", "/mcp", init.dump(), headers);
   ASSERT_EQ(legacy.status, 200) << legacy.body;
   EXPECT_NE(legacy.json_body()["result"]["instructions"].get<std::string>().find(finding), std::string::npos)

@@ -33,15 +33,7 @@ TEST(TimeZone, SessionsRunInTheConfiguredZone) {
   r = server.call_tool("query", {{"sql", "SELECT current_setting('TimeZone') AS tz"}});
   EXPECT_EQ(first_value(r, "tz"), zone);
 
-  json init = server
-                  .post({{"jsonrpc", "2.0"},
-                         {"id", 1},
-                         {"method", "initialize"},
-                         {"params",
-                          {{"protocolVersion", "2025-06-18"},
-                           {"capabilities", json::object()},
-                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
-                  .json_body();
+  json init = server.post(initialize_request()).json_body();
   EXPECT_NE(init["result"]["instructions"].get<std::string>().find("Sessions run in time zone " + zone + ":"),
             std::string::npos)
       << init.dump();
@@ -53,15 +45,7 @@ TEST(TimeZone, UnsetKeepsTheServersZoneAndSaysSo) {
   TestServer server;
   json r = server.call_tool("query", {{"sql", "SELECT current_setting('TimeZone') AS tz"}});
   EXPECT_EQ(first_value(r, "tz"), server_zone);
-  json init = server
-                  .post({{"jsonrpc", "2.0"},
-                         {"id", 1},
-                         {"method", "initialize"},
-                         {"params",
-                          {{"protocolVersion", "2025-06-18"},
-                           {"capabilities", json::object()},
-                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
-                  .json_body();
+  json init = server.post(initialize_request()).json_body();
   EXPECT_NE(init["result"]["instructions"].get<std::string>().find("database server's time zone"), std::string::npos);
 }
 

@@ -249,15 +249,7 @@ TEST_F(ToolsTest, AnEmptyResultNamesThePeriodTheDataCovers) {
       server_->call_tool("query", {{"sql", "SELECT 1 FROM tracksolid.positions LIMIT 1"}})["content"][0]["text"];
   EXPECT_EQ(found.find("covers"), std::string::npos) << found;
 
-  json init = server_
-                  ->post({{"jsonrpc", "2.0"},
-                          {"id", 1},
-                          {"method", "initialize"},
-                          {"params",
-                           {{"protocolVersion", "2025-06-18"},
-                            {"capabilities", json::object()},
-                            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}})
-                  .json_body();
+  json init = server_->post(initialize_request()).json_body();
   const std::string instructions = init["result"]["instructions"];
   EXPECT_NE(instructions.find("tracksolid: 2026-01-01 00:01:00+00 to 2026-01-03 02:00:00+00 (newest: positions.ts)"),
             std::string::npos)
