@@ -38,7 +38,13 @@ std::string trimmed_message(const char* text) {
 // WITH HOLD cursors made inside the rolled-back transaction do not survive it,
 // PREPARE and pg_advisory_lock do). Both run inside the pipeline's implicit
 // transaction; DISCARD ALL would not (it refuses a transaction block).
-constexpr const char* kSessionCleanup[] = {"SELECT pg_catalog.pg_advisory_unlock_all()", "DEALLOCATE ALL"};
+// The first also sets the session's application_name when the analyst changed
+// (see run()), so the unlock costs no statement of its own.
+constexpr const char* kUnlockAll = "SELECT pg_catalog.pg_advisory_unlock_all()";
+constexpr const char* kUnlockAllAndRename =
+    "SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.set_config('application_name', $1, false)";
+constexpr const char* kDeallocateAll = "DEALLOCATE ALL";
+constexpr std::size_t kCleanupStatements = 2;
 
 RunFailure dead_failure(PGconn* conn, bool nothing_ran) {
   RunFailure f;
@@ -120,9 +126,13 @@ void Connection::watch_socket() {
   }
 }
 
+bool Connection::bound_to(const asio::any_io_executor& executor) {
+  return &asio::query(socket_.get_executor(), asio::execution::context) ==
+         &asio::query(executor, asio::execution::context);
+}
+
 void Connection::bind_to(const asio::any_io_executor& executor) {
-  auto& here = asio::query(socket_.get_executor(), asio::execution::context);
-  if (&here == &asio::query(executor, asio::execution::context)) return;
+  if (bound_to(executor)) return;
   const int fd = socket_.is_open() ? socket_.release() : -1;
   socket_ = asio::posix::stream_descriptor(executor);
   if (fd >= 0) {
@@ -197,6 +207,7 @@ awaitable<core::Result<std::unique_ptr<Connection>>> Connection::open(
     if (p) PQfreeCancel(p);
   });
   if (const char* name = PQparameterStatus(raw, "application_name")) c->application_name_ = name;
+  c->session_application_name_ = c->application_name_;
   if (statement_timeout_ms > 0) {
     // A pooler may drop startup options (PgBouncer does): the session's own
     // default, as PostgreSQL reports it, decides whether calls must set it.
@@ -325,15 +336,20 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   //   [BEGIN, settings?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
   // One statement sets what this call needs and the session lacks, all LOCAL:
   // statement_timeout when the session's default differs, TimeZone when the
-  // session did not take the configured zone, the role and application_name
-  // of the analyst. Values travel as parameters: no quoting to get wrong.
+  // session did not take the configured zone, the role, and application_name
+  // when the session's names another analyst. Values travel as parameters: no
+  // quoting to get wrong.
+  // application_name is also set for the session after the ROLLBACK, so the
+  // analyst's next call on this connection needs no statement for it; an idle
+  // session names the analyst it served last.
+  const std::string name = plan.as.analyst.empty() ? application_name_ : application_name_with(plan.as.analyst);
+  const bool rename = name != session_application_name_;
   std::vector<std::string> settings;
   if (plan.statement_timeout_ms != session_timeout_ms_)
     settings.insert(settings.end(), {"statement_timeout", std::to_string(plan.statement_timeout_ms)});
   if (!set_timezone_.empty()) settings.insert(settings.end(), {"TimeZone", set_timezone_});
   if (!plan.as.role.empty()) settings.insert(settings.end(), {"role", plan.as.role});
-  if (!plan.as.analyst.empty())
-    settings.insert(settings.end(), {"application_name", application_name_with(plan.as.analyst)});
+  if (rename) settings.insert(settings.end(), {"application_name", name});
   std::string settings_sql;
   for (std::size_t i = 0; i < settings.size(); i += 2)
     settings_sql += (i ? ", " : "SELECT ") + std::string("pg_catalog.set_config($") + std::to_string(i + 1) + ", $" +
@@ -342,7 +358,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   // transaction mode it reaches the same server connection (PgBouncer lets the
   // server go only at a ReadyForQuery outside a transaction).
   const std::size_t first = 1 + (settings.empty() ? 0 : 1), sync1 = first + plan.statements.size(),
-                    rollback = sync1 + 1, cleanup = rollback + 1, sync2 = cleanup + std::size(kSessionCleanup);
+                    rollback = sync1 + 1, cleanup = rollback + 1, sync2 = cleanup + kCleanupStatements;
   // libpq flushes at each sync: corked, the two groups leave in one segment
   // (one wake-up of the backend, one pass through the network stack).
   const int fd = PQsocket(conn_);
@@ -351,7 +367,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   bool sent = send("BEGIN READ ONLY", {}) && (settings.empty() || send(settings_sql, settings));
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
   sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
-  for (const char* sql : kSessionCleanup) sent = sent && send(sql, {});
+  sent = sent && (rename ? send(kUnlockAllAndRename, {name}) : send(kUnlockAll, {})) && send(kDeallocateAll, {});
   sent = sent && PQpipelineSync(conn_) == 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
   if (!sent) {
@@ -468,6 +484,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     }
   }
   if (PQexitPipelineMode(conn_) != 1 || PQtransactionStatus(conn_) != PQTRANS_IDLE) dead_ = true;
+  if (!dead_) session_application_name_ = name;  // the cleanup ran
   // A PQcancel runs on another thread and may reach the backend after this
   // run ended, during the next caller's statement on the same session: a
   // connection that sent one is never reused.

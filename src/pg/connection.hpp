@@ -125,6 +125,7 @@ class Connection {
   // connection serves the loop of whoever holds it (two epoll_ctl calls when
   // it changes loops, instead of a hand-off between threads on every wait).
   void bind_to(const asio::any_io_executor& executor);
+  bool bound_to(const asio::any_io_executor& executor);
 
   bool dead() const { return dead_; }
   // Bytes the last run() took from the socket.
@@ -155,9 +156,10 @@ class Connection {
   std::atomic<bool> cancel_requested_{false};  // set from any thread by cancel()
   bool cancel_sent_ = false;                   // a PQcancel left during this run()
   std::uint64_t last_run_read_bytes_ = 0;
-  int session_timeout_ms_ = -1;   // the session's verified statement_timeout (-1: unknown)
-  std::string set_timezone_;      // the configured TimeZone when the session did not take it
-  std::string application_name_;  // the session's, as the server reported it at connect
+  int session_timeout_ms_ = -1;           // the session's verified statement_timeout (-1: unknown)
+  std::string set_timezone_;              // the configured TimeZone when the session did not take it
+  std::string application_name_;          // the session's, as the server reported it at connect
+  std::string session_application_name_;  // the session's now: application_name_ or the last analyst's
 };
 
 // Turns an error PGresult into an Error with PostgreSQL's message, SQLSTATE and position.

@@ -1,6 +1,7 @@
 #include "pg/pool.hpp"
 
 #include <malloc.h>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -55,8 +56,12 @@ awaitable<core::Result<Lease>> Pool::acquire(Clock::time_point deadline, const c
     if (stopped_) co_return make_error(ErrorKind::Unavailable, "the server is shutting down");
     const auto now = Clock::now();
     while (!fresh && !idle_.empty()) {
-      auto conn = std::move(idle_.back());
-      idle_.pop_back();
+      // The most recently used connection on the caller's own loop, if any:
+      // moving one to another loop costs its socket two epoll_ctl calls.
+      auto pick = std::find_if(idle_.rbegin(), idle_.rend(), [&](const auto& c) { return c->bound_to(executor); });
+      auto at = pick == idle_.rend() ? idle_.end() - 1 : std::prev(pick.base());
+      auto conn = std::move(*at);
+      idle_.erase(at);
       if (!expired(*conn, now) && conn->quiet_while_idle()) {
         move(Slot::Idle, Slot::Leased);
         conn->bind_to(executor);

@@ -234,8 +234,8 @@ TEST(IdleFaults, AllIdlePooledBackendsTerminatedTheNextCallSucceeds) {
   fill_pool(server, 4);
   Admin admin;
   ASSERT_GE(std::stoi(admin.scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                   "WHERE application_name = '" +
-                                   tag + "' AND state = 'idle'")),
+                                   "WHERE " +
+                                   of_server(tag) + " AND state = 'idle'")),
             1);
   ASSERT_TRUE(eventually([&] { return backends(admin, tag) == 0; }));
   json r = count_devices(server);

@@ -198,8 +198,8 @@ std::string database_digest(Admin& admin, const std::string& tag = "");
 
 // A test server's backends are told apart by their application_name.
 inline std::string tagged_url(const std::string& tag) { return cluster().database_url + "?application_name=" + tag; }
-// The condition on pg_stat_activity for them: during a call the analyst
-// follows the tag ("tag:tester").
+// The condition on pg_stat_activity for them: the analyst of the call, or
+// of the last one while idle, follows the tag ("tag:tester").
 inline std::string of_server(const std::string& tag) {
   return "(application_name = '" + tag + "' OR application_name LIKE '" + tag + ":%')";
 }

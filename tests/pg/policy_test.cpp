@@ -221,6 +221,28 @@ TEST(Policy, MoreConnectionsBuyNoMoreCallsAtOnce) {
   EXPECT_EQ(call_as(server, kAna, "SELECT 1", 4).status, 200);  // the slot is free again
 }
 
+// A pooled session keeps the last analyst's name while idle, so the same
+// analyst's next call sets nothing; every call still runs under its own
+// analyst's name, through PgBouncer too (which may hand each transaction
+// another server connection and carries application_name over itself).
+TEST(Policy, EveryCallRunsUnderItsAnalystsNameOnASharedSession) {
+  const std::string tag = test_tag("fleetmcp-app-name");
+  TestServer server([&](config::Config& c) {
+    c.auth_tokens = {{"tester", kToken}, {"ana", kAna}, {"ben", kBen}};
+    c.database_url = tagged_url(tag);
+    c.pool_max = 1;
+  });
+  const char* order[][2] = {{kAna, "ana"}, {kAna, "ana"}, {kBen, "ben"},      {kAna, "ana"},
+                            {kBen, "ben"}, {kBen, "ben"}, {kToken, "tester"}, {kAna, "ana"}};
+  for (const auto& [token, who] : order) {
+    const json r = rows_of(call_as(server, token, "SELECT current_setting('application_name') AS name"));
+    EXPECT_EQ(r["rows"][0]["name"], tag + ":" + who) << r;
+  }
+  if (cluster().through_pooler) return;  // PgBouncer's idle server connections serve other clients too
+  Admin admin;
+  EXPECT_EQ(admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + tag + ":ana'"), "1");
+}
+
 // Keep-alive connections of one analyst count against their cap (the review
 // filled MCP_MAX_CONNECTIONS alone with pings); another analyst is unaffected.
 TEST(Policy, OneAnalystCannotHoldEveryConnection) {
