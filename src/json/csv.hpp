@@ -23,4 +23,11 @@ void append_csv_header(std::string& out, const Columns& columns);
 // One row (see read_row), then a line end.
 void append_csv_row(std::string& out, const std::vector<Value>& values, const Columns& columns);
 
+// The row as append_row writes it to `object` and as append_csv_row writes it
+// to `csv`, byte for byte, in one pass where no value needs escaping or
+// quoting (most rows): their sizes are known first, so each buffer grows once
+// and the values are copied straight in.
+void append_object_and_csv_line(std::string& object, std::string& csv, const std::vector<Value>& values,
+                                const Columns& columns);
+
 }  // namespace fleetmcp::json

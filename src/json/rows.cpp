@@ -29,9 +29,11 @@ Columns describe_columns(const PGresult* result, const HidePredicate& hide) {
 void read_row(const PGresult* result, int row, std::vector<Value>& values) {
   const int n = PQnfields(result);
   values.resize(static_cast<std::size_t>(n));
-  for (int c = 0; c < n; ++c)
-    values[c] = PQgetisnull(result, row, c) ? Value{nullptr, 0}
-                                            : Value{PQgetvalue(result, row, c), PQgetlength(result, row, c)};
+  for (int c = 0; c < n; ++c) {
+    const int length = PQgetlength(result, row, c);  // a NULL has length 0: ask only then
+    values[c] =
+        length == 0 && PQgetisnull(result, row, c) ? Value{nullptr, 0} : Value{PQgetvalue(result, row, c), length};
+  }
 }
 
 void append_row(std::string& out, const std::vector<Value>& values, const Columns& columns) {

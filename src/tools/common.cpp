@@ -214,8 +214,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     const std::size_t rows_before = rows.size(), text_before = text.size();
     if (count) rows.push_back(',');
     fleetmcp::json::read_row(result, row, values);
-    fleetmcp::json::append_row(rows, values, *columns);
-    fleetmcp::json::append_csv_row(text, values, *columns);
+    fleetmcp::json::append_object_and_csv_line(rows, text, values, *columns);
     if (count == 0) {
       // Room for as many rows like the first as the limits allow, so the
       // buffers do not grow (and copy) by doubling.
