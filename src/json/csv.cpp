@@ -31,6 +31,32 @@ bool plain(std::string_view value) {
   return flags == 0;
 }
 
+// memcpy for the short keys and values of a row, inline: a call to libc's
+// memcpy per value was a sixth of the encoder's time. Up to 32 bytes, two
+// fixed-size copies that overlap in the middle cover any length.
+inline void copy_short(char* to, const char* from, std::size_t n) {
+  const auto two = [&](auto word) {
+    std::memcpy(&word, from, sizeof word);
+    decltype(word) last;
+    std::memcpy(&last, from + n - sizeof word, sizeof word);
+    std::memcpy(to, &word, sizeof word);
+    std::memcpy(to + n - sizeof word, &last, sizeof last);
+  };
+  struct Block {
+    std::uint64_t a, b;
+  };
+  if (n > 32)
+    std::memcpy(to, from, n);
+  else if (n >= 16)
+    two(Block{});
+  else if (n >= 8)
+    two(std::uint64_t{});
+  else if (n >= 4)
+    two(std::uint32_t{});
+  else
+    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+}
+
 // The fast path of append_object_and_csv_line: false (nothing written) when a
 // value needs escaping, quoting or a check.
 bool append_plain_row(std::string& object, std::string& csv, const std::vector<Value>& values, const Columns& columns) {
@@ -72,7 +98,7 @@ bool append_plain_row(std::string& object, std::string& csv, const std::vector<V
   char* o = object.data() + object_at;
   char* t = csv.data() + csv_at;
   const auto put = [](char*& at, std::string_view s) {
-    std::memcpy(at, s.data(), s.size());
+    copy_short(at, s.data(), s.size());
     at += s.size();
   };
   *o++ = '{';

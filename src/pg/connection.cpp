@@ -359,6 +359,9 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   // server go only at a ReadyForQuery outside a transaction).
   const std::size_t first = 1 + (settings.empty() ? 0 : 1), sync1 = first + plan.statements.size(),
                     rollback = sync1 + 1, cleanup = rollback + 1, sync2 = cleanup + kCleanupStatements;
+  const auto streamed = [&](std::size_t at) {
+    return plan.on_row && at == first + static_cast<std::size_t>(plan.stream_statement);
+  };
   // libpq flushes at each sync: corked, the two groups leave in one segment
   // (one wake-up of the backend, one pass through the network stack).
   const int fd = PQsocket(conn_);
@@ -397,16 +400,18 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
           break;  // the sync has not arrived yet: wait for input
         }
         ++item;  // end of the current statement's results
-        if (plan.on_row && item == first + static_cast<std::size_t>(plan.stream_statement))
+        if (streamed(item) && !plan.rows_at_once)
           PQsetSingleRowMode(conn_);  // must precede the first PQgetResult of that statement
         continue;
       }
       ResultPtr r(raw);
       const ExecStatusType status = PQresultStatus(raw);
       if (status == PGRES_SINGLE_TUPLE) {
-        plan.on_row(raw);
+        plan.on_row(raw, 0);
         continue;
       }
+      if (status == PGRES_TUPLES_OK && plan.rows_at_once && streamed(item))
+        for (int row = 0; row < PQntuples(raw); ++row) plan.on_row(raw, row);
       if (status == PGRES_PIPELINE_SYNC) {
         item = (item <= sync1) ? sync1 + 1 : sync2 + 1;
         continue;
@@ -443,7 +448,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       // and never reuse the session (cancel_sent_ drops it too).
       dead_ = true;
       send_cancel();
-      if (plan.on_row && item == first + static_cast<std::size_t>(plan.stream_statement)) {
+      if (streamed(item) && !plan.rows_at_once) {
         out.cut_at_read_limit = true;
         co_return out;
       }

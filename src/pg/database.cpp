@@ -36,6 +36,17 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     if (conn->last_run_read_bytes() > kTrimAfterReadBytes) pool_.trim_memory_soon();
     if (auto* out = std::get_if<RunOutput>(&outcome)) co_return std::move(*out);
     auto& failure = std::get<RunFailure>(outcome);
+    if (failure.over_read_limit && plan.rows_at_once) {
+      // Nothing was handed over: again, one row at a time, in the time left.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() -
+                        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.answer_grace).count();
+      if (left > 0) {
+        plan.rows_at_once = false;
+        plan.statement_timeout_ms = static_cast<int>(std::min<long long>(left, plan.statement_timeout_ms));
+        --attempt;  // not a retry of a dead connection
+        continue;
+      }
+    }
     if (failure.over_read_limit)
       failure.error.message = "the result is larger than the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
                               std::to_string(plan.max_read_bytes) +

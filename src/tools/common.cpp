@@ -246,7 +246,8 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   if (cursor) {
     plan.statements.push_back({"FETCH FORWARD " + std::to_string(cap + 1) + " FROM fleetmcp_rows", {}});
     plan.stream_statement = 1;
-    plan.on_row = [&](const PGresult* row) { add_row(row, 0); };
+    plan.on_row = add_row;
+    plan.rows_at_once = true;
   }
   auto ran = co_await ctx.db.run(std::move(plan), ctx.cancel);
   if (!ran) {

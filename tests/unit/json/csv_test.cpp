@@ -65,23 +65,29 @@ TEST(CsvLine, HiddenColumnsAreLeftOutOfBoth) {
 // The one-pass path and the general encoders agree byte for byte, whatever
 // mix of plain and awkward values a row holds.
 TEST(CsvLine, TheOnePassPathWritesWhatTheGeneralEncodersWrite) {
-  const std::vector<std::string> pool = {"",
-                                         "plain",
-                                         "two words",
-                                         "a,b",
-                                         "q\"uote",
-                                         "back\\slash",
-                                         "tab\t",
-                                         "cr\rlf\n",
-                                         "caf\xC3\xA9",
-                                         "bad\xFF",
-                                         "NaN",
-                                         "-Infinity",
-                                         "1e-05",
-                                         "t",
-                                         "f",
-                                         "{\"k\": [1, 2]}",
-                                         "12345678901234567890"};
+  std::vector<std::string> pool = {"",
+                                   "plain",
+                                   "two words",
+                                   "a,b",
+                                   "q\"uote",
+                                   "back\\slash",
+                                   "tab\t",
+                                   "cr\rlf\n",
+                                   "caf\xC3\xA9",
+                                   "bad\xFF",
+                                   "NaN",
+                                   "-Infinity",
+                                   "1e-05",
+                                   "t",
+                                   "f",
+                                   "{\"k\": [1, 2]}",
+                                   "12345678901234567890"};
+  // Plain values of every length the short copies treat apart (1 to 40 bytes).
+  for (std::size_t n = 1; n <= 40; ++n) {
+    std::string v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(static_cast<char>('a' + i % 26));
+    pool.push_back(v);
+  }
   const ValueKind kinds[] = {ValueKind::Integer, ValueKind::Float, ValueKind::Boolean, ValueKind::Json,
                              ValueKind::Text};
   std::mt19937 random(20261205);
