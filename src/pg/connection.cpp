@@ -10,8 +10,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 
 #include "pg/recv_limit.hpp"
@@ -332,8 +330,11 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                              nullptr, 0) == 1;
   };
-  // Item layout of the reply:
-  //   [BEGIN, settings?, statements..., SYNC, ROLLBACK, cleanup..., SYNC].
+  // Item layout of the reply, one sync group, one write:
+  //   [BEGIN, settings?, statements..., ROLLBACK, cleanup..., SYNC].
+  // A statement that fails skips the rest of the group, ROLLBACK included, and
+  // leaves the transaction aborted: then [ROLLBACK, cleanup..., SYNC] goes
+  // again on its own, one more round trip for a failed call only.
   // One statement sets what this call needs and the session lacks, all LOCAL:
   // statement_timeout when the session's default differs, TimeZone when the
   // session did not take the configured zone, the role, and application_name
@@ -357,23 +358,18 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   // The cleanup shares ROLLBACK's sync group, so behind PgBouncer in
   // transaction mode it reaches the same server connection (PgBouncer lets the
   // server go only at a ReadyForQuery outside a transaction).
-  const std::size_t first = 1 + (settings.empty() ? 0 : 1), sync1 = first + plan.statements.size(),
-                    rollback = sync1 + 1, cleanup = rollback + 1, sync2 = cleanup + kCleanupStatements;
+  const auto send_rollback_and_cleanup = [&] {
+    return send("ROLLBACK", {}) && (rename ? send(kUnlockAllAndRename, {name}) : send(kUnlockAll, {})) &&
+           send(kDeallocateAll, {}) && PQpipelineSync(conn_) == 1;  // libpq flushes here
+  };
+  const std::size_t first = 1 + (settings.empty() ? 0 : 1), rollback = first + plan.statements.size(),
+                    sync = rollback + 1 + kCleanupStatements;
   const auto streamed = [&](std::size_t at) {
     return plan.on_row && at == first + static_cast<std::size_t>(plan.stream_statement);
   };
-  // libpq flushes at each sync: corked, the two groups leave in one segment
-  // (one wake-up of the backend, one pass through the network stack).
-  const int fd = PQsocket(conn_);
-  int on = 1, off = 0;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
   bool sent = send("BEGIN READ ONLY", {}) && (settings.empty() || send(settings_sql, settings));
   for (const auto& s : plan.statements) sent = sent && send(s.sql, s.params);
-  sent = sent && PQpipelineSync(conn_) == 1 && send("ROLLBACK", {});
-  sent = sent && (rename ? send(kUnlockAllAndRename, {name}) : send(kUnlockAll, {})) && send(kDeallocateAll, {});
-  sent = sent && PQpipelineSync(conn_) == 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
-  if (!sent) {
+  if (!sent || !send_rollback_and_cleanup()) {
     dead_ = true;
     co_return dead_failure(conn_, true);
   }
@@ -387,12 +383,14 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
   Clock::time_point next_cancel = Clock::now();
   std::optional<core::Error> first_error;
   bool began = false;
+  bool again = false;  // the ROLLBACK was skipped: it and the cleanup go on their own
+  bool recovering = false;
   std::size_t item = 0;
-  while (item <= sync2) {
-    while (item <= sync2 && !PQisBusy(conn_)) {
+  while (true) {
+    while (item <= sync && !PQisBusy(conn_)) {
       PGresult* raw = PQgetResult(conn_);
       if (raw == nullptr) {
-        if (item == sync1 || item == sync2) {
+        if (item == sync) {
           if (PQstatus(conn_) == CONNECTION_BAD) {
             dead_ = true;
             co_return dead_failure(conn_, !began);
@@ -400,7 +398,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
           break;  // the sync has not arrived yet: wait for input
         }
         ++item;  // end of the current statement's results
-        if (streamed(item) && !plan.rows_at_once)
+        if (!recovering && streamed(item) && !plan.rows_at_once)
           PQsetSingleRowMode(conn_);  // must precede the first PQgetResult of that statement
         continue;
       }
@@ -410,12 +408,12 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
         plan.on_row(raw, 0);
         continue;
       }
-      if (status == PGRES_TUPLES_OK && plan.rows_at_once && streamed(item))
-        for (int row = 0; row < PQntuples(raw); ++row) plan.on_row(raw, row);
       if (status == PGRES_PIPELINE_SYNC) {
-        item = (item <= sync1) ? sync1 + 1 : sync2 + 1;
+        item = sync + 1;
         continue;
       }
+      if (status == PGRES_TUPLES_OK && plan.rows_at_once && !recovering && streamed(item))
+        for (int row = 0; row < PQntuples(raw); ++row) plan.on_row(raw, row);
       if (status == PGRES_FATAL_ERROR) {
         core::Error e = error_from_result(raw);
         if (PQstatus(conn_) == CONNECTION_BAD || e.kind == ErrorKind::ConnectionLost) {
@@ -426,24 +424,42 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
         }
         // A failed ROLLBACK or cleanup may leave session state behind (a lock, a
         // prepared statement): the statements' results stand, the connection goes.
-        if (item >= rollback && item < sync2)
+        if (item >= rollback)
           dead_ = true;
         else if (!first_error)
           first_error = std::move(e);
-      } else if (item > rollback && item < sync2 && status == PGRES_PIPELINE_ABORTED) {
-        dead_ = true;  // the cleanup did not run
-      } else if (item == 0 && status == PGRES_COMMAND_OK) {
+      } else if (item >= rollback && status == PGRES_PIPELINE_ABORTED) {
+        // Skipped after a failed statement: again on their own (once).
+        if (recovering || !first_error)
+          dead_ = true;
+        else
+          again = true;
+      } else if (item == 0 && status == PGRES_COMMAND_OK && !recovering) {
         began = true;
-      } else if (item >= first && item < sync1 && status != PGRES_PIPELINE_ABORTED) {
+      } else if (item >= first && item < rollback && !recovering && status != PGRES_PIPELINE_ABORTED) {
         out.results[item - first] = std::move(r);
       }
     }
-    if (item > sync2) break;
+    if (item > sync) {
+      if (!again || dead_) break;
+      again = false;
+      recovering = true;
+      item = rollback;  // the next results are ROLLBACK's, the cleanup's and the sync
+      if (!send_rollback_and_cleanup()) {
+        dead_ = true;
+        break;
+      }
+      if (co_await flush(deadline, 0)) {
+        dead_ = true;
+        break;
+      }
+      continue;
+    }
     // Complete rows were handed over above; a statement whose results passed
     // the limit stops here, before libpq reads (and holds) any more of it.
     // (Bytes before the first statement's results count too: a statement's
     // rows can arrive in the same read as BEGIN's answer.)
-    if (plan.max_read_bytes && item < sync1 && last_run_read_bytes_ > plan.max_read_bytes) {
+    if (plan.max_read_bytes && item < rollback && !recovering && last_run_read_bytes_ > plan.max_read_bytes) {
       // The backend is still sending and libpq holds part of a row: cancel,
       // and never reuse the session (cancel_sent_ drops it too).
       dead_ = true;
@@ -479,7 +495,8 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     {
       // The limit holds until the statements' results are in; ROLLBACK's
       // small answers are always read.
-      RecvLimit limit(PQsocket(conn_), item < sync1 ? read_allowance(plan.max_read_bytes) : RecvLimit::kNoLimit);
+      RecvLimit limit(PQsocket(conn_),
+                      item < rollback && !recovering ? read_allowance(plan.max_read_bytes) : RecvLimit::kNoLimit);
       consumed = PQconsumeInput(conn_) == 1;
       last_run_read_bytes_ += limit.taken();
     }
