@@ -412,8 +412,11 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
         item = sync + 1;
         continue;
       }
-      if (status == PGRES_TUPLES_OK && plan.rows_at_once && !recovering && streamed(item))
+      if (status == PGRES_TUPLES_OK && plan.rows_at_once && !recovering && streamed(item)) {
         for (int row = 0; row < PQntuples(raw); ++row) plan.on_row(raw, row);
+        // The rows' memory goes now; the columns stay described.
+        if (PGresult* bare = PQntuples(raw) ? PQcopyResult(raw, PG_COPYRES_ATTRS) : nullptr) r.reset(raw = bare);
+      }
       if (status == PGRES_FATAL_ERROR) {
         core::Error e = error_from_result(raw);
         if (PQstatus(conn_) == CONNECTION_BAD || e.kind == ErrorKind::ConnectionLost) {
