@@ -398,7 +398,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
           break;  // the sync has not arrived yet: wait for input
         }
         ++item;  // end of the current statement's results
-        if (!recovering && streamed(item) && !plan.rows_at_once)
+        if (streamed(item) && !plan.rows_at_once)
           PQsetSingleRowMode(conn_);  // must precede the first PQgetResult of that statement
         continue;
       }
@@ -412,7 +412,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
         item = sync + 1;
         continue;
       }
-      if (status == PGRES_TUPLES_OK && plan.rows_at_once && !recovering && streamed(item)) {
+      if (status == PGRES_TUPLES_OK && plan.rows_at_once && streamed(item)) {
         for (int row = 0; row < PQntuples(raw); ++row) plan.on_row(raw, row);
         // The rows' memory goes now; the columns stay described.
         if (PGresult* bare = PQntuples(raw) ? PQcopyResult(raw, PG_COPYRES_ATTRS) : nullptr) r.reset(raw = bare);
@@ -437,9 +437,9 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
           dead_ = true;
         else
           again = true;
-      } else if (item == 0 && status == PGRES_COMMAND_OK && !recovering) {
+      } else if (item == 0 && status == PGRES_COMMAND_OK) {
         began = true;
-      } else if (item >= first && item < rollback && !recovering && status != PGRES_PIPELINE_ABORTED) {
+      } else if (item >= first && item < rollback && status != PGRES_PIPELINE_ABORTED) {
         out.results[item - first] = std::move(r);
       }
     }
@@ -447,7 +447,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       if (!again || dead_) break;
       again = false;
       recovering = true;
-      item = rollback;  // the next results are ROLLBACK's, the cleanup's and the sync
+      item = rollback;  // the next results are ROLLBACK's, the cleanup's and the sync (so items stay >= rollback)
       if (!send_rollback_and_cleanup()) {
         dead_ = true;
         break;
@@ -462,7 +462,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     // the limit stops here, before libpq reads (and holds) any more of it.
     // (Bytes before the first statement's results count too: a statement's
     // rows can arrive in the same read as BEGIN's answer.)
-    if (plan.max_read_bytes && item < rollback && !recovering && last_run_read_bytes_ > plan.max_read_bytes) {
+    if (plan.max_read_bytes && item < rollback && last_run_read_bytes_ > plan.max_read_bytes) {
       // The backend is still sending and libpq holds part of a row: cancel,
       // and never reuse the session (cancel_sent_ drops it too).
       dead_ = true;
@@ -498,8 +498,7 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
     {
       // The limit holds until the statements' results are in; ROLLBACK's
       // small answers are always read.
-      RecvLimit limit(PQsocket(conn_),
-                      item < rollback && !recovering ? read_allowance(plan.max_read_bytes) : RecvLimit::kNoLimit);
+      RecvLimit limit(PQsocket(conn_), item < rollback ? read_allowance(plan.max_read_bytes) : RecvLimit::kNoLimit);
       consumed = PQconsumeInput(conn_) == 1;
       last_run_read_bytes_ += limit.taken();
     }

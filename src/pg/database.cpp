@@ -14,12 +14,13 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
   if (plan.statement_timeout_ms <= 0) plan.statement_timeout_ms = settings_.statement_timeout_ms;
   // The server's own plans (the catalog) are not bounded by a caller's reply.
   if (plan.for_caller && !plan.max_read_bytes) plan.max_read_bytes = settings_.max_read_bytes;
-  for (int attempt = 0;; ++attempt) {
+  bool retried = false;  // once, on a new connection, when a dead one ran nothing
+  while (true) {
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     // The retry takes a new connection: the idle ones may have died the same
     // way (a restart, idle_session_timeout, a pooler's client_idle_timeout).
     const auto queued = Clock::now();
-    auto lease = co_await pool_.acquire(queued + settings_.queue_timeout, cancel, /*fresh=*/attempt > 0);
+    auto lease = co_await pool_.acquire(queued + settings_.queue_timeout, cancel, /*fresh=*/retried);
     if (!lease) co_return lease.error();
     const auto leased = Clock::now();
     if (cancel && cancel->cancelled()) co_return cancelled_error();
@@ -43,7 +44,6 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
       if (left > 0) {
         plan.rows_at_once = false;
         plan.statement_timeout_ms = static_cast<int>(std::min<long long>(left, plan.statement_timeout_ms));
-        --attempt;  // not a retry of a dead connection
         continue;
       }
     }
@@ -52,7 +52,10 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
                               std::to_string(plan.max_read_bytes) +
                               " bytes), so the server stopped reading it: select fewer or narrower columns, aggregate, "
                               "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)";
-    if (failure.connection_dead && failure.nothing_ran && attempt == 0) continue;
+    if (failure.connection_dead && failure.nothing_ran && !retried) {
+      retried = true;
+      continue;
+    }
     if (failure.connection_dead && !failure.nothing_ran && failure.error.kind == core::ErrorKind::ConnectionLost)
       failure.error.message += " (the statement may have started, so it was not retried; run it again)";
     co_return failure.error;
