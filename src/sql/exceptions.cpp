@@ -30,6 +30,7 @@ constexpr const char* kRunsSql = "it runs SQL text or reads whole tables outside
 constexpr const char* kSettings = "it reveals server settings, where applications keep secrets";
 constexpr const char* kSessions = "it reaches other sessions or transaction ids";
 constexpr const char* kFiles = "it reveals server file paths or files";
+constexpr const char* kStatements = "it shows the SQL other analysts ran (every analyst's calls run as one role)";
 
 // Stable or immutable functions that are still not harmless reads. (Volatile
 // ones with the same effects are refused by volatility already; the prefixes
@@ -77,6 +78,7 @@ const Entry kDeniedPrefixes[] = {
     {"pg_try_advisory_", "it takes advisory locks, which block other sessions or outlive the call"},
     {"pg_sleep", "it only waits, holding a connection"},
     {"pg_stat_get_backend_", "it inspects other sessions (their SQL, clients, times)"},
+    {"pg_stat_statements", kStatements},
 };
 
 // Volatile functions that only read or compute: what an analyst needs.
@@ -191,6 +193,15 @@ const Entry kRefusedRelations[] = {
     {"pg_statistic_ext_data", "it holds samples of column values, sensitive ones included"},
 };
 
+// The statistics views count what every session read and ran: which tables
+// another analyst scans, and how much, seconds later.
+constexpr const char* kActivityCounters =
+    "it counts what other sessions read and run (every analyst's calls run as one role)";
+const Entry kRefusedRelationPrefixes[] = {
+    {"pg_stat_", kActivityCounters},
+    {"pg_statio_", kActivityCounters},
+};
+
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -217,6 +228,14 @@ bool readable_setting(std::string_view name) {
   return false;
 }
 
-const char* refused_relation_reason(std::string_view name) { return find(kRefusedRelations, name); }
+const char* refused_relation_reason(std::string_view schema, std::string_view name) {
+  // pg_stat_statements lives wherever its extension was installed.
+  if (istarts_with(name, "pg_stat_statements")) return kStatements;
+  if (!schema.empty() && !iequals(schema, "pg_catalog")) return nullptr;
+  if (const char* why = find(kRefusedRelations, name)) return why;
+  for (const auto& e : kRefusedRelationPrefixes)
+    if (istarts_with(name, e.name)) return e.why;
+  return nullptr;
+}
 
 }  // namespace fleetmcp::sql

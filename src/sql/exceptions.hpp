@@ -25,8 +25,9 @@ const char* allowed_volatile_reason(std::string_view name);
 // applications keep secrets) never.
 bool readable_setting(std::string_view name);
 
-// Why a relation is refused (secrets, other sessions' SQL, settings, column
-// statistics), or nullptr. Matched in pg_catalog or unqualified.
-const char* refused_relation_reason(std::string_view name);
+// Why a relation is refused (secrets, other sessions' SQL or activity
+// counters, settings, column statistics), or nullptr. Matched in pg_catalog or
+// unqualified; pg_stat_statements* in any schema (an extension's).
+const char* refused_relation_reason(std::string_view schema, std::string_view name);
 
 }  // namespace fleetmcp::sql

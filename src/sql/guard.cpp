@@ -926,11 +926,10 @@ struct Walker {
     }
     // Even where a CTE of the same name would shadow it: CTE names are scoped,
     // and this check is not.
-    if (schema.empty() || schema == "pg_catalog")
-      if (const char* why = refused_relation_reason(name)) {
-        reject("secret_catalog", std::string(name) + " is not readable: " + why, at);
-        return;
-      }
+    if (const char* why = refused_relation_reason(schema, name)) {
+      reject("secret_catalog", std::string(name) + " is not readable: " + why, at);
+      return;
+    }
     check_alias(range, at);
     if (verdict) return;
     if (schema.empty()) {
