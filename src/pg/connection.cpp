@@ -523,7 +523,8 @@ awaitable<std::variant<RunOutput, RunFailure>> Connection::run(const Plan& plan,
       f.error.kind = cancel_requested_ ? ErrorKind::Cancelled : ErrorKind::Timeout;
       if (!cancel_requested_)
         f.error.message = "the statement ran longer than the statement timeout (" +
-                          std::to_string(plan.statement_timeout_ms) + " ms) and was cancelled";
+                          std::to_string(plan.whole_timeout_ms ? plan.whole_timeout_ms : plan.statement_timeout_ms) +
+                          " ms) and was cancelled";
     }
     co_return f;
   }

@@ -48,6 +48,7 @@ struct RunAs {
 
 struct Plan {
   int statement_timeout_ms = 0;  // 0: the server's (MCP_STATEMENT_TIMEOUT_MS)
+  int whole_timeout_ms = 0;      // the call's, named in a timeout error, when the above is what is left of it
   RunAs as;
   std::vector<Statement> statements;
   // Optionally, the rows of one statement go through `on_row` (row `row` of

@@ -43,6 +43,7 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
                         std::chrono::duration_cast<std::chrono::milliseconds>(settings_.answer_grace).count();
       if (left > 0) {
         plan.rows_at_once = false;
+        plan.whole_timeout_ms = plan.statement_timeout_ms;
         plan.statement_timeout_ms = static_cast<int>(std::min<long long>(left, plan.statement_timeout_ms));
         continue;
       }

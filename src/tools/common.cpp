@@ -102,10 +102,19 @@ std::string_view cut_name(Cut cut) {
 }
 
 // Why the rows stopped and how to ask for what is missing; empty when nothing was cut.
-std::string cut_note(Cut cut, long long cap, const config::Config& config) {
+std::string cut_note(Cut cut, long long cap, long long rows, const config::Config& config) {
   const std::string narrow =
       "aggregate or filter in SQL, select fewer columns, or page with "
       "WHERE <key> > <last key> ORDER BY <key>";
+  // No row fit: paging would not help, narrower rows would.
+  if (rows == 0 && (cut == Cut::Text || cut == Cut::Reply))
+    return "the first row alone is wider than the " +
+           (cut == Cut::Text
+                ? "text limit for a model (MCP_MAX_TEXT_TOKENS = " + std::to_string(config.max_text_tokens) + ", " +
+                      std::to_string(config.text_budget_bytes()) + " bytes)"
+                : "server's response limit (MCP_MAX_RESPONSE_BYTES = " + std::to_string(config.max_response_bytes) +
+                      " bytes)") +
+           ": select fewer or narrower columns, or cut wide values with left(column, 1000)";
   switch (cut) {
     case Cut::None: return "";
     case Cut::MaxRows:
@@ -280,7 +289,7 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   if (columns && text.size() + kFooterRoom > text_budget) co_return header_too_long();
   std::vector<std::string> redacted = columns->hidden_names;
   if (never_selected) redacted.insert(redacted.end(), never_selected->begin(), never_selected->end());
-  const std::string note = cut_note(cut, cap, ctx.config);
+  const std::string note = cut_note(cut, cap, count, ctx.config);
   rows += "],\"row_count\":" + std::to_string(count) + ",\"truncated\":" + (cut != Cut::None ? "true" : "false");
   if (!redacted.empty()) {
     rows += ",\"redacted_columns\":[";

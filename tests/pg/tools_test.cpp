@@ -134,6 +134,13 @@ TEST(ToolsText, TheFirstLimitToBindCutsTextAndRowsAtTheSameRow) {
   r = server.call_tool("query", {{"sql", "SELECT id FROM tracksolid.positions ORDER BY id"}, {"max_rows", 2}});
   EXPECT_EQ(r["structuredContent"]["truncated_by"], "max_rows");
   EXPECT_TRUE(csv_matches(r["content"][0]["text"], r["structuredContent"]));
+  // A first row wider than the budget: no paging advice, narrower rows (outside review).
+  r = server.call_tool("query", {{"sql", "SELECT g, repeat('x', 5000) AS w FROM generate_series(1, 3) g"}});
+  EXPECT_EQ(r["structuredContent"]["row_count"], 0);
+  EXPECT_EQ(r["structuredContent"]["truncated_by"], "text_budget");
+  const std::string note = r["structuredContent"]["note"];
+  EXPECT_NE(note.find("first row alone"), std::string::npos) << note;
+  EXPECT_EQ(note.find("WHERE <key>"), std::string::npos) << note;
   // NULL, the empty string and values that need quoting read back unambiguously.
   r = server.call_tool("query",
                        {{"sql", "SELECT NULL::text AS n, '' AS e, 'a,\"b\"' AS q, E'x\ny' AS nl, false AS f"}});
