@@ -83,9 +83,9 @@ struct RunOutput {
   // One per Plan statement, in order; a streamed statement's is its final,
   // row-less result (its columns are still described).
   std::vector<ResultPtr> results;
-  // The streamed statement passed Plan::max_read_bytes: its rows so far went
-  // to on_row, the rest were never read, and its result (and those after it)
-  // are null.
+  // The statement streamed one row at a time passed Plan::max_read_bytes: its
+  // rows so far went to on_row, the rest were never read, and its result (and
+  // those after it) are null.
   bool cut_at_read_limit = false;
 };
 

@@ -245,8 +245,9 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     ++count;
   };
 
-  // A SELECT runs through a cursor whose FETCH streams row by row; EXPLAIN and
-  // SHOW (which a cursor cannot hold) run directly and are small.
+  // A SELECT runs through a cursor whose FETCH caps the rows (its result comes
+  // at once, or row by row past the read limit: Plan::rows_at_once); EXPLAIN
+  // and SHOW (which a cursor cannot hold) run directly and are small.
   const bool cursor = validated->kind == sql::StatementKind::Select;
   // Only a cursor's DECLARE shifts PostgreSQL's error positions.
   const std::string prefix = cursor ? std::string(kDeclarePrefix) : std::string();
