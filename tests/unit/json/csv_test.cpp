@@ -82,6 +82,13 @@ TEST(CsvLine, TheOnePassPathWritesWhatTheGeneralEncodersWrite) {
                                    "f",
                                    "{\"k\": [1, 2]}",
                                    "12345678901234567890"};
+  // Awkward bytes at several positions of longer values.
+  for (const char awkward : {',', '"', '\\', '\n', '\x01', '\x7f', '\x80'})
+    for (std::size_t at = 0; at < 20; at += 3) {
+      std::string v(20, 'v');
+      v[at] = awkward;
+      pool.push_back(v);
+    }
   // Plain values of every length the short copies treat apart (1 to 40 bytes).
   for (std::size_t n = 1; n <= 40; ++n) {
     std::string v;
