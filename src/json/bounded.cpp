@@ -8,29 +8,45 @@
 
 namespace fleetmcp::json {
 
-std::string check_limits(std::string_view text, const Limits& limits) {
-  // Members per open container; a container with n separators has n+1 members.
-  std::vector<std::size_t> members;
-  members.reserve(16);
-  bool in_string = false, escaped = false;
-  std::size_t string_bytes = 0;
-  for (const char c : text) {
-    if (in_string) {
-      if (++string_bytes > limits.max_string_bytes)
-        return "a string is longer than " + std::to_string(limits.max_string_bytes) + " bytes";
+namespace {
+
+// Where a byte-at-a-time scan of JSON text is: inside a string (whose bytes,
+// quotes included, say nothing about structure) or not.
+struct Strings {
+  bool inside = false, escaped = false;
+  // Whether c belongs to a string, its quotes included.
+  bool take(char c) {
+    if (inside) {
       if (escaped)
         escaped = false;
       else if (c == '\\')
         escaped = true;
       else if (c == '"')
-        in_string = false;
+        inside = false;
+      return true;
+    }
+    return inside = c == '"';
+  }
+};
+
+}  // namespace
+
+std::string check_limits(std::string_view text, const Limits& limits) {
+  // Members per open container; a container with n separators has n+1 members.
+  std::vector<std::size_t> members;
+  members.reserve(16);
+  Strings strings;
+  std::size_t string_bytes = 0;
+  for (const char c : text) {
+    const bool was_inside = strings.inside;
+    if (strings.take(c)) {
+      if (!was_inside)
+        string_bytes = 0;
+      else if (++string_bytes > limits.max_string_bytes)
+        return "a string is longer than " + std::to_string(limits.max_string_bytes) + " bytes";
       continue;
     }
     switch (c) {
-      case '"':
-        in_string = true;
-        string_bytes = 0;
-        break;
       case '[':
       case '{':
         if (members.size() >= limits.max_depth)
@@ -53,18 +69,10 @@ std::string check_limits(std::string_view text, const Limits& limits) {
 
 bool nesting_within(std::string_view text, std::size_t limit) {
   std::size_t depth = 0;
-  bool in_string = false, escaped = false;
+  Strings strings;
   for (const char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
+    if (strings.take(c)) continue;
+    if (c == '[' || c == '{') {
       if (++depth > limit) return false;
     } else if (c == ']' || c == '}') {
       if (depth) --depth;
