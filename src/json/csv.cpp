@@ -76,8 +76,8 @@ bool append_plain_row(std::string& object, std::string& csv, const std::vector<V
     const std::string_view v(values[c].data, static_cast<std::size_t>(values[c].length));
     switch (columns.kinds[c]) {
       case ValueKind::Boolean:
-        object_bytes += v == "t" ? 4 : 5;
-        csv_bytes += v == "t" ? 4 : 5;
+        object_bytes += boolean_word(v).size();
+        csv_bytes += boolean_word(v).size();
         continue;
       case ValueKind::Json: return false;  // not reached
       case ValueKind::Float:
@@ -114,8 +114,8 @@ bool append_plain_row(std::string& object, std::string& csv, const std::vector<V
     }
     const std::string_view v(values[c].data, static_cast<std::size_t>(values[c].length));
     if (columns.kinds[c] == ValueKind::Boolean) {
-      put(o, v == "t" ? "true" : "false");
-      put(t, v == "t" ? "true" : "false");
+      put(o, boolean_word(v));
+      put(t, boolean_word(v));
     } else if (columns.kinds[c] == ValueKind::Text) {
       *o++ = '"';
       put(o, v);
@@ -175,7 +175,7 @@ void append_csv_row(std::string& out, const std::vector<Value>& values, const Co
     if (!values[c].data) continue;
     const std::string_view v(values[c].data, static_cast<std::size_t>(values[c].length));
     if (columns.kinds[c] == ValueKind::Boolean)
-      out.append(v == "t" ? "true" : "false");
+      out.append(boolean_word(v));
     else
       append_csv_field(out, v);
   }

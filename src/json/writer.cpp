@@ -131,7 +131,7 @@ void append_value(std::string& out, ValueKind kind, const char* value, int lengt
       else
         out.append(v);
       return;
-    case ValueKind::Boolean: out.append(v == "t" ? "true" : "false"); return;
+    case ValueKind::Boolean: out.append(boolean_word(v)); return;
     case ValueKind::Json: {
       // PostgreSQL validated it; embedding avoids a parse and re-dump. A value
       // nested deeper than our own input limit would break clients' parsers

@@ -25,6 +25,9 @@ std::string quoted(std::string_view s);
 enum class ValueKind { Integer, Float, Boolean, Json, Text };
 ValueKind kind_for_oid(unsigned oid);
 
+// A boolean in PostgreSQL's text form ("t" or "f") as JSON and the CSV text spell it.
+inline std::string_view boolean_word(std::string_view v) { return v == "t" ? "true" : "false"; }
+
 // Appends one PostgreSQL text-format value. NULL is passed as value == nullptr.
 void append_value(std::string& out, ValueKind kind, const char* value, int length);
 
