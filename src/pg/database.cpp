@@ -39,8 +39,9 @@ asio::awaitable<core::Result<RunOutput>> Database::run_unchecked(Plan plan, core
     auto& failure = std::get<RunFailure>(outcome);
     if (failure.over_read_limit && plan.rows_at_once) {
       // Nothing was handed over: again, one row at a time, in the time left.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() -
-                        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.answer_grace).count();
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - settings_.answer_grace - Clock::now())
+              .count();
       if (left > 0) {
         plan.rows_at_once = false;
         plan.whole_timeout_ms = plan.statement_timeout_ms;

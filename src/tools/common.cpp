@@ -101,20 +101,22 @@ std::string_view cut_name(Cut cut) {
   return "";
 }
 
+// The text or reply limit, as the notes and errors name it.
+std::string limit_name(Cut cut, const config::Config& config) {
+  if (cut == Cut::Text)
+    return "the text limit for a model (MCP_MAX_TEXT_TOKENS = " + std::to_string(config.max_text_tokens) + ", " +
+           std::to_string(config.text_budget_bytes()) + " bytes)";
+  return "the server's response limit (MCP_MAX_RESPONSE_BYTES = " + std::to_string(config.max_response_bytes) +
+         " bytes)";
+}
+
+constexpr const char* kNarrower = "select fewer or narrower columns, or cut wide values with left(column, 1000)";
+
 // Why the rows stopped and how to ask for what is missing; empty when nothing was cut.
 std::string cut_note(Cut cut, long long cap, long long rows, const config::Config& config) {
   const std::string narrow =
       "aggregate or filter in SQL, select fewer columns, or page with "
       "WHERE <key> > <last key> ORDER BY <key>";
-  // No row fit: paging would not help, narrower rows would.
-  if (rows == 0 && (cut == Cut::Text || cut == Cut::Reply))
-    return "the first row alone is wider than the " +
-           (cut == Cut::Text
-                ? "text limit for a model (MCP_MAX_TEXT_TOKENS = " + std::to_string(config.max_text_tokens) + ", " +
-                      std::to_string(config.text_budget_bytes()) + " bytes)"
-                : "server's response limit (MCP_MAX_RESPONSE_BYTES = " + std::to_string(config.max_response_bytes) +
-                      " bytes)") +
-           ": select fewer or narrower columns, or cut wide values with left(column, 1000)";
   switch (cut) {
     case Cut::None: return "";
     case Cut::MaxRows:
@@ -123,12 +125,10 @@ std::string cut_note(Cut cut, long long cap, long long rows, const config::Confi
                                     : " (the server's ceiling, MCP_MAX_ROWS)") +
              "; " + narrow;
     case Cut::Text:
-      return "more rows exist: cut at the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
-             std::to_string(config.max_text_tokens) + ", " + std::to_string(config.text_budget_bytes()) + " bytes); " +
-             narrow;
     case Cut::Reply:
-      return "more rows exist: cut at the server's response limit (MCP_MAX_RESPONSE_BYTES = " +
-             std::to_string(config.max_response_bytes) + " bytes); " + narrow;
+      // No row fit: paging would not help, narrower rows would.
+      if (rows == 0) return "the first row alone is wider than " + limit_name(cut, config) + ": " + kNarrower;
+      return "more rows exist: cut at " + limit_name(cut, config) + "; " + narrow;
   }
   return "";
 }
@@ -207,10 +207,8 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
   // past it are refused rather than sent over the limit.
   auto header_too_long = [&] {
     return make_error(ErrorKind::Denied, "the result's column names alone take " + std::to_string(text.size()) +
-                                             " bytes of the text limit for a model (MCP_MAX_TEXT_TOKENS = " +
-                                             std::to_string(ctx.config.max_text_tokens) + ", " +
-                                             std::to_string(text_budget) +
-                                             " bytes): select fewer columns or give them shorter names");
+                                             " bytes of " + limit_name(Cut::Text, ctx.config) +
+                                             ": select fewer columns or give them shorter names");
   };
   auto add_row = [&](const PGresult* result, int row) {
     if (ctx.rows_fetched) ctx.rows_fetched->fetch_add(1, std::memory_order_relaxed);
@@ -274,12 +272,10 @@ awaitable<core::Result<Output>> guarded_rows(CallContext& ctx, const std::string
     // PostgreSQL sent more than the response limit before the rows ended; the
     // database layer stopped reading. Rows before the cut stand.
     if (count == 0 && !columns)
-      co_return make_error(ErrorKind::Denied,
-                           "the first row alone is larger than the server's response limit "
-                           "(MCP_MAX_RESPONSE_BYTES = " +
-                               std::to_string(ctx.config.max_response_bytes) +
-                               " bytes), so the server stopped reading it: select fewer or narrower columns, "
-                               "or cut wide values with left(column, 1000) or substring(column from 1 for 1000)");
+      co_return make_error(ErrorKind::Denied, "the first row alone is larger than " +
+                                                  limit_name(Cut::Reply, ctx.config) +
+                                                  ", so the server stopped reading it: " + kNarrower +
+                                                  " or substring(column from 1 for 1000)");
     if (cut == Cut::None) cut = Cut::Reply;
   } else {
     const PGresult* last = ran->results.back().get();
